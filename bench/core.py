@@ -1,0 +1,108 @@
+"""Benchmark of the optimizer core: ``python bench/core.py`` (or ``make bench``).
+
+Prints, from ONE run (these machines are noisy, ratios from one run are steadier than absolutes):
+- particle-steps/s of the naive loop (one 2-element tensor per trajectory, as notebook-style
+  visualizers do) and of ``optviz.simulate`` for Adam on Rosenbrock at N = 1 ... 10,000;
+- the ratio of the two, and ``simulate`` as a fraction of a hand-vectorized numpy Adam with the
+  closed-form gradient (the practical limit of this machine);
+- the wall time of the default scene (4 different optimizers, 1 start each, 500 steps).
+Targets (issue 2): ≥ 500x the naive loop at N = 1,000; ≥ 0.3 of the numpy limit at N = 10,000;
+default scene ≤ 0.15 s.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import optviz  # noqa: E402
+
+STEPS = 300
+LR = 0.01
+
+
+def best_of(fn, repeats: int = 3) -> float:
+    """Best wall time of ``repeats`` calls (the least disturbed by other load)."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def starts(n: int) -> np.ndarray:
+    return np.random.default_rng(0).uniform([-2.0, -1.0], [2.0, 3.0], size=(n, 2))
+
+
+def naive_loop(points: np.ndarray, steps: int) -> None:
+    """One tensor of 2 numbers per trajectory, autograd, torch.optim.Adam: the usual script."""
+    for start in points:
+        p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.Adam([p], lr=LR)
+        for _ in range(steps):
+            opt.zero_grad()
+            x, y = p[0], p[1]
+            loss = (1 - x) ** 2 + 100 * (y - x * x) ** 2
+            loss.backward()
+            opt.step()
+
+
+def numpy_adam(points: np.ndarray, steps: int) -> None:
+    """Hand-vectorized Adam (torch's op order) with the closed-form Rosenbrock gradient."""
+    p = points.copy()
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    for t in range(1, steps + 1):
+        x, y = p[:, 0], p[:, 1]
+        r = y - x * x
+        g = np.stack([-2 * (1 - x) - 400 * x * r, 200 * r], axis=1)
+        m += (1 - b1) * (g - m)
+        v = b2 * v + (1 - b2) * g * g
+        denom = np.sqrt(v) / np.sqrt(1 - b2**t) + eps
+        p -= (LR / (1 - b1**t)) * m / denom
+
+
+def simulate_adam(points: np.ndarray, steps: int) -> None:
+    optviz.simulate("rosenbrock", [("adam", {"lr": LR})], points, steps=steps, noise=0.0)
+
+
+def default_scene() -> None:
+    runs = [("sgd", {"lr": 1e-3}), ("sgd", {"lr": 1e-3, "momentum": 0.9}),
+            ("rmsprop", {"lr": 0.01}), ("adam", {"lr": 0.05})]
+    optviz.simulate("rosenbrock", runs, [(-1.5, 2.0)], steps=500, noise=0.0)
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} "
+          f"torch thread, {platform.python_implementation()} {platform.python_version()}, "
+          f"torch {torch.__version__}, numpy {np.__version__}")
+    default_scene()  # warm up imports, caches and the formula compiler
+    naive_n, naive_steps = 20, STEPS
+    naive_s = best_of(lambda: naive_loop(starts(naive_n), naive_steps), repeats=2)
+    naive_rate = naive_n * naive_steps / naive_s
+    print(f"\nAdam on Rosenbrock, {STEPS} steps, float64")
+    print(f"naive loop (1 tensor per trajectory): {naive_rate:,.0f} particle-steps/s")
+    print(f"{'N':>7} | {'simulate ps/s':>14} | {'x naive':>8} | {'numpy ps/s':>13} | {'simulate/numpy':>14}")
+    for n in (1, 100, 1_000, 10_000):
+        pts = starts(n)
+        sim_s = best_of(lambda pts=pts: simulate_adam(pts, STEPS))
+        np_s = best_of(lambda pts=pts: numpy_adam(pts, STEPS))
+        sim_rate, np_rate = n * STEPS / sim_s, n * STEPS / np_s
+        print(f"{n:>7,} | {sim_rate:>14,.0f} | {sim_rate / naive_rate:>7,.0f}x | "
+              f"{np_rate:>13,.0f} | {sim_rate / np_rate:>14.2f}")
+    scene_s = best_of(default_scene, repeats=5)
+    print(f"\ndefault scene (SGD, Momentum, RMSprop, Adam; 1 start; 500 steps): {scene_s:.3f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""simulate(): exactness against plain torch.optim loops, batch invariance, noise, divergence, limits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import optviz
+from optviz.optimizers import get_optimizer
+from optviz.runner import MAX_STEPS, simulate
+
+# Two hyperparameter sets per torch-backed optimizer, exercising its distinctive options.
+TORCH_CASES: dict[str, list[dict]] = {
+    "sgd": [{"lr": 1e-3}, {"lr": 5e-4, "momentum": 0.9, "nesterov": True}],
+    "rprop": [{"lr": 0.01}, {"lr": 0.005, "etas": (0.4, 1.1), "step_sizes": (1e-6, 0.5)}],
+    "adagrad": [{"lr": 0.5}, {"lr": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.1}],
+    "rmsprop": [{"lr": 0.01}, {"lr": 0.005, "alpha": 0.9, "centered": True, "momentum": 0.5}],
+    "adadelta": [{"lr": 1.0}, {"lr": 5.0, "rho": 0.95}],
+    "adam": [{"lr": 0.05}, {"lr": 0.02, "amsgrad": True, "weight_decay": 0.1}],
+    "adamw": [{"lr": 0.05}, {"lr": 0.05, "weight_decay": 0.5, "betas": (0.8, 0.99)}],
+    "adamax": [{"lr": 0.05}, {"lr": 0.1, "betas": (0.8, 0.99)}],
+    "nadam": [{"lr": 0.05}, {"lr": 0.02, "momentum_decay": 0.008}],
+    "radam": [{"lr": 0.05}, {"lr": 0.1, "weight_decay": 0.01}],
+    "asgd": [{"lr": 0.01}, {"lr": 0.005, "lambd": 1e-3, "alpha": 0.75, "t0": 50.0}],
+    "lbfgs": [{"lr": 1.0}, {"lr": 0.5, "history_size": 5, "max_iter": 5}],
+}
+SURFACE_STARTS = {"rosenbrock": [(-1.5, 2.0), (0.5, -0.5)], "himmelblau": [(0.0, 0.0), (-1.0, 4.0)]}
+
+
+def plain_loop(surface: str, key: str, kwargs: dict, start, steps: int) -> np.ndarray:
+    """What a notebook does: one 2-element tensor, autograd, the torch.optim class itself."""
+    surf = optviz.get_surface(surface)
+    p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    opt = get_optimizer(key).cls([p], **get_optimizer(key).validate(kwargs))
+    path = [p.detach().clone()]
+
+    def closure():
+        opt.zero_grad()
+        loss = surf.f(p)
+        loss.backward()
+        return loss
+
+    for _ in range(steps):
+        opt.step(closure)
+        path.append(p.detach().clone())
+    return torch.stack(path).numpy()
+
+
+@pytest.mark.parametrize("surface", sorted(SURFACE_STARTS))
+@pytest.mark.parametrize("key", sorted(TORCH_CASES))
+def test_every_row_equals_a_plain_torch_optim_loop(key: str, surface: str) -> None:
+    starts = SURFACE_STARTS[surface]
+    steps = 40 if key == "lbfgs" else 150
+    runs = [(key, hp) for hp in TORCH_CASES[key]]
+    result = simulate(surface, runs, starts, steps=steps, gradient="autograd", noise=0.0)
+    assert (result.diverged_at == -1).all()
+    for r, (_, hp) in enumerate(runs):
+        for s, start in enumerate(starts):
+            expected = plain_loop(surface, key, hp, start, steps)
+            np.testing.assert_array_equal(result.xy[r, s], expected)
+
+
+@pytest.mark.parametrize("key", sorted(TORCH_CASES))
+def test_closed_form_gradient_tracks_autograd(key: str) -> None:
+    runs = [(key, TORCH_CASES[key][0])]
+    starts = SURFACE_STARTS["rosenbrock"]
+    closed = simulate("rosenbrock", runs, starts, steps=60, noise=0.0)
+    auto = simulate("rosenbrock", runs, starts, steps=60, noise=0.0, gradient="autograd")
+    np.testing.assert_allclose(closed.xy, auto.xy, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(closed.grad, auto.grad, rtol=1e-9, atol=1e-9)
+
+
+def test_shapes_start_row_and_recorded_gradient() -> None:
+    starts = [(-1.5, 2.0), (0.0, -0.5), (1.2, 1.2)]
+    r = simulate("rosenbrock", [("adam", {"lr": 0.05}), ("sgd", {"lr": 1e-3})], starts, steps=25)
+    assert r.xy.shape == (2, 3, 26, 2) and r.loss.shape == (2, 3, 26) and r.grad.shape == r.xy.shape
+    assert r.diverged_at.shape == (2, 3)
+    np.testing.assert_array_equal(r.xy[:, :, 0], np.broadcast_to(np.array(starts), (2, 3, 2)))
+    surf = optviz.get_surface("rosenbrock")
+    xy = torch.from_numpy(r.xy.reshape(-1, 2))
+    np.testing.assert_allclose(r.loss.reshape(-1), surf.f(xy).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(r.grad.reshape(-1, 2), surf.grad(xy).numpy(), rtol=1e-12)
+    assert r.runs[0][0] == "adam" and r.runs[0][1]["lr"] == 0.05
+
+
+def test_a_start_alone_equals_the_same_start_in_a_batch_of_100_with_noise() -> None:
+    rng = np.random.default_rng(1)
+    starts = rng.uniform(-2.5, 2.5, size=(100, 2))
+    runs = [("adam", {"lr": 0.05}), ("sgd", {"lr": 0.02, "momentum": 0.9}), ("newton", {})]
+    batch = simulate("noisy_quadratic", runs, starts, steps=200, seed=7, noise=0.5)
+    alone = simulate("noisy_quadratic", runs[:1], starts[:1], steps=200, seed=7, noise=0.5)
+    np.testing.assert_array_equal(batch.xy[0, 0], alone.xy[0, 0])
+    np.testing.assert_array_equal(batch.grad[0, 0], alone.grad[0, 0])
+    # Noise depends on (seed, run index, start index) only: any prefix of the scene reproduces it.
+    for r in range(len(runs)):
+        for s in (37, 99):
+            prefix = simulate(
+                "noisy_quadratic", runs[: r + 1], starts[: s + 1], steps=200, seed=7, noise=0.5
+            )
+            np.testing.assert_array_equal(batch.xy[r, s], prefix.xy[r, s])
+            np.testing.assert_array_equal(batch.grad[r, s], prefix.grad[r, s])
+    assert np.isfinite(batch.xy).all()
+
+
+def test_noise_is_gaussian_reproducible_and_seeded() -> None:
+    starts = np.zeros((400, 2)) + 0.5
+    runs = [("sgd", {"lr": 1e-6})]
+    a = simulate("noisy_quadratic", runs, starts, steps=50, seed=3, noise=0.7)
+    b = simulate("noisy_quadratic", runs, starts, steps=50, seed=3, noise=0.7)
+    c = simulate("noisy_quadratic", runs, starts, steps=50, seed=4, noise=0.7)
+    np.testing.assert_array_equal(a.xy, b.xy)
+    assert not np.array_equal(a.grad, c.grad)
+    surf = optviz.get_surface("noisy_quadratic")
+    exact = surf.grad(torch.from_numpy(a.xy.reshape(-1, 2))).numpy().reshape(a.grad.shape)
+    eps = (a.grad - exact) / 0.7
+    assert abs(eps.mean()) < 0.02
+    assert abs(eps.std() - 1.0) < 0.02
+    assert abs(np.corrcoef(eps[..., 0].ravel(), eps[..., 1].ravel())[0, 1]) < 0.03
+
+
+def test_surface_default_noise_applies_when_noise_is_none() -> None:
+    surf = optviz.get_surface("noisy_quadratic")
+    assert surf.noise > 0
+    r = simulate("noisy_quadratic", [("sgd", {"lr": 0.01})], [(1.0, 1.0)], steps=5)
+    assert r.noise == surf.noise
+    exact = simulate("noisy_quadratic", [("sgd", {"lr": 0.01})], [(1.0, 1.0)], steps=5, noise=0.0)
+    assert not np.array_equal(r.xy, exact.xy)
+
+
+def test_divergence_is_recorded_nan_filled_and_isolated() -> None:
+    starts = [(-1.5, 2.0), (1.2, 1.2)]
+    r = simulate("rosenbrock", [("sgd", {"lr": 1.0}), ("sgd", {"lr": 1e-3})], starts, steps=50)
+    k = r.diverged_at[0, 0]
+    assert 0 < k <= 5
+    assert np.isfinite(r.xy[0, 0, :k]).all()
+    assert np.isnan(r.xy[0, 0, k:]).all() and np.isnan(r.loss[0, 0, k:]).all()
+    assert (r.diverged_at[1] == -1).all()
+    alone = simulate("rosenbrock", [("sgd", {"lr": 1e-3})], starts, steps=50)
+    np.testing.assert_array_equal(alone.xy[0], r.xy[1])
+
+
+def test_wandering_adam_is_caught_by_the_bound() -> None:
+    r = simulate("rosenbrock", [("adam", {"lr": 10.0})], [(-1.5, 2.0)], steps=300)
+    k = r.diverged_at[0, 0]
+    assert k > 0
+    assert np.isfinite(r.loss[0, 0, :k]).all() and np.isnan(r.loss[0, 0, k:]).all()
+
+
+def test_diverging_row_leaves_its_batch_mates_exact() -> None:
+    starts = [(-1.5, 2.0), (0.9, 0.8)]
+    both = simulate("rosenbrock", [("sgd", {"lr": 0.02})], starts, steps=100)
+    assert both.diverged_at[0, 0] >= 0 and both.diverged_at[0, 1] == -1
+    alone = simulate("rosenbrock", [("sgd", {"lr": 0.02})], [starts[1]], steps=100)
+    np.testing.assert_array_equal(both.xy[0, 1], alone.xy[0, 0])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"steps": 0}, "steps"),
+        ({"steps": MAX_STEPS + 1}, "steps"),
+        ({"steps": 2.5}, "steps"),
+        ({"starts": np.zeros((100_001, 2)), "steps": 1}, "particles"),
+        ({"starts": np.zeros((10_000, 2)), "steps": 5_001}, "particle-steps"),
+        ({"starts": [(0.0, float("nan"))]}, "finite"),
+        ({"starts": [(0.0, 1.0, 2.0)]}, "pairs"),
+        ({"noise": -1.0}, "noise"),
+        ({"noise": float("inf")}, "noise"),
+        ({"gradient": "numeric"}, "gradient"),
+    ],
+)
+def test_limits_and_bad_arguments_raise_value_error(kwargs: dict, message: str) -> None:
+    args = {"starts": [(0.0, 0.0)], "steps": 10} | kwargs
+    with pytest.raises(ValueError, match=message):
+        simulate("rosenbrock", [("adam", {})], **args)
+
+
+def test_unknown_optimizer_and_bad_hyperparameters_raise() -> None:
+    with pytest.raises(KeyError):
+        simulate("rosenbrock", [("nope", {})], [(0.0, 0.0)], steps=5)
+    with pytest.raises(ValueError):
+        simulate("rosenbrock", [("adam", {"lr": -1.0})], [(0.0, 0.0)], steps=5)
+
+
+def test_own_optimizers_batched_equal_one_at_a_time() -> None:
+    starts = [(-1.2, 1.0), (0.3, -0.4), (1.5, 2.5)]
+    for key in ("newton", "diag_newton", "vsgd", "adagrad_full", "natural_gradient"):
+        batch = simulate("rosenbrock", [(key, {})], starts, steps=60)
+        for s, start in enumerate(starts):
+            alone = simulate("rosenbrock", [(key, {})], [start], steps=60)
+            np.testing.assert_array_equal(batch.xy[0, s], alone.xy[0, 0], err_msg=key)
+
+
+def test_newton_through_simulate_reaches_rosenbrock_minimum() -> None:
+    r = simulate("rosenbrock", [("newton", {})], [(-1.2, 1.0)], steps=10)
+    np.testing.assert_allclose(r.xy[0, 0, -1], [1.0, 1.0], atol=1e-6)
+    auto = simulate("rosenbrock", [("newton", {})], [(-1.2, 1.0)], steps=10, gradient="autograd")
+    np.testing.assert_allclose(auto.xy, r.xy, atol=1e-9)
+
+
+def test_recorded_state_follows_the_optimizer() -> None:
+    r = simulate(
+        "rosenbrock",
+        [("adam", {"lr": 0.05, "amsgrad": True}), ("lbfgs", {})],
+        [(-1.5, 2.0), (0.0, 0.0)],
+        steps=80,
+        record_state=True,
+    )
+    assert r.state is not None and len(r.state) == 2
+    adam_state = r.state[0]
+    assert adam_state["exp_avg"].shape == (2, 81, 2)
+    assert np.isnan(adam_state["exp_avg"][:, 0]).all()  # no state before the first step
+    maxes = adam_state["max_exp_avg_sq"][:, 1:]
+    assert (np.diff(maxes, axis=1) >= 0).all()
+    assert r.state[1] == {}
