@@ -22,7 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import optviz  # noqa: E402
+import optviz
 
 STEPS = 300
 LR = 0.01
@@ -76,30 +76,39 @@ def simulate_adam(points: np.ndarray, steps: int) -> None:
 
 
 def default_scene() -> None:
-    runs = [("sgd", {"lr": 1e-3}), ("sgd", {"lr": 1e-3, "momentum": 0.9}),
-            ("rmsprop", {"lr": 0.01}), ("adam", {"lr": 0.05})]
+    runs = [
+        ("sgd", {"lr": 1e-3}),
+        ("sgd", {"lr": 1e-3, "momentum": 0.9}),
+        ("rmsprop", {"lr": 0.01}),
+        ("adam", {"lr": 0.05}),
+    ]
     optviz.simulate("rosenbrock", runs, [(-1.5, 2.0)], steps=500, noise=0.0)
 
 
 def main() -> None:
     torch.set_num_threads(1)
-    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} "
-          f"torch thread, {platform.python_implementation()} {platform.python_version()}, "
-          f"torch {torch.__version__}, numpy {np.__version__}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} "
+        f"torch thread, {platform.python_implementation()} {platform.python_version()}, "
+        f"torch {torch.__version__}, numpy {np.__version__}"
+    )
     default_scene()  # warm up imports, caches and the formula compiler
     naive_n, naive_steps = 20, STEPS
     naive_s = best_of(lambda: naive_loop(starts(naive_n), naive_steps), repeats=2)
     naive_rate = naive_n * naive_steps / naive_s
     print(f"\nAdam on Rosenbrock, {STEPS} steps, float64")
     print(f"naive loop (1 tensor per trajectory): {naive_rate:,.0f} particle-steps/s")
-    print(f"{'N':>7} | {'simulate ps/s':>14} | {'x naive':>8} | {'numpy ps/s':>13} | {'simulate/numpy':>14}")
+    cols = f"{'N':>7} | {'simulate ps/s':>14} | {'x naive':>8} | {'numpy ps/s':>13}"
+    print(f"{cols} | {'simulate/numpy':>14}")
     for n in (1, 100, 1_000, 10_000):
         pts = starts(n)
         sim_s = best_of(lambda pts=pts: simulate_adam(pts, STEPS))
         np_s = best_of(lambda pts=pts: numpy_adam(pts, STEPS))
         sim_rate, np_rate = n * STEPS / sim_s, n * STEPS / np_s
-        print(f"{n:>7,} | {sim_rate:>14,.0f} | {sim_rate / naive_rate:>7,.0f}x | "
-              f"{np_rate:>13,.0f} | {sim_rate / np_rate:>14.2f}")
+        print(
+            f"{n:>7,} | {sim_rate:>14,.0f} | {sim_rate / naive_rate:>7,.0f}x | "
+            f"{np_rate:>13,.0f} | {sim_rate / np_rate:>14.2f}"
+        )
     scene_s = best_of(default_scene, repeats=5)
     print(f"\ndefault scene (SGD, Momentum, RMSprop, Adam; 1 start; 500 steps): {scene_s:.3f} s")
 

@@ -54,7 +54,9 @@ class Trajectories:
     loss: np.ndarray  # (n_runs, n_starts, steps + 1)
     grad: np.ndarray  # (n_runs, n_starts, steps + 1, 2): the gradient seen there, noise included
     diverged_at: np.ndarray  # (n_runs, n_starts) int: first non-finite / out-of-bound step, -1
-    state: tuple[dict[str, np.ndarray], ...] | None = None  # per run: name -> (n_starts, steps+1, ...)
+    state: tuple[dict[str, np.ndarray], ...] | None = (
+        None  # per run: name -> (n_starts, steps+1, ...)
+    )
 
     @property
     def n_runs(self) -> int:
@@ -98,7 +100,8 @@ def _check_limits(steps: int, n_runs: int, n_starts: int) -> None:
     particles = n_runs * n_starts
     if particles > MAX_PARTICLES:
         raise ValueError(
-            f"{n_runs} runs × {n_starts} starts = {particles:,} particles; at most {MAX_PARTICLES:,}"
+            f"{n_runs} runs × {n_starts} starts = {particles:,} particles; "
+            f"at most {MAX_PARTICLES:,}"
         )
     if particles * steps > MAX_PARTICLE_STEPS:
         raise ValueError(
@@ -130,13 +133,15 @@ def _autograd_gradient(f: Callable[[torch.Tensor], torch.Tensor]):
 
 
 def _autograd_hessian(f: Callable[[torch.Tensor], torch.Tensor]):
-    """Per-row Hessians by double backward: rows are independent, so d(g[:, k].sum())/dxy = H[:, k]."""
+    """Per-row Hessians by double backward (rows are independent: d(sum g[:, k])/dxy = H[:, k])."""
 
     def hessian(xy: torch.Tensor) -> torch.Tensor:
         with torch.enable_grad():
             leaf = xy.detach().requires_grad_(True)
             (g,) = torch.autograd.grad(f(leaf).sum(), leaf, create_graph=True)
-            rows = [torch.autograd.grad(g[..., k].sum(), leaf, retain_graph=True)[0] for k in (0, 1)]
+            rows = [
+                torch.autograd.grad(g[..., k].sum(), leaf, retain_graph=True)[0] for k in (0, 1)
+            ]
         return torch.stack(rows, dim=-2).detach()
 
     return hessian
@@ -181,7 +186,14 @@ def simulate(
     hessian_fn = surf.hessian if gradient == "closed_form" else _autograd_hessian(surf.f)
     with _single_thread(), torch.no_grad():
         return _Simulation(
-            surf, validated, start_array, steps, seed, sigma, value_and_grad, hessian_fn,
+            surf,
+            validated,
+            start_array,
+            steps,
+            seed,
+            sigma,
+            value_and_grad,
+            hessian_fn,
             record_state,
         ).run()
 
@@ -189,8 +201,9 @@ def simulate(
 class _Simulation:
     """The lock-step loop behind :func:`simulate` (one use)."""
 
-    def __init__(self, surface, runs, starts, steps, seed, sigma, value_and_grad, hessian_fn,
-                 record_state) -> None:
+    def __init__(
+        self, surface, runs, starts, steps, seed, sigma, value_and_grad, hessian_fn, record_state
+    ) -> None:
         self.surface, self.runs, self.starts = surface, runs, starts
         self.steps, self.seed, self.sigma = steps, seed, sigma
         self.value_and_grad, self.hessian_fn = value_and_grad, hessian_fn
@@ -211,12 +224,22 @@ class _Simulation:
         for run, (key, kwargs) in enumerate(self.runs):
             spec = get_optimizer(key)
             hessian = self.hessian_fn if spec.needs_hessian else None
-            chunks = [np.arange(n_starts)] if spec.batched else [np.array([i]) for i in range(n_starts)]
+            chunks = (
+                [np.arange(n_starts)] if spec.batched else [np.array([i]) for i in range(n_starts)]
+            )
             for chunk in chunks:
                 leaf = torch.tensor(self.starts[chunk], dtype=torch.float64, requires_grad=True)
                 optimizer = build_optimizer(key, [leaf], kwargs, hessian_fn=hessian)
-                groups.append(_Group(run, leaf, optimizer, slice(row, row + len(chunk)), chunk,
-                                     closure_based=not spec.batched))
+                groups.append(
+                    _Group(
+                        run,
+                        leaf,
+                        optimizer,
+                        slice(row, row + len(chunk)),
+                        chunk,
+                        closure_based=not spec.batched,
+                    )
+                )
                 row += len(chunk)
         return groups
 
@@ -298,15 +321,18 @@ class _Simulation:
                 if not (torch.is_tensor(value) and value.dim() >= 2 and value.shape[0] == n):
                     continue
                 if name not in hist:
-                    hist[name] = torch.full((self.steps + 1, *value.shape), float("nan"),
-                                            dtype=torch.float64)
+                    hist[name] = torch.full(
+                        (self.steps + 1, *value.shape), float("nan"), dtype=torch.float64
+                    )
                 hist[name][step] = value
 
     def _result(self, xy_hist, loss_hist, grad_hist, diverged_at, state_hist) -> Trajectories:
         n_runs, n_starts = len(self.runs), len(self.starts)
 
         def arrange(hist: torch.Tensor) -> np.ndarray:
-            array = hist.numpy().swapaxes(0, 1)[self.order]  # (M, steps+1, ...) in [run, start] order
+            array = hist.numpy().swapaxes(0, 1)[
+                self.order
+            ]  # (M, steps+1, ...) in [run, start] order
             return np.ascontiguousarray(array.reshape(n_runs, n_starts, *array.shape[1:]))
 
         state = None

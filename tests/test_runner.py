@@ -1,4 +1,4 @@
-"""simulate(): exactness against plain torch.optim loops, batch invariance, noise, divergence, limits."""
+"""simulate(): exactness against plain torch.optim loops, batching, noise, divergence, limits."""
 
 from __future__ import annotations
 
