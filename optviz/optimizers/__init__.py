@@ -1,0 +1,88 @@
+"""Optimizer registry: ``torch.optim`` classes and our own, with schemas, maths and references.
+
+Every entry is an :class:`OptimizerSpec` (class, hyperparameter schema, LaTeX of the rule that
+runs, reference); :data:`VARIANTS` are the names the UI lists (Momentum, Nesterov, AMSGrad,
+Adam + L2, ...) as presets of those entries. Imports only torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import torch
+
+from optviz.optimizers.adagrad_full import AdaGradFull
+from optviz.optimizers.diag_newton import DiagNewton
+from optviz.optimizers.natural_gradient import NaturalGradient
+from optviz.optimizers.newton import HessianFn, Newton
+from optviz.optimizers.registry import REGISTRY, VARIANTS
+from optviz.optimizers.spec import Hyperparameter, OptimizerSpec, Variant
+from optviz.optimizers.vsgd import VSGD
+
+__all__ = [
+    "REGISTRY",
+    "VARIANTS",
+    "VSGD",
+    "AdaGradFull",
+    "DiagNewton",
+    "Hyperparameter",
+    "NaturalGradient",
+    "Newton",
+    "OptimizerSpec",
+    "Variant",
+    "build_optimizer",
+    "get_optimizer",
+    "get_variant",
+    "list_optimizers",
+    "list_variants",
+    "variant_hyperparameters",
+]
+
+
+def list_optimizers() -> list[str]:
+    """Registry keys: the ``torch.optim`` ones first, then our own."""
+    return list(REGISTRY)
+
+
+def get_optimizer(key: str) -> OptimizerSpec:
+    """The spec for ``key``; KeyError lists the known keys."""
+    try:
+        return REGISTRY[key]
+    except (KeyError, TypeError):
+        raise KeyError(f"unknown optimizer {key!r}; known: {', '.join(REGISTRY)}") from None
+
+
+def list_variants() -> list[str]:
+    """Variant keys in the order the UI lists them."""
+    return list(VARIANTS)
+
+
+def get_variant(key: str) -> Variant:
+    """The variant ``key``; KeyError lists the known keys."""
+    try:
+        return VARIANTS[key]
+    except (KeyError, TypeError):
+        raise KeyError(f"unknown variant {key!r}; known: {', '.join(VARIANTS)}") from None
+
+
+def variant_hyperparameters(key: str, hparams: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Complete torch kwargs of variant ``key``: defaults, its overrides, then ``hparams``."""
+    variant = get_variant(key)
+    return get_optimizer(variant.optimizer).validate({**variant.overrides, **(hparams or {})})
+
+
+def build_optimizer(
+    key: str,
+    params: torch.Tensor | Iterable[Any],
+    hparams: Mapping[str, Any] | None = None,
+    hessian_fn: HessianFn | None = None,
+) -> torch.optim.Optimizer:
+    """A validated optimizer instance; ``hessian_fn`` is passed only to specs that need it."""
+    spec = get_optimizer(key)
+    kwargs = spec.validate(hparams)
+    if spec.needs_hessian:
+        kwargs["hessian_fn"] = hessian_fn
+    if isinstance(params, torch.Tensor):
+        params = [params]
+    return spec.cls(params, **kwargs)

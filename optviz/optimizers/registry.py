@@ -1,0 +1,905 @@
+"""The registry: one :class:`OptimizerSpec` per optimizer, and the UI's variants.
+
+Hyperparameter names are the classes' own keyword arguments. Defaults are torch's own, except
+where torch's value is bad for a 2D demo (marked "demo default" in the help): learning rates that
+would barely move in a few hundred steps (Adagrad, Adam family) or diverge on Rosenbrock (ASGD),
+and L-BFGS's ``max_iter`` (1 iteration per ``step()`` so one animation frame is one iteration).
+Every default lowers Rosenbrock's loss from (−1.5, 2) within 200 steps (tests check it).
+``foreach``/``fused``/``capturable``/``differentiable``/``maximize`` are never exposed or set.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from optviz.optimizers.adagrad_full import AdaGradFull
+from optviz.optimizers.diag_newton import DiagNewton
+from optviz.optimizers.natural_gradient import NaturalGradient
+from optviz.optimizers.newton import Newton
+from optviz.optimizers.spec import Hyperparameter, OptimizerSpec, Variant
+from optviz.optimizers.vsgd import VSGD
+
+# --- reusable hyperparameters -------------------------------------------------------------
+
+
+def _lr(default: float, help: str = "step size γ") -> Hyperparameter:
+    return Hyperparameter("lr", "float", default, 1e-6, 10.0, True, help, "learning rate γ")
+
+
+def _eps(default: float, help: str = "ε added to the denominator for stability") -> Hyperparameter:
+    return Hyperparameter("eps", "float", default, 1e-16, 1.0, True, help, "epsilon ε")
+
+
+def _weight_decay(default: float = 0.0, symbol: str = "λ") -> Hyperparameter:
+    return Hyperparameter(
+        "weight_decay",
+        "float",
+        default,
+        0.0,
+        10.0,
+        False,
+        f"L2 penalty: {symbol}θ is added to the gradient",
+        f"weight decay {symbol}",
+    )
+
+
+def _betas() -> Hyperparameter:
+    return Hyperparameter(
+        "betas",
+        "pair",
+        (0.9, 0.999),
+        0.0,
+        0.9999,
+        False,
+        "decay rates (β₁, β₂) of the moving averages of g and g²",
+        "betas (β₁, β₂)",
+    )
+
+
+def _fraction(name: str, default: float, help: str, label: str) -> Hyperparameter:
+    return Hyperparameter(name, "float", default, 0.0, 0.9999, False, help, label)
+
+
+def _amsgrad() -> Hyperparameter:
+    return Hyperparameter(
+        "amsgrad", "bool", False, help="use the running maximum of v (AMSGrad)", label="AMSGrad"
+    )
+
+
+def _decoupled() -> Hyperparameter:
+    return Hyperparameter(
+        "decoupled_weight_decay",
+        "bool",
+        False,
+        help="decay θ directly, θ ← θ(1 − γλ), as AdamW does, instead of adding λθ to g",
+        label="decoupled weight decay",
+    )
+
+
+def _init_lr() -> Hyperparameter:
+    return Hyperparameter(
+        "init_lr",
+        "float",
+        1e-3,
+        1e-6,
+        10.0,
+        True,
+        "γ₀ of the first step, a plain gradient step (no curvature known yet)",
+        "first step size γ₀",
+    )
+
+
+_ADAM_MV = (
+    r"m_t &= \beta_1 m_{t-1} + (1-\beta_1)\, g_t \\"
+    r" v_t &= \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2 \\"
+)
+
+# --- torch.optim ---------------------------------------------------------------------------
+
+SGD = OptimizerSpec(
+    key="sgd",
+    label="SGD",
+    family="first-order",
+    cls=torch.optim.SGD,
+    hyperparameters=(
+        _lr(1e-3),
+        _fraction("momentum", 0.0, "momentum factor μ (0 = plain gradient descent)", "momentum μ"),
+        Hyperparameter(
+            "dampening",
+            "float",
+            0.0,
+            0.0,
+            1.0,
+            False,
+            "τ: new gradients enter b as (1 − τ)g",
+            "dampening τ",
+        ),
+        _weight_decay(),
+        Hyperparameter(
+            "nesterov",
+            "bool",
+            False,
+            help="Nesterov momentum (needs μ > 0 and τ = 0)",
+            label="Nesterov",
+        ),
+    ),
+    update_rule=(
+        r"\begin{aligned}"
+        r" g_t &= \nabla f(\theta_{t-1}) + \lambda\,\theta_{t-1} \\"
+        r" b_t &= \mu\, b_{t-1} + (1-\tau)\, g_t \quad (b_1 = g_1) \\"
+        r" d_t &= \begin{cases} g_t + \mu\, b_t & \text{Nesterov} \\"
+        r" b_t & \text{otherwise} \end{cases} \quad (d_t = g_t \text{ if } \mu = 0) \\"
+        r" \theta_t &= \theta_{t-1} - \gamma\, d_t"
+        r" \end{aligned}"
+    ),
+    note=(
+        "PyTorch's buffer b sums raw gradients and γ multiplies it afterwards (Sutskever et al. "
+        "put γ inside: v ← μv − γg); b starts as g₁ without dampening; Nesterov is the "
+        "look-ahead form g + μb."
+    ),
+    reference=(
+        "Robbins & Monro (1951), A Stochastic Approximation Method; Polyak (1964), momentum; "
+        "Sutskever et al. (2013), On the importance of initialization and momentum in deep "
+        "learning"
+    ),
+    separable=True,
+    batched=True,
+)
+
+RPROP = OptimizerSpec(
+    key="rprop",
+    label="Rprop",
+    family="adaptive",
+    cls=torch.optim.Rprop,
+    hyperparameters=(
+        _lr(1e-2, "initial step size η₀ of every coordinate"),
+        Hyperparameter(
+            "etas",
+            "pair",
+            (0.5, 1.2),
+            0.0,
+            10.0,
+            False,
+            "(η₋, η₊): shrink factor after a sign change (0 < η₋ < 1), growth factor otherwise "
+            "(η₊ > 1)",
+            "etas (η₋, η₊)",
+        ),
+        Hyperparameter(
+            "step_sizes",
+            "pair",
+            (1e-6, 50.0),
+            0.0,
+            1000.0,
+            False,
+            "(Γ_min, Γ_max): bounds of each coordinate's step size",
+            "step sizes (Γ_min, Γ_max)",
+            ordered=True,
+        ),
+    ),
+    update_rule=(
+        r"\begin{aligned}"
+        r" s_t &= \begin{cases} \eta_+ & g_t g_{t-1} > 0 \\ \eta_- & g_t g_{t-1} < 0"
+        r" \quad (\text{then } g_t \leftarrow 0) \\ 1 & \text{otherwise} \end{cases} \\"
+        r" \eta_t &= \operatorname{clip}(s_t\, \eta_{t-1},\ \Gamma_{\min},\ \Gamma_{\max}),"
+        r" \quad \eta_0 = \gamma \\"
+        r" \theta_t &= \theta_{t-1} - \eta_t \operatorname{sign}(g_t)"
+        r" \end{aligned}"
+    ),
+    note=(
+        "PyTorch runs Rprop without weight-backtracking (iRprop⁻ style): after a sign change "
+        "the step is skipped and the stored gradient set to 0; step sizes start at lr."
+    ),
+    reference=(
+        "Riedmiller & Braun (1993), A direct adaptive method for faster backpropagation "
+        "learning: the RPROP algorithm; Igel & Hüsken (2000), Improving the Rprop learning "
+        "algorithm"
+    ),
+    separable=True,
+    batched=True,
+)
+
+ADAGRAD = OptimizerSpec(
+    key="adagrad",
+    label="AdaGrad",
+    family="adaptive",
+    cls=torch.optim.Adagrad,
+    hyperparameters=(
+        _lr(0.5, "step size γ (demo default; torch: 0.01)"),
+        Hyperparameter(
+            "lr_decay",
+            "float",
+            0.0,
+            0.0,
+            10.0,
+            False,
+            "η: step t uses γ/(1 + (t − 1)η)",
+            "lr decay η",
+        ),
+        _weight_decay(),
+        Hyperparameter(
+            "initial_accumulator_value",
+            "float",
+            0.0,
+            0.0,
+            100.0,
+            False,
+            "starting value G₀ of the sum of squared gradients",
+            "initial accumulator G₀",
+        ),
+        _eps(1e-10),
+    ),
+    update_rule=(
+        r"\begin{aligned}"
+        r" g_t &= \nabla f(\theta_{t-1}) + \lambda\,\theta_{t-1} \\"
+        r" G_t &= G_{t-1} + g_t^2 \\"
+        r" \theta_t &= \theta_{t-1} - \frac{\gamma}{1 + (t-1)\,\eta}\,"
+        r" \frac{g_t}{\sqrt{G_t} + \epsilon}"
+        r" \end{aligned}"
+    ),
+    note="ε is added outside the square root; PyTorch adds an optional learning-rate decay η.",
+    reference=(
+        "Duchi, Hazan & Singer (2011), Adaptive Subgradient Methods for Online Learning and "
+        "Stochastic Optimization"
+    ),
+    separable=True,
+    batched=True,
+)
+
+RMSPROP = OptimizerSpec(
+    key="rmsprop",
+    label="RMSprop",
+    family="adaptive",
+    cls=torch.optim.RMSprop,
+    hyperparameters=(
+        _lr(1e-2),
+        _fraction("alpha", 0.99, "smoothing α of the moving average of g²", "alpha α"),
+        _eps(1e-8),
+        _weight_decay(),
+        _fraction("momentum", 0.0, "momentum μ on the normalized step", "momentum μ"),
+        Hyperparameter(
+            "centered",
+            "bool",
+            False,
+            help="divide by the estimated variance v − ḡ² instead of v",
+            label="centered",
+        ),
+    ),
+    update_rule=(
+        r"\begin{aligned}"
+        r" g_t &= \nabla f(\theta_{t-1}) + \lambda\,\theta_{t-1} \\"
+        r" v_t &= \alpha\, v_{t-1} + (1-\alpha)\, g_t^2 \\"
+        r" \tilde v_t &= \begin{cases} v_t - \bar g_t^2,\ \ \bar g_t = \alpha\,\bar g_{t-1}"
+        r" + (1-\alpha)\, g_t & \text{centered} \\ v_t & \text{otherwise} \end{cases} \\"
+        r" b_t &= \mu\, b_{t-1} + \frac{g_t}{\sqrt{\tilde v_t} + \epsilon} \\"
+        r" \theta_t &= \theta_{t-1} - \gamma\, b_t"
+        r" \end{aligned}"
+    ),
+    note=(
+        "ε is added outside the square root, and momentum accumulates the normalized step; "
+        "the lecture that introduced RMSprop specifies neither."
+    ),
+    reference=(
+        "Hinton, Srivastava & Swersky (2012), Neural Networks for Machine Learning, Lecture 6e; "
+        "centered: Graves (2013), Generating Sequences With Recurrent Neural Networks"
+    ),
+    separable=True,
+    batched=True,
+)
+
+ADADELTA = OptimizerSpec(
+    key="adadelta",
+    label="AdaDelta",
+    family="adaptive",
+    cls=torch.optim.Adadelta,
+    hyperparameters=(
+        _lr(1.0, "γ scales the step (1 = the paper's rule)"),
+        _fraction("rho", 0.9, "decay ρ of both moving averages", "rho ρ"),
+        _eps(1e-6, "ε inside both square roots (it also sets the first steps' size)"),
+        _weight_decay(),
+    ),
+    update_rule=(
+        r"\begin{aligned}"
+        r" g_t &= \nabla f(\theta_{t-1}) + \lambda\,\theta_{t-1} \\"
+        r" v_t &= \rho\, v_{t-1} + (1-\rho)\, g_t^2 \\"
+        r" \Delta_t &= \frac{\sqrt{u_{t-1} + \epsilon}}{\sqrt{v_t + \epsilon}}\, g_t \\"
+        r" u_t &= \rho\, u_{t-1} + (1-\rho)\, \Delta_t^2 \\"
+        r" \theta_t &= \theta_{t-1} - \gamma\, \Delta_t"
+        r" \end{aligned}"
+    ),
+    note="PyTorch multiplies the step by a learning rate γ, which the paper does not have.",
+    reference="Zeiler (2012), ADADELTA: An Adaptive Learning Rate Method",
+    separable=True,
+    batched=True,
+)
+
+ADAM = OptimizerSpec(
+    key="adam",
+    label="Adam",
+    family="adaptive",
+    cls=torch.optim.Adam,
+    hyperparameters=(
+        _lr(0.05, "step size γ (demo default; torch: 0.001)"),
+        _betas(),
+        _eps(1e-8),
+        _weight_decay(),
+        _amsgrad(),
+    ),
+    update_rule=(
+        r"\begin{aligned}"
+        r" g_t &= \nabla f(\theta_{t-1}) + \lambda\,\theta_{t-1} \\"
+        + _ADAM_MV
+        + r" \hat v_t &= \begin{cases} \max(\hat v_{t-1}, v_t) & \text{AMSGrad} \\"
+        r" v_t & \text{otherwise} \end{cases} \\"
+        r" \theta_t &= \theta_{t-1} - \frac{\gamma}{1-\beta_1^t}\,"
+        r" \frac{m_t}{\sqrt{\hat v_t}\,/\sqrt{1-\beta_2^t} + \epsilon}"
+        r" \end{aligned}"
+    ),
+    note=(
+        "ε is added after bias-correcting √v (the paper's Algorithm 1, not its ε̂ form); "
+        "weight_decay is L2 added to the gradient (use AdamW to decouple it); AMSGrad's max "
+        "is bias-corrected, which the AMSGrad paper does not do."
+    ),
+    reference=(
+        "Kingma & Ba (2015), Adam: A Method for Stochastic Optimization; AMSGrad: Reddi, Kale & "
+        "Kumar (2018), On the Convergence of Adam and Beyond"
+    ),
+    separable=True,
+    batched=True,
+)
+
+ADAMW = OptimizerSpec(
+    key="adamw",
+    label="AdamW",
+    family="adaptive",
+    cls=torch.optim.AdamW,
+    hyperparameters=(
+        _lr(0.05, "step size γ (demo default; torch: 0.001)"),
+        _betas(),
+        _eps(1e-8),
+        Hyperparameter(
+            "weight_decay",
+            "float",
+            0.01,
+            0.0,
+            10.0,
+            False,
+            "decoupled decay λ: θ ← θ(1 − γλ) before the Adam step",
+            "weight decay λ",
+        ),
+        _amsgrad(),
+    ),
+    update_rule=(
+        r"\begin{aligned}"
+        r" \theta'_{t-1} &= (1 - \gamma\lambda)\, \theta_{t-1}, \quad"
+        r" g_t = \nabla f(\theta_{t-1}) \\"
+        + _ADAM_MV
+        + r" \hat v_t &= \begin{cases} \max(\hat v_{t-1}, v_t) & \text{AMSGrad} \\"
+        r" v_t & \text{otherwise} \end{cases} \\"
+        r" \theta_t &= \theta'_{t-1} - \frac{\gamma}{1-\beta_1^t}\,"
+        r" \frac{m_t}{\sqrt{\hat v_t}\,/\sqrt{1-\beta_2^t} + \epsilon}"
+        r" \end{aligned}"
+    ),
+    note=(
+        "PyTorch scales the decay by the learning rate (θ ← θ − γλθ); the paper scales it by "
+        "the schedule multiplier only, so PyTorch's λ is the paper's λ/α."
+    ),
+    reference="Loshchilov & Hutter (2019), Decoupled Weight Decay Regularization",
+    separable=True,
+    batched=True,
+)
+
+ADAMAX = OptimizerSpec(
+    key="adamax",
+    label="Adamax",
+    family="adaptive",
+    cls=torch.optim.Adamax,
+    hyperparameters=(
+        _lr(0.1, "step size γ (demo default; torch: 0.002)"),
+        _betas(),
+        _eps(1e-8),
+        _weight_decay(),
+    ),
+    update_rule=(
+        r"\begin{aligned}"
+        r" g_t &= \nabla f(\theta_{t-1}) + \lambda\,\theta_{t-1} \\"
+        r" m_t &= \beta_1 m_{t-1} + (1-\beta_1)\, g_t \\"
+        r" u_t &= \max(\beta_2\, u_{t-1},\ |g_t| + \epsilon) \\"
+        r" \theta_t &= \theta_{t-1} - \frac{\gamma}{1-\beta_1^t}\, \frac{m_t}{u_t}"
+        r" \end{aligned}"
+    ),
+    note="PyTorch adds ε to |g| inside the max; the paper's u_t = max(β₂u, |g|) has none.",
+    reference="Kingma & Ba (2015), Adam: A Method for Stochastic Optimization, §7.1 (AdaMax)",
+    separable=True,
+    batched=True,
+)
+
+NADAM = OptimizerSpec(
+    key="nadam",
+    label="NAdam",
+    family="adaptive",
+    cls=torch.optim.NAdam,
+    hyperparameters=(
+        _lr(0.05, "step size γ (demo default; torch: 0.002)"),
+        _betas(),
+        _eps(1e-8),
+        _weight_decay(),
+        Hyperparameter(
+            "momentum_decay",
+            "float",
+            0.004,
+            0.0,
+            1.0,
+            False,
+            "ψ in the momentum schedule μ_t = β₁(1 − ½·0.96^{tψ})",
+            "momentum decay ψ",
+        ),
+        _decoupled(),
+    ),
+    update_rule=(
+        r"\begin{aligned}"
+        r" g_t &= \nabla f(\theta_{t-1}) + \lambda\,\theta_{t-1} \\"
+        r" \mu_t &= \beta_1 \bigl(1 - \tfrac12\, 0.96^{\,t\psi}\bigr) \\"
+        + _ADAM_MV
+        + r" \hat v_t &= v_t / (1-\beta_2^t) \\"
+        r" \theta_t &= \theta_{t-1} - \gamma\, \frac{1-\mu_t}{1-\prod_{i\le t}\mu_i}\,"
+        r" \frac{g_t}{\sqrt{\hat v_t}+\epsilon} - \gamma\, \frac{\mu_{t+1}}{1-\prod_{i\le t+1}"
+        r" \mu_i}\, \frac{m_t}{\sqrt{\hat v_t}+\epsilon}"
+        r" \end{aligned}"
+    ),
+    note=(
+        "PyTorch uses Dozat's warming momentum schedule μ_t (ψ = momentum_decay) and "
+        "bias-corrects with the product of the μ's; decoupled_weight_decay makes it NAdamW."
+    ),
+    reference="Dozat (2016), Incorporating Nesterov Momentum into Adam",
+    separable=True,
+    batched=True,
+)
+
+RADAM = OptimizerSpec(
+    key="radam",
+    label="RAdam",
+    family="adaptive",
+    cls=torch.optim.RAdam,
+    hyperparameters=(
+        _lr(1e-3, "step size γ (its first ~5 steps are un-normalized: γ·m̂)"),
+        _betas(),
+        _eps(1e-8),
+        _weight_decay(),
+        _decoupled(),
+    ),
+    update_rule=(
+        r"\begin{aligned}"
+        r" g_t &= \nabla f(\theta_{t-1}) + \lambda\,\theta_{t-1} \\"
+        + _ADAM_MV
+        + r" \rho_\infty &= \tfrac{2}{1-\beta_2} - 1, \quad"
+        r" \rho_t = \rho_\infty - \tfrac{2 t \beta_2^t}{1-\beta_2^t} \\"
+        r" r_t &= \sqrt{\tfrac{(\rho_t-4)(\rho_t-2)\,\rho_\infty}"
+        r"{(\rho_\infty-4)(\rho_\infty-2)\,\rho_t}} \\"
+        r" \theta_t &= \theta_{t-1} - \gamma\, \frac{m_t}{1-\beta_1^t} \cdot"
+        r" \begin{cases} r_t\, \dfrac{\sqrt{1-\beta_2^t}}{\sqrt{v_t} + \epsilon} & \rho_t > 5 \\"
+        r" 1 & \text{otherwise} \end{cases}"
+        r" \end{aligned}"
+    ),
+    note=(
+        "PyTorch switches to the adaptive step when ρ_t > 5 (the paper: ρ_t > 4) and adds ε "
+        "to √v_t, which the paper does not."
+    ),
+    reference=("Liu et al. (2020), On the Variance of the Adaptive Learning Rate and Beyond"),
+    separable=True,
+    batched=True,
+)
+
+ASGD = OptimizerSpec(
+    key="asgd",
+    label="ASGD",
+    family="first-order",
+    cls=torch.optim.ASGD,
+    hyperparameters=(
+        _lr(1e-3, "step size γ (demo default; torch's 0.01 diverges on Rosenbrock)"),
+        Hyperparameter(
+            "lambd",
+            "float",
+            1e-4,
+            0.0,
+            1.0,
+            False,
+            "λ: decay term θ(1 − λη_t) and step-size decay γ/(1 + λγt)^α",
+            "lambda λ",
+        ),
+        Hyperparameter(
+            "alpha",
+            "float",
+            0.75,
+            0.0,
+            2.0,
+            False,
+            "α: power of the step-size decay",
+            "alpha α",
+        ),
+        Hyperparameter(
+            "t0",
+            "float",
+            1e6,
+            1.0,
+            1e9,
+            True,
+            "t₀: step at which averaging starts",
+            "averaging start t₀",
+        ),
+        _weight_decay(symbol="ω"),
+    ),
+    update_rule=(
+        r"\begin{aligned}"
+        r" g_t &= \nabla f(\theta_{t-1}) + \omega\,\theta_{t-1} \\"
+        r" \theta_t &= (1 - \lambda\eta_t)\, \theta_{t-1} - \eta_t\, g_t \\"
+        r" \bar\theta_t &= \bar\theta_{t-1} + \mu_t\, (\theta_t - \bar\theta_{t-1}) \\"
+        r" \eta_{t+1} &= \frac{\gamma}{(1 + \lambda\gamma t)^{\alpha}}, \quad"
+        r" \mu_{t+1} = \frac{1}{\max(1,\ t - t_0)}, \quad \eta_1 = \gamma,\ \mu_1 = 1"
+        r" \end{aligned}"
+    ),
+    note=(
+        "The path shown is the SGD iterate θ; the Polyak average θ̄, the point ASGD is meant to "
+        "return, is kept in the state as 'ax'."
+    ),
+    reference=("Polyak & Juditsky (1992), Acceleration of Stochastic Approximation by Averaging"),
+    separable=True,
+    batched=True,
+)
+
+LBFGS = OptimizerSpec(
+    key="lbfgs",
+    label="L-BFGS",
+    family="quasi-Newton",
+    cls=torch.optim.LBFGS,
+    hyperparameters=(
+        _lr(1.0, "step length γ (the line search's first trial when it is on)"),
+        Hyperparameter(
+            "max_iter",
+            "int",
+            1,
+            1,
+            100,
+            False,
+            "iterations per step() (demo default 1 = one iteration per frame; torch: 20)",
+            "iterations per step",
+        ),
+        Hyperparameter(
+            "max_eval",
+            "int",
+            25,
+            1,
+            1000,
+            False,
+            "function evaluations per step() (the line search needs several; torch: max_iter·5/4)",
+            "evaluations per step",
+        ),
+        Hyperparameter(
+            "history_size",
+            "int",
+            100,
+            1,
+            1000,
+            False,
+            "m: number of (s, y) pairs kept",
+            "history m",
+        ),
+        Hyperparameter(
+            "line_search_fn",
+            "choice",
+            None,
+            help="None (fixed step γ) or 'strong_wolfe'",
+            label="line search",
+            choices=(None, "strong_wolfe"),
+        ),
+    ),
+    update_rule=(
+        r"\begin{aligned}"
+        r" s_i &= \theta_{i+1} - \theta_i, \quad y_i = g_{i+1} - g_i"
+        r" \quad (\text{last } m \text{ pairs with } y_i^\top s_i > 10^{-10}) \\"
+        r" d_t &= -H_t\, g_t \quad (\text{two-loop recursion},\ H_t^0 ="
+        r" \tfrac{s^\top y}{y^\top y} I) \\"
+        r" \tilde\alpha_t &= \begin{cases} \min(1,\ 1/\lVert g_1 \rVert_1)\, \gamma & t = 1 \\"
+        r" \gamma & t > 1 \end{cases} \\"
+        r" \alpha_t &= \tilde\alpha_t, \text{ or a strong-Wolfe line search started at }"
+        r" \tilde\alpha_t \\"
+        r" \theta_t &= \theta_{t-1} + \alpha_t\, d_t"
+        r" \end{aligned}"
+    ),
+    note=(
+        "One step() runs up to max_iter iterations (torch default 20, here 1) and stops "
+        "early once the gradient or the change falls below tolerance."
+    ),
+    reference=(
+        "Liu & Nocedal (1989), On the Limited Memory BFGS Method for Large Scale Optimization"
+    ),
+    separable=False,
+    batched=False,
+)
+
+# --- our own -------------------------------------------------------------------------------
+
+NEWTON = OptimizerSpec(
+    key="newton",
+    label="Newton",
+    family="second-order",
+    cls=Newton,
+    hyperparameters=(
+        _lr(1.0, "step scale γ (1 = full Newton step)"),
+        Hyperparameter(
+            "damping",
+            "float",
+            0.0,
+            0.0,
+            1e4,
+            False,
+            "λ added to the Hessian's diagonal; 0 = pure Newton (a singular Hessian then gives "
+            "a non-finite step)",
+            "damping λ",
+        ),
+    ),
+    update_rule=(
+        r"\theta_t = \theta_{t-1} - \gamma\, \bigl(\nabla^2 f(\theta_{t-1}) + \lambda I\bigr)^{-1}"
+        r" \nabla f(\theta_{t-1})"
+    ),
+    note=(
+        "Exact Hessian, solved per point in closed form; pure Newton heads for the nearest "
+        "stationary point, saddles and maxima included."
+    ),
+    reference="Nocedal & Wright (2006), Numerical Optimization, 2nd ed., ch. 3 (Newton's method)",
+    separable=False,
+    batched=True,
+    needs_hessian=True,
+)
+
+DIAG_NEWTON = OptimizerSpec(
+    key="diag_newton",
+    label="Diagonal quasi-Newton",
+    family="quasi-Newton",
+    cls=DiagNewton,
+    hyperparameters=(
+        _lr(1.0, "step scale γ on g/(h̄ + μ)"),
+        Hyperparameter(
+            "damping",
+            "float",
+            1.0,
+            0.0,
+            1e4,
+            False,
+            "μ added to the curvature estimate: bounds the step where curvature looks small",
+            "damping μ",
+        ),
+        _fraction("beta", 0.5, "β: moving average of the curvature estimates", "beta β"),
+        _init_lr(),
+    ),
+    update_rule=(
+        r"\begin{aligned}"
+        r" h_t &= \left| \frac{g_t - g_{t-1}}{\theta_{t-1} - \theta_{t-2}} \right|"
+        r" \quad (\text{elementwise secant}) \\"
+        r" \bar h_t &= \beta\, \bar h_{t-1} + (1-\beta)\, h_t \quad (\bar h = h \text{ at the first"
+        r" estimate}) \\"
+        r" \theta_t &= \theta_{t-1} - \gamma\, \frac{g_t}{\bar h_t + \mu}"
+        r" \quad (\theta_1 = \theta_0 - \gamma_0\, g_1)"
+        r" \end{aligned}"
+    ),
+    note=(
+        "Becker & LeCun computed the diagonal second derivative with an extra backward pass; "
+        "here it is the secant of the last move, which also picks up cross terms."
+    ),
+    reference=(
+        "Becker & LeCun (1988), Improving the convergence of back-propagation learning with "
+        "second order methods"
+    ),
+    separable=True,
+    batched=True,
+)
+
+VSGD_SPEC = OptimizerSpec(
+    key="vsgd",
+    label="vSGD",
+    family="adaptive",
+    cls=VSGD,
+    hyperparameters=(
+        _init_lr(),
+        Hyperparameter(
+            "min_curvature",
+            "float",
+            1.0,
+            1e-6,
+            1e6,
+            True,
+            "h_min: floor of the curvature estimate (bounds the step g/h)",
+            "curvature floor h_min",
+        ),
+        Hyperparameter(
+            "slow_constant",
+            "float",
+            2.0,
+            1.0,
+            100.0,
+            False,
+            "C: the statistics start inflated by C (a cautious start)",
+            "slow start C",
+        ),
+        Hyperparameter(
+            "init_tau",
+            "float",
+            10.0,
+            1.0,
+            1e4,
+            True,
+            "τ₀: initial memory, in steps",
+            "initial memory τ₀",
+        ),
+        _eps(1e-12, "ε added to v̄ in the ratio ḡ²/v̄"),
+    ),
+    update_rule=(
+        r"\begin{aligned}"
+        r" h_t &= \max\!\left( \left| \frac{g_t - g_{t-1}}{\theta_{t-1} - \theta_{t-2}} \right|,"
+        r"\ h_{\min} \right) \\"
+        r" \bar g &\leftarrow (1 - \tau^{-1})\, \bar g + \tau^{-1} g_t, \quad"
+        r" \bar v \leftarrow (1 - \tau^{-1})\, \bar v + \tau^{-1} g_t^2, \quad"
+        r" \bar h \leftarrow (1 - \tau^{-1})\, \bar h + \tau^{-1} h_t \\"
+        r" \eta^*_t &= \frac{\bar g^2}{\bar h\, (\bar v + \epsilon)}, \quad"
+        r" \tau \leftarrow \Bigl(1 - \frac{\bar g^2}{\bar v + \epsilon}\Bigr)\, \tau + 1 \\"
+        r" \theta_t &= \theta_{t-1} - \eta^*_t\, g_t"
+        r" \end{aligned}"
+    ),
+    note=(
+        "The paper estimates the curvature h with a 'bbprop' backward pass; here it is the "
+        "secant of the last move. First step: γ₀g; then ḡ = g, v̄ = C(g² + ε), h̄ = Ch, τ = τ₀."
+    ),
+    reference=(
+        "Schaul, Zhang & LeCun (2012), No More Pesky Learning Rates, arXiv:1206.1106 (ICML 2013)"
+    ),
+    separable=True,
+    batched=True,
+)
+
+ADAGRAD_FULL = OptimizerSpec(
+    key="adagrad_full",
+    label="Full-matrix AdaGrad",
+    family="adaptive",
+    cls=AdaGradFull,
+    hyperparameters=(
+        _lr(0.5, "step size η"),
+        _eps(1e-8, "δ added to G^{1/2} so it stays invertible"),
+    ),
+    update_rule=(
+        r"\begin{aligned}"
+        r" G_t &= G_{t-1} + g_t\, g_t^\top \\"
+        r" \theta_t &= \theta_{t-1} - \eta\, \bigl(\delta I + G_t^{1/2}\bigr)^{-1} g_t"
+        r" \end{aligned}"
+    ),
+    note=(
+        "δ is added to G^{1/2}, as in Duchi et al., so a diagonal G gives exactly torch's "
+        "AdaGrad g/(√G + ε) with ε = δ."
+    ),
+    reference=(
+        "Duchi, Hazan & Singer (2011), Adaptive Subgradient Methods for Online Learning and "
+        "Stochastic Optimization"
+    ),
+    separable=False,
+    batched=True,
+)
+
+NATURAL_GRADIENT = OptimizerSpec(
+    key="natural_gradient",
+    label="Natural gradient",
+    family="second-order",
+    cls=NaturalGradient,
+    hyperparameters=(
+        _lr(0.5, "step size η"),
+        Hyperparameter(
+            "damping",
+            "float",
+            10.0,
+            1e-6,
+            1e4,
+            True,
+            "λ added to F (F is rank-deficient); small gradients give steps ηg/λ",
+            "damping λ",
+        ),
+        _fraction(
+            "beta",
+            0.9,
+            "β: moving average of g gᵀ — the empirical-Fisher approximation, not the true "
+            "Fisher of a probabilistic model",
+            "beta β",
+        ),
+    ),
+    update_rule=(
+        r"\begin{aligned}"
+        r" F_t &= \beta F_{t-1} + (1-\beta)\, g_t\, g_t^\top, \quad"
+        r" \hat F_t = \frac{F_t}{1-\beta^t} \\"
+        r" \theta_t &= \theta_{t-1} - \eta\, \bigl(\hat F_t + \lambda I\bigr)^{-1} g_t"
+        r" \end{aligned}"
+    ),
+    note=(
+        "Empirical Fisher: an average of g gᵀ stands in for the Fisher information, which a "
+        "bare loss surface does not define; it mostly measures the gradient's own size."
+    ),
+    reference=(
+        "Amari (1998), Natural Gradient Works Efficiently in Learning; Kunstner, Balles & "
+        "Hennig (2019), Limitations of the Empirical Fisher Approximation for Natural "
+        "Gradient Descent"
+    ),
+    separable=False,
+    batched=True,
+)
+
+REGISTRY: dict[str, OptimizerSpec] = {
+    spec.key: spec
+    for spec in (
+        SGD,
+        RPROP,
+        ADAGRAD,
+        RMSPROP,
+        ADADELTA,
+        ADAM,
+        ADAMW,
+        ADAMAX,
+        NADAM,
+        RADAM,
+        ASGD,
+        LBFGS,
+        NEWTON,
+        DIAG_NEWTON,
+        VSGD_SPEC,
+        ADAGRAD_FULL,
+        NATURAL_GRADIENT,
+    )
+}
+
+# --- what the UI lists -----------------------------------------------------------------------
+
+_WEIGHT_DECAY_DEMO = 0.1  # large enough that Adam + L2 and AdamW end visibly apart on Rosenbrock
+
+
+def _plain(key: str) -> Variant:
+    return Variant(key, REGISTRY[key].label, key, {})
+
+
+VARIANTS: dict[str, Variant] = {
+    v.key: v
+    for v in (
+        _plain("sgd"),
+        Variant("momentum", "Momentum", "sgd", {"momentum": 0.9}, "SGD with heavy-ball momentum"),
+        Variant(
+            "nesterov",
+            "Nesterov",
+            "sgd",
+            {"momentum": 0.9, "nesterov": True},
+            "SGD with Nesterov momentum",
+        ),
+        _plain("rprop"),
+        _plain("adagrad"),
+        _plain("rmsprop"),
+        _plain("adadelta"),
+        _plain("adam"),
+        Variant("amsgrad", "AMSGrad", "adam", {"amsgrad": True}, "Adam with the running max of v"),
+        Variant(
+            "adam_l2",
+            "Adam + L2",
+            "adam",
+            {"weight_decay": _WEIGHT_DECAY_DEMO},
+            "Adam with an L2 penalty added to the gradient",
+        ),
+        Variant(
+            "adamw",
+            "AdamW",
+            "adamw",
+            {"weight_decay": _WEIGHT_DECAY_DEMO},
+            "Adam with decoupled weight decay (same λ as Adam + L2)",
+        ),
+        _plain("adamax"),
+        _plain("nadam"),
+        _plain("radam"),
+        _plain("asgd"),
+        _plain("lbfgs"),
+        _plain("newton"),
+        _plain("diag_newton"),
+        _plain("vsgd"),
+        _plain("adagrad_full"),
+        _plain("natural_gradient"),
+    )
+}

@@ -1,0 +1,201 @@
+"""Schema of the registry: hyperparameters, optimizer specs, UI variants, and their validation."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+
+Kind = Literal["float", "int", "bool", "pair", "choice"]
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    """One keyword argument of an optimizer class, as the UI and validation see it.
+
+    ``kind``: ``float``, ``int``, ``bool``, ``pair`` (two floats, e.g. ``betas``; ``low``/``high``
+    apply to each element, ``ordered`` asks for first ≤ second) or ``choice`` (one of
+    ``choices``, e.g. L-BFGS's ``line_search_fn`` in ``(None, "strong_wolfe")``).
+    ``low``/``high`` are inclusive; ``log`` says a log-scale control suits it.
+    """
+
+    name: str
+    kind: Kind
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    help: str = ""
+    label: str = ""
+    choices: tuple = ()
+    ordered: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("float", "int", "bool", "pair", "choice"):
+            raise ValueError(f"{self.name}: unknown kind {self.kind!r}")
+        if self.kind == "choice" and not self.choices:
+            raise ValueError(f"{self.name}: a choice needs choices")
+        if self.log and (self.low is None or self.low <= 0):
+            raise ValueError(f"{self.name}: a log scale needs a positive lower bound")
+        self.check(self.default, "registry")  # a default must pass its own schema
+
+    def range_text(self) -> str:
+        """The allowed values, in words (used in error messages and help)."""
+        if self.kind == "bool":
+            return "True or False"
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        lo = "-inf" if self.low is None else _fmt(self.low)
+        hi = "inf" if self.high is None else _fmt(self.high)
+        text = f"[{lo}, {hi}]"
+        if self.kind == "pair":
+            text = f"two numbers, each in {text}" + (", first ≤ second" if self.ordered else "")
+        elif self.kind == "int":
+            text = f"a whole number in {text}"
+        return text
+
+    def check(self, value: Any, optimizer: str) -> Any:
+        """``value`` as torch wants it (float, int, bool, tuple of floats), or ValueError."""
+        where = f"{optimizer}: {self.name}"
+        if self.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            if type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"):
+                return bool(value)
+            raise ValueError(f"{where} must be True or False, got {value!r}")
+        if self.kind == "choice":
+            if isinstance(value, str) and value.lower() == "none" and None in self.choices:
+                return None
+            if any(value is c or (value == c and type(value) is type(c)) for c in self.choices):
+                return value
+            raise ValueError(f"{where} must be {self.range_text()}, got {value!r}")
+        if self.kind == "pair":
+            if isinstance(value, str | bytes | Mapping) or not hasattr(value, "__len__"):
+                raise ValueError(f"{where} must be {self.range_text()}, got {value!r}")
+            if len(value) != 2:
+                raise ValueError(f"{where} must be {self.range_text()}, got {value!r}")
+            pair = (self._number(value[0], where), self._number(value[1], where))
+            if self.ordered and pair[0] > pair[1]:
+                raise ValueError(f"{where} must be {self.range_text()}, got {pair!r}")
+            return pair
+        if self.kind == "int":
+            return self._integer(value, where)
+        return self._number(value, where)
+
+    def _number(self, value: Any, where: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(f"{where} must be a number in {self.range_text()}, got {value!r}")
+        x = float(value)
+        if not math.isfinite(x):
+            raise ValueError(f"{where} must be finite, got {value!r}")
+        self._in_range(x, where)
+        return x
+
+    def _integer(self, value: Any, where: str) -> int:
+        is_whole_float = isinstance(value, float) and math.isfinite(value) and value.is_integer()
+        if isinstance(value, bool) or not (isinstance(value, numbers.Integral) or is_whole_float):
+            raise ValueError(f"{where} must be {self.range_text()}, got {value!r}")
+        n = int(value)
+        self._in_range(n, where)
+        return n
+
+    def _in_range(self, x: float, where: str) -> None:
+        if (self.low is not None and x < self.low) or (self.high is not None and x > self.high):
+            raise ValueError(f"{where} = {x!r} is outside the allowed range {self.range_text()}")
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """One registry entry: the class, its hyperparameter schema, its maths and provenance.
+
+    ``separable``: the update is elementwise (each coordinate on its own); ``batched``: rows of an
+    ``(N, 2)`` leaf are independent, so N particles can share one instance (False only for
+    L-BFGS); ``needs_hessian``: the constructor takes ``hessian_fn``.
+    """
+
+    key: str
+    label: str
+    family: str
+    cls: type[torch.optim.Optimizer]
+    hyperparameters: tuple[Hyperparameter, ...]
+    update_rule: str
+    note: str
+    reference: str
+    separable: bool
+    batched: bool
+    needs_hessian: bool = False
+    _by_name: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_name = {hp.name: hp for hp in self.hyperparameters}
+        if len(by_name) != len(self.hyperparameters):
+            raise ValueError(f"{self.key}: duplicate hyperparameter names")
+        object.__setattr__(self, "_by_name", by_name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Hyperparameter names in schema order."""
+        return tuple(self._by_name)
+
+    def hyperparameter(self, name: str) -> Hyperparameter:
+        """The schema entry ``name`` (KeyError lists the known names)."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            known = ", ".join(self.names)
+            raise KeyError(f"{self.key} has no hyperparameter {name!r}; known: {known}") from None
+
+    def defaults(self) -> dict[str, Any]:
+        """Every hyperparameter at its default, as torch keyword arguments."""
+        return {hp.name: hp.default for hp in self.hyperparameters}
+
+    def validate(self, hparams: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Complete, checked torch keyword arguments for ``hparams`` (missing ones: defaults).
+
+        Refuses unknown names, wrong types (a bool is not a number), NaN/inf, values out of range
+        and combinations torch itself refuses (e.g. Nesterov without momentum): ValueError naming
+        the optimizer, the field and what is allowed.
+        """
+        hparams = {} if hparams is None else hparams
+        if not isinstance(hparams, Mapping):
+            raise ValueError(f"{self.key}: hyperparameters must be a mapping, got {hparams!r}")
+        unknown = [name for name in hparams if name not in self._by_name]
+        if unknown:
+            raise ValueError(
+                f"{self.key}: unknown hyperparameter(s) {', '.join(map(repr, unknown))}; "
+                f"allowed: {', '.join(self.names)}"
+            )
+        kwargs = {
+            hp.name: hp.check(hparams.get(hp.name, hp.default), self.key)
+            for hp in self.hyperparameters
+        }
+        self._probe(kwargs)
+        return kwargs
+
+    def _probe(self, kwargs: dict[str, Any]) -> None:
+        """Construct the class once on a dummy parameter to surface torch's own refusals."""
+        dummy = torch.zeros(1, 2, dtype=torch.float64, requires_grad=True)
+        try:
+            self.cls([dummy], **kwargs)
+        except (ValueError, TypeError, RuntimeError) as err:
+            shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+            raise ValueError(f"{self.key}: {self.cls.__name__} refuses {shown}: {err}") from err
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A name the UI lists: an optimizer with some hyperparameters fixed (``overrides``)."""
+
+    key: str
+    label: str
+    optimizer: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+    description: str = ""

@@ -1,0 +1,603 @@
+"""Optimizer registry: schemas, validation, variants, and our own optimizers against references.
+
+Own optimizers are checked on plain torch quadratics ½θᵀAθ and Rosenbrock written inline here:
+first steps against values computed by hand (plain arithmetic, or an independent eigen/solve
+reference for 2x2 matrix functions), Newton's one-step jumps, full-matrix AdaGrad against torch's
+diagonal Adagrad, and batched rows against single-row runs bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from optviz.optimizers import (
+    REGISTRY,
+    VARIANTS,
+    VSGD,
+    AdaGradFull,
+    DiagNewton,
+    NaturalGradient,
+    Newton,
+    build_optimizer,
+    get_optimizer,
+    get_variant,
+    list_optimizers,
+    list_variants,
+    variant_hyperparameters,
+)
+
+F64 = torch.float64
+TORCH_KEYS = [
+    "sgd",
+    "rprop",
+    "adagrad",
+    "rmsprop",
+    "adadelta",
+    "adam",
+    "adamw",
+    "adamax",
+    "nadam",
+    "radam",
+    "asgd",
+    "lbfgs",
+]
+OWN_KEYS = ["newton", "diag_newton", "vsgd", "adagrad_full", "natural_gradient"]
+VARIANT_LABELS = {
+    "sgd": "SGD",
+    "momentum": "Momentum",
+    "nesterov": "Nesterov",
+    "rprop": "Rprop",
+    "adagrad": "AdaGrad",
+    "rmsprop": "RMSprop",
+    "adadelta": "AdaDelta",
+    "adam": "Adam",
+    "amsgrad": "AMSGrad",
+    "adam_l2": "Adam + L2",
+    "adamw": "AdamW",
+    "adamax": "Adamax",
+    "nadam": "NAdam",
+    "radam": "RAdam",
+    "asgd": "ASGD",
+    "lbfgs": "L-BFGS",
+    "newton": "Newton",
+    "diag_newton": "Diagonal quasi-Newton",
+    "vsgd": "vSGD",
+    "adagrad_full": "Full-matrix AdaGrad",
+    "natural_gradient": "Natural gradient",
+}
+
+
+# --- test functions, written out here -------------------------------------------------------
+
+
+def rosenbrock(p: torch.Tensor) -> torch.Tensor:
+    x, y = p[..., 0], p[..., 1]
+    return (1 - x) ** 2 + 100 * (y - x**2) ** 2
+
+
+def rosenbrock_hessian(p: torch.Tensor) -> torch.Tensor:
+    x, y = p[..., 0], p[..., 1]
+    hxx = 2 - 400 * (y - x**2) + 800 * x**2
+    hxy = -400 * x
+    return torch.stack(
+        (torch.stack((hxx, hxy), -1), torch.stack((hxy, torch.full_like(x, 200.0)), -1)), -2
+    )
+
+
+def quadratic(a: torch.Tensor, center=(0.0, 0.0)):
+    """½(θ − c)ᵀA(θ − c), its gradient and its (constant) Hessian, for rows θ (..., 2)."""
+    c = torch.tensor(center, dtype=F64)
+
+    def f(p):
+        d = p - c
+        return 0.5 * torch.einsum("...i,ij,...j->...", d, a, d)
+
+    def grad(p):
+        return (p - c) @ a.T
+
+    def hessian(p):
+        return a.expand(*p.shape[:-1], 2, 2)
+
+    return f, grad, hessian
+
+
+def leaf(*rows) -> torch.Tensor:
+    return torch.tensor(rows, dtype=F64, requires_grad=True)
+
+
+def run_steps(opt, p, f, steps: int, *, closure: bool = False) -> list[torch.Tensor]:
+    """Plain loop: loss.backward(); opt.step() (or step(closure) for L-BFGS); the iterates."""
+    path = [p.detach().clone()]
+
+    def evaluate():
+        opt.zero_grad()
+        loss = f(p).sum()
+        loss.backward()
+        return loss
+
+    for _ in range(steps):
+        if closure:
+            opt.step(evaluate)
+        else:
+            evaluate()
+            opt.step()
+        path.append(p.detach().clone())
+    return path
+
+
+# --- registry -------------------------------------------------------------------------------
+
+
+def test_registry_has_the_contract_keys_in_order() -> None:
+    assert list_optimizers() == TORCH_KEYS + OWN_KEYS
+    assert list_variants() == list(VARIANT_LABELS)
+    assert {k: VARIANTS[k].label for k in VARIANTS} == VARIANT_LABELS
+    for key in TORCH_KEYS:
+        spec = get_optimizer(key)
+        assert spec.key == key and spec.cls.__name__.lower() == key
+        assert spec.cls.__module__.startswith("torch.optim")
+    with pytest.raises(KeyError, match="adam"):
+        get_optimizer("adamm")
+    with pytest.raises(KeyError, match="momentum"):
+        get_variant("heavy_ball")
+
+
+@pytest.mark.parametrize("key", TORCH_KEYS + OWN_KEYS)
+def test_spec_is_complete_and_self_consistent(key: str) -> None:
+    spec = get_optimizer(key)
+    assert spec.label and spec.family and spec.reference
+    assert re.search(r"\((19|20)\d\d\)", spec.reference), "reference names a year"
+    assert "\n" not in spec.note
+    assert spec.batched == (key != "lbfgs")
+    assert spec.needs_hessian == (key == "newton")
+    assert spec.separable == (key not in ("lbfgs", "newton", "adagrad_full", "natural_gradient"))
+    # Balanced LaTeX (KaTeX-compatible commands only; rendered with KaTeX by hand).
+    rule = spec.update_rule.replace(r"\{", "").replace(r"\}", "")
+    assert rule.count("{") == rule.count("}")
+    assert rule.count(r"\begin{") == rule.count(r"\end{")
+    assert spec.validate({}) == spec.defaults()
+    assert spec.validate(spec.defaults()) == spec.defaults()  # idempotent: the runner re-validates
+    hidden = {"foreach", "fused", "capturable", "differentiable", "maximize"}
+    assert not hidden & set(spec.names)
+    for hp in spec.hyperparameters:
+        assert hp.help and hp.label and "\n" not in hp.help
+        if key in TORCH_KEYS:  # names are the class's own keyword arguments
+            assert hp.name in spec.cls.__init__.__code__.co_varnames
+
+
+def test_defaults_are_torchs_except_for_demo_learning_rates() -> None:
+    import inspect
+
+    changed = {}
+    for key in TORCH_KEYS:
+        spec = get_optimizer(key)
+        signature = inspect.signature(spec.cls.__init__).parameters
+        for name, value in spec.defaults().items():
+            torch_default = signature[name].default
+            if isinstance(torch_default, tuple):
+                torch_default = tuple(float(v) for v in torch_default)
+            if value != torch_default:
+                changed[(key, name)] = value
+    assert changed == {
+        ("adagrad", "lr"): 0.5,
+        ("adam", "lr"): 0.05,
+        ("adamw", "lr"): 0.05,
+        ("adamax", "lr"): 0.1,
+        ("nadam", "lr"): 0.05,
+        ("asgd", "lr"): 1e-3,
+        ("lbfgs", "max_iter"): 1,
+        ("lbfgs", "max_eval"): 25,
+    }
+
+
+def test_natural_gradient_says_it_is_the_empirical_fisher() -> None:
+    spec = get_optimizer("natural_gradient")
+    assert "empirical-Fisher" in spec.hyperparameter("beta").help
+    assert "mpirical Fisher" in spec.note
+
+
+# --- validation -----------------------------------------------------------------------------
+
+REFUSALS = [
+    ("adam", {"learning_rate": 0.1}, r"adam: unknown hyperparameter\(s\) 'learning_rate'"),
+    ("adam", {"lr": True}, r"adam: lr must be a number in \[1e-06, 10\]"),
+    ("adam", {"lr": "0.1"}, r"adam: lr must be a number"),
+    ("adam", {"lr": float("nan")}, r"adam: lr must be finite"),
+    ("adam", {"lr": float("inf")}, r"adam: lr must be finite"),
+    ("adam", {"lr": 20.0}, r"adam: lr = 20.0 is outside the allowed range \[1e-06, 10\]"),
+    ("sgd", {"lr": -1.0}, r"sgd: lr = -1.0 is outside the allowed range \[1e-06, 10\]"),
+    ("adam", {"amsgrad": 1}, r"adam: amsgrad must be True or False"),
+    ("adam", {"betas": (0.9, 1.0)}, r"adam: betas = 1.0 is outside .*each in \[0, 0.9999\]"),
+    ("adam", {"betas": (-0.1, 0.9)}, r"adam: betas = -0.1 is outside"),
+    ("adam", {"betas": (0.9,)}, r"adam: betas must be two numbers"),
+    ("adam", {"betas": "ab"}, r"adam: betas must be two numbers"),
+    ("adam", {"betas": (0.9, True)}, r"adam: betas must be a number"),
+    ("sgd", {"nesterov": True}, r"sgd: SGD refuses .*Nesterov momentum requires a momentum"),
+    (
+        "sgd",
+        {"momentum": 0.9, "nesterov": True, "dampening": 0.1},
+        r"sgd: SGD refuses .*zero dampening",
+    ),
+    ("rprop", {"etas": (1.5, 1.2)}, r"rprop: Rprop refuses .*Invalid eta values"),
+    ("rprop", {"step_sizes": (1.0, 0.1)}, r"rprop: step_sizes must be .*first ≤ second"),
+    ("lbfgs", {"max_iter": 2.5}, r"lbfgs: max_iter must be a whole number in \[1, 100\]"),
+    ("lbfgs", {"max_iter": True}, r"lbfgs: max_iter must be a whole number"),
+    ("lbfgs", {"max_iter": 0}, r"lbfgs: max_iter = 0 is outside"),
+    ("lbfgs", {"line_search_fn": "armijo"}, r"lbfgs: line_search_fn must be one of None, "),
+    ("newton", {"damping": -1.0}, r"newton: damping = -1.0 is outside the allowed range \[0, "),
+    ("natural_gradient", {"beta": 1.0}, r"natural_gradient: beta = 1.0 is outside"),
+    ("vsgd", {"lr": 0.1}, r"vsgd: unknown hyperparameter\(s\) 'lr'; allowed: init_lr"),
+]
+
+
+@pytest.mark.parametrize(("key", "hparams", "message"), REFUSALS)
+def test_validation_refuses_with_a_clear_message(key: str, hparams: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        get_optimizer(key).validate(hparams)
+
+
+def test_validation_normalizes_types() -> None:
+    out = get_optimizer("adam").validate({"lr": 1, "betas": [np.float64(0.8), 0.99]})
+    assert out["lr"] == 1.0 and type(out["lr"]) is float
+    assert out["betas"] == (0.8, 0.99) and all(type(b) is float for b in out["betas"])
+    assert out["amsgrad"] is False and out["eps"] == 1e-8
+    lbfgs = get_optimizer("lbfgs").validate({"max_iter": 5.0, "line_search_fn": "strong_wolfe"})
+    assert lbfgs["max_iter"] == 5 and type(lbfgs["max_iter"]) is int
+    assert get_optimizer("lbfgs").validate({"line_search_fn": "none"})["line_search_fn"] is None
+    assert get_optimizer("sgd").validate({"nesterov": np.bool_(False)})["nesterov"] is False
+    with pytest.raises(ValueError, match="mapping"):
+        get_optimizer("adam").validate([("lr", 0.1)])  # type: ignore[arg-type]
+
+
+def test_variants_fix_their_hyperparameters_and_validate() -> None:
+    for key, variant in VARIANTS.items():
+        kwargs = variant_hyperparameters(key)
+        assert kwargs == get_optimizer(variant.optimizer).validate(variant.overrides)
+        for name, value in variant.overrides.items():
+            assert kwargs[name] == value
+    assert VARIANTS["momentum"].overrides == {"momentum": 0.9}
+    assert VARIANTS["nesterov"].overrides == {"momentum": 0.9, "nesterov": True}
+    assert VARIANTS["amsgrad"].overrides == {"amsgrad": True}
+    l2, decoupled = VARIANTS["adam_l2"], VARIANTS["adamw"]
+    assert (l2.optimizer, decoupled.optimizer) == ("adam", "adamw")
+    assert l2.overrides["weight_decay"] == decoupled.overrides["weight_decay"] > 0
+    assert variant_hyperparameters("nesterov", {"lr": 1e-4})["lr"] == 1e-4
+
+
+def test_build_optimizer_validates_and_passes_the_hessian_only_where_needed() -> None:
+    p = leaf([0.0, 0.0])
+    opt = build_optimizer("adam", p, {"lr": 0.1})
+    assert isinstance(opt, torch.optim.Adam) and opt.param_groups[0]["lr"] == 0.1
+    newton = build_optimizer("newton", [p], {}, hessian_fn=rosenbrock_hessian)
+    assert isinstance(newton, Newton) and newton.hessian_fn is rosenbrock_hessian
+    assert isinstance(build_optimizer("vsgd", [p], {}, hessian_fn=rosenbrock_hessian), VSGD)
+    with pytest.raises(ValueError, match="lr"):
+        build_optimizer("sgd", [p], {"lr": 0.0})
+    with pytest.raises(KeyError):
+        build_optimizer("nope", [p], {})
+
+
+# --- every default lowers Rosenbrock --------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", list(VARIANT_LABELS))
+def test_defaults_lower_rosenbrock_within_200_steps(variant: str) -> None:
+    spec = get_optimizer(VARIANTS[variant].optimizer)
+    p = leaf([-1.5, 2.0])
+    opt = spec.cls([p], **variant_hyperparameters(variant), **_hessian_kwargs(spec))
+    path = torch.stack(run_steps(opt, p, rosenbrock, 200, closure=not spec.batched))
+    assert torch.isfinite(path).all()
+    assert rosenbrock(path[-1]).item() < rosenbrock(path[0]).item() == 12.5
+
+
+def _hessian_kwargs(spec) -> dict:
+    return {"hessian_fn": rosenbrock_hessian} if spec.needs_hessian else {}
+
+
+# --- Newton ---------------------------------------------------------------------------------
+
+A = torch.tensor([[3.0, 1.0], [1.0, 2.0]], dtype=F64)
+
+
+def test_newton_first_step_by_hand_both_hessian_paths() -> None:
+    f, _, hessian = quadratic(A)
+    # g = Aθ = (5, 5); (A + I)⁻¹ = [[3, −1], [−1, 4]] / 11; step = 0.5 · (10, 15) / 11.
+    expected = torch.tensor([[1 - 5 / 11, 2 - 7.5 / 11]], dtype=F64)
+    p = leaf([1.0, 2.0])
+    run_steps(Newton([p], lr=0.5, damping=1.0, hessian_fn=hessian), p, f, 1)
+    torch.testing.assert_close(p.detach(), expected, rtol=0, atol=1e-15)
+    q = leaf([1.0, 2.0])
+    newton = Newton([q], lr=0.5, damping=1.0)
+    newton.step(lambda: f(q).sum())  # the closure returns the loss, no backward()
+    torch.testing.assert_close(q.detach(), expected, rtol=0, atol=1e-15)
+    assert newton.state[q]["hessian"].shape == (1, 2, 2)
+    torch.testing.assert_close(newton.state[q]["hessian"][0], A)
+
+
+def test_newton_jumps_to_the_minimum_of_a_quadratic_in_one_step() -> None:
+    f, _, hessian = quadratic(A, center=(0.3, -1.7))
+    p = leaf([4.0, 5.0], [-2.0, 0.5], [0.3, -1.7])
+    run_steps(Newton([p], hessian_fn=hessian), p, f, 1)
+    torch.testing.assert_close(p.detach(), torch.tensor([[0.3, -1.7]] * 3, dtype=F64))
+
+
+def test_newton_jumps_to_the_saddle_of_x2_minus_y2() -> None:
+    def saddle(p):
+        return p[..., 0] ** 2 - p[..., 1] ** 2
+
+    p = leaf([0.7, -0.3], [-2.0, 1.5])
+    newton = Newton([p])
+    newton.step(lambda: saddle(p).sum())  # autograd Hessian diag(2, −2)
+    assert torch.equal(p.detach(), torch.zeros(2, 2, dtype=F64))
+
+
+@pytest.mark.parametrize("path", ["hessian_fn", "autograd"])
+def test_newton_reaches_rosenbrocks_minimum_within_10_steps(path: str) -> None:
+    p = leaf([-1.2, 1.0])
+    if path == "hessian_fn":
+        run_steps(Newton([p], hessian_fn=rosenbrock_hessian), p, rosenbrock, 10)
+    else:
+        newton = Newton([p])
+        for _ in range(10):
+            newton.step(lambda: rosenbrock(p).sum())
+    torch.testing.assert_close(p.detach(), torch.ones(1, 2, dtype=F64), rtol=0, atol=1e-6)
+
+
+def test_newton_hessian_paths_agree_along_a_path() -> None:
+    p, q = leaf([-1.5, 2.0], [0.5, -0.5]), leaf([-1.5, 2.0], [0.5, -0.5])
+    closed = Newton([p], lr=0.7, damping=0.1, hessian_fn=rosenbrock_hessian)
+    auto = Newton([q], lr=0.7, damping=0.1)
+    for _ in range(8):
+        run_steps(closed, p, rosenbrock, 1)
+        auto.step(lambda: rosenbrock(q).sum())
+        torch.testing.assert_close(q.detach(), p.detach(), rtol=1e-12, atol=1e-12)
+
+
+def test_newton_singular_hessian_spoils_only_its_row() -> None:
+    def hessian(rows):
+        return torch.stack((torch.eye(2, dtype=F64), torch.zeros(2, 2, dtype=F64)))
+
+    p = leaf([1.0, 2.0], [1.0, 2.0])
+    p.grad = torch.ones(2, 2, dtype=F64)
+    Newton([p], hessian_fn=hessian).step()
+    assert torch.equal(p.detach()[0], torch.tensor([0.0, 1.0], dtype=F64))
+    assert not torch.isfinite(p.detach()[1]).any()
+
+
+def test_newton_needs_a_hessian_source_and_an_intact_graph() -> None:
+    p = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="hessian_fn or a closure"):
+        Newton([p]).step()
+
+    def closure_with_backward():
+        loss = rosenbrock(p).sum()
+        loss.backward()
+        return loss
+
+    with pytest.raises(RuntimeError, match="without calling backward"):
+        Newton([p]).step(closure_with_backward)
+
+
+# --- diagonal quasi-Newton and vSGD: hand-computed steps -------------------------------------
+
+
+def test_diag_newton_first_steps_by_hand() -> None:
+    a = torch.tensor([[4.0, 1.0], [1.0, 2.0]], dtype=F64)  # not axis-aligned: secants see H_xy
+    f, _, _ = quadratic(a)
+    p = leaf([1.0, 1.0])
+    opt = DiagNewton([p], lr=1.0, damping=0.5, beta=0.5, init_lr=0.1)
+    path = run_steps(opt, p, f, 3)
+    # step 1: g = (5, 3), a plain gradient step with γ₀ = 0.1
+    x1, y1 = 1 - 0.5, 1 - 0.3
+    # step 2: g = (4·0.5 + 0.7, 0.5 + 2·0.7) = (2.7, 1.9); Δθ = (−0.5, −0.3), Δg = (−2.3, −1.1)
+    gx2, gy2 = 4 * x1 + y1, x1 + 2 * y1
+    hx2, hy2 = abs((gx2 - 5) / (x1 - 1)), abs((gy2 - 3) / (y1 - 1))  # 4.6, 3.667
+    x2, y2 = x1 - gx2 / (hx2 + 0.5), y1 - gy2 / (hy2 + 0.5)
+    # step 3: h̄ = ½h̄ + ½h
+    gx3, gy3 = 4 * x2 + y2, x2 + 2 * y2
+    hx3, hy3 = abs((gx3 - gx2) / (x2 - x1)), abs((gy3 - gy2) / (y2 - y1))
+    cx, cy = 0.5 * hx2 + 0.5 * hx3, 0.5 * hy2 + 0.5 * hy3
+    x3, y3 = x2 - gx3 / (cx + 0.5), y2 - gy3 / (cy + 0.5)
+    expected = torch.tensor([[[1.0, 1.0]], [[x1, y1]], [[x2, y2]], [[x3, y3]]], dtype=F64)
+    torch.testing.assert_close(torch.stack(path), expected, rtol=1e-13, atol=1e-14)
+    torch.testing.assert_close(
+        opt.state[p]["curvature"], torch.tensor([[cx, cy]], dtype=F64), rtol=1e-13, atol=0
+    )
+
+
+def test_diag_newton_is_exact_newton_on_an_axis_aligned_quadratic() -> None:
+    f, _, _ = quadratic(torch.diag(torch.tensor([4.0, 0.5], dtype=F64)))
+    p = leaf([1.0, -2.0])
+    run_steps(DiagNewton([p], lr=1.0, damping=0.0, init_lr=0.1), p, f, 2)
+    torch.testing.assert_close(p.detach(), torch.zeros(1, 2, dtype=F64), rtol=0, atol=1e-15)
+
+
+def test_vsgd_first_steps_by_hand() -> None:
+    f, _, _ = quadratic(torch.diag(torch.tensor([4.0, 1.0], dtype=F64)))
+    p = leaf([1.0, 1.0])
+    opt = VSGD([p], init_lr=0.1, min_curvature=0.5, slow_constant=2.0, init_tau=10.0)
+    path = run_steps(opt, p, f, 3)
+    # step 1: gradient step, g = (4, 1)
+    t1 = (0.6, 0.9)
+    # step 2: g = (2.4, 0.9), secant h = (4, 1); slow start ḡ = g, v̄ = 2g², h̄ = 2h, τ = 10
+    g2 = (2.4, 0.9)
+    rate2 = (0.5 / 8, 0.5 / 2)  # (ḡ²/v̄) / h̄
+    t2 = tuple(t - r * g for t, r, g in zip(t1, rate2, g2, strict=True))  # (0.45, 0.675)
+    tau = 0.5 * 10 + 1  # (1 − ḡ²/v̄)τ + 1 = 6
+    # step 3: g = (1.8, 0.675), h = (4, 1); averages with weight 1/τ = 1/6
+    g3 = (4 * t2[0], t2[1])
+    w = 1 / tau
+    expected3 = []
+    for i, h in enumerate((4.0, 1.0)):
+        g_avg = (1 - w) * g2[i] + w * g3[i]
+        v_avg = (1 - w) * 2 * g2[i] ** 2 + w * g3[i] ** 2
+        h_avg = (1 - w) * 2 * h + w * h
+        expected3.append(t2[i] - g_avg**2 / (v_avg * h_avg) * g3[i])
+    expected = torch.tensor([[[1.0, 1.0]], [t1], [t2], [expected3]], dtype=F64)
+    torch.testing.assert_close(torch.stack(path), expected, rtol=1e-10, atol=1e-12)
+    assert opt.state[p]["tau"].shape == (1, 2)
+
+
+def test_vsgd_floors_the_curvature() -> None:
+    """A flat direction (h = 0: f = ½x² + y) is stepped with the floor h_min, not divided by 0."""
+
+    def f(p):
+        return 0.5 * p[..., 0] ** 2 + p[..., 1]
+
+    p = leaf([1.0, 1.0])
+    opt = VSGD([p], min_curvature=0.5)
+    path = torch.stack(run_steps(opt, p, f, 40))
+    assert torch.isfinite(path).all()
+    h_avg = opt.state[p]["h_avg"][0]
+    torch.testing.assert_close(h_avg, torch.tensor([1.0, 0.5], dtype=F64), rtol=1e-3, atol=0)
+    steps_y = -torch.diff(path[-10:, 0, 1])  # constant gradient 1: steps tend to 1/h_min
+    torch.testing.assert_close(steps_y, torch.full_like(steps_y, 2.0), rtol=1e-3, atol=0)
+
+
+# --- full-matrix AdaGrad and natural gradient ----------------------------------------------
+
+
+def sqrtm_reference(m: torch.Tensor) -> torch.Tensor:
+    values, vectors = torch.linalg.eigh(m)
+    return vectors @ torch.diag(values.clamp(min=0).sqrt()) @ vectors.T
+
+
+def test_adagrad_full_first_steps_against_a_reference() -> None:
+    f, grad, _ = quadratic(A)
+    lr, delta = 0.3, 1e-3
+    p = leaf([1.0, 2.0])
+    path = run_steps(AdaGradFull([p], lr=lr, eps=delta), p, f, 2)
+    # step 1: G = ggᵀ has root ggᵀ/|g|, so the step is ηg/(δ + |g|) with g = (5, 5)
+    g1 = torch.tensor([5.0, 5.0], dtype=F64)
+    t1 = torch.tensor([1.0, 2.0], dtype=F64) - lr * g1 / (delta + 5 * math.sqrt(2))
+    # (δI + G^½ is ill-conditioned, cond ≈ |g|/δ, so the adjugate solve keeps ~13 digits here)
+    torch.testing.assert_close(path[1][0], t1, rtol=1e-12, atol=0)
+    # step 2 against an eigendecomposition square root and a dense solve
+    g2 = grad(t1)
+    big_g = torch.outer(g1, g1) + torch.outer(g2, g2)
+    t2 = t1 - lr * torch.linalg.solve(delta * torch.eye(2, dtype=F64) + sqrtm_reference(big_g), g2)
+    torch.testing.assert_close(path[2][0], t2, rtol=1e-12, atol=1e-13)
+
+
+def test_adagrad_full_on_an_axis_aligned_quadratic_is_torchs_diagonal_adagrad() -> None:
+    """Same path as torch.optim.Adagrad(eps=δ) while G stays diagonal (start on an axis: every
+    gradient lies on that axis), up to rounding (the 2x2 root and solve round differently)."""
+    f, _, _ = quadratic(torch.diag(torch.tensor([3.0, 0.5], dtype=F64)))
+    for start in ([2.0, 0.0], [0.0, -1.5]):
+        p, q = leaf(start), leaf(start)
+        full = torch.stack(run_steps(AdaGradFull([p], lr=0.4, eps=1e-6), p, f, 60))
+        diag = torch.stack(run_steps(torch.optim.Adagrad([q], lr=0.4, eps=1e-6), q, f, 60))
+        torch.testing.assert_close(full, diag, rtol=1e-12, atol=1e-14)
+    # Off the axes G gains g_x g_y terms, so the paths part, but both reach the minimum.
+    p, q = leaf([2.0, -1.5]), leaf([2.0, -1.5])
+    full = torch.stack(run_steps(AdaGradFull([p], lr=0.4, eps=1e-6), p, f, 300))
+    diag = torch.stack(run_steps(torch.optim.Adagrad([q], lr=0.4, eps=1e-6), q, f, 300))
+    assert (full[1:20] - diag[1:20]).abs().max() > 1e-2
+    assert f(full[-1]).item() < 1e-6 and f(diag[-1]).item() < 1e-6
+
+
+def test_natural_gradient_first_steps_against_a_reference() -> None:
+    f, grad, _ = quadratic(A)
+    lr, lam, beta = 0.2, 0.5, 0.9
+    p = leaf([1.0, 2.0])
+    path = run_steps(NaturalGradient([p], lr=lr, damping=lam, beta=beta), p, f, 2)
+    # step 1: F̂ = ggᵀ (bias-corrected), and (ggᵀ + λI)⁻¹g = g/(|g|² + λ) with g = (5, 5)
+    t1 = torch.tensor([1.0, 2.0], dtype=F64) - lr * torch.tensor([5.0, 5.0], dtype=F64) / 50.5
+    torch.testing.assert_close(path[1][0], t1, rtol=1e-14, atol=1e-15)
+    g1, g2 = torch.tensor([5.0, 5.0], dtype=F64), grad(t1)
+    fisher = (beta * (1 - beta) * torch.outer(g1, g1) + (1 - beta) * torch.outer(g2, g2)) / (
+        1 - beta**2
+    )
+    t2 = t1 - lr * torch.linalg.solve(fisher + lam * torch.eye(2, dtype=F64), g2)
+    torch.testing.assert_close(path[2][0], t2, rtol=1e-13, atol=1e-14)
+
+
+# --- batching and shapes --------------------------------------------------------------------
+
+
+def _own(key: str, params) -> torch.optim.Optimizer:
+    return build_optimizer(key, params, {}, hessian_fn=rosenbrock_hessian)
+
+
+@pytest.mark.parametrize("key", OWN_KEYS)
+def test_batched_rows_equal_single_row_runs_bit_for_bit(key: str) -> None:
+    starts = [[-1.5, 2.0], [0.5, -0.5], [1.2, 1.2], [-0.3, 0.1]]
+    p = leaf(*starts)
+    batch = torch.stack(run_steps(_own(key, [p]), p, rosenbrock, 60))
+    for i, start in enumerate(starts):
+        q = leaf(start)
+        alone = torch.stack(run_steps(_own(key, [q]), q, rosenbrock, 60))
+        assert torch.equal(batch[:, i], alone[:, 0]), f"{key}: row {i}"
+    # A plain (2,) parameter is one row.
+    r = torch.tensor(starts[0], dtype=F64, requires_grad=True)
+    flat = torch.stack(run_steps(_own(key, [r]), r, rosenbrock, 60))
+    assert torch.equal(flat, batch[:, 0])
+
+
+@pytest.mark.parametrize(
+    ("key", "names"),
+    [
+        ("newton", {"hessian": (3, 2, 2), "direction": (3, 2)}),
+        ("diag_newton", {"curvature": (3, 2), "estimates": (3, 2), "prev_grad": (3, 2)}),
+        ("vsgd", {"g_avg": (3, 2), "v_avg": (3, 2), "h_avg": (3, 2), "tau": (3, 2)}),
+        ("adagrad_full", {"G": (3, 2, 2), "G_sqrt": (3, 2, 2)}),
+        ("natural_gradient", {"fisher": (3, 2, 2)}),
+    ],
+)
+def test_state_is_per_row(key: str, names: dict) -> None:
+    p = leaf([-1.5, 2.0], [0.5, -0.5], [1.2, 1.2])
+    opt = _own(key, [p])
+    run_steps(opt, p, rosenbrock, 3)
+    state = opt.state[p]
+    for name, shape in names.items():
+        assert tuple(state[name].shape) == shape, name
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs"),
+    [
+        (Newton, {"lr": 0.0}),
+        (Newton, {"damping": float("nan")}),
+        (DiagNewton, {"beta": 1.0}),
+        (VSGD, {"eps": 0.0}),
+        (VSGD, {"init_tau": 0.5}),
+        (AdaGradFull, {"eps": 0.0}),
+        (NaturalGradient, {"damping": 0.0}),
+    ],
+)
+def test_own_classes_refuse_bad_arguments(cls, kwargs: dict) -> None:
+    with pytest.raises(ValueError, match="Invalid"):
+        cls([leaf([0.0, 0.0])], **kwargs)
+
+
+def test_own_optimizers_refuse_parameters_that_are_not_2d_points() -> None:
+    p = torch.zeros(3, dtype=F64, requires_grad=True)
+    p.grad = torch.ones(3, dtype=F64)
+    with pytest.raises(ValueError, match="last dimension must be 2"):
+        AdaGradFull([p]).step()
+
+
+def test_registry_specs_are_the_registry_values() -> None:
+    assert all(REGISTRY[k] is get_optimizer(k) for k in REGISTRY)
+
+
+def test_closed_form_2x2_helpers_match_dense_linear_algebra() -> None:
+    from optviz.optimizers import _linalg2x2 as la
+
+    gen = torch.Generator().manual_seed(0)
+    b = torch.randn(64, 2, 2, generator=gen, dtype=F64)
+    psd = b @ b.transpose(-1, -2)
+    psd[0] = torch.outer(torch.tensor([3.0, -4.0]), torch.tensor([3.0, -4.0]))  # rank one
+    psd[1] = 0.0
+    root = la.sqrtm_psd(psd)
+    torch.testing.assert_close(root @ root, psd, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(root[2:], torch.stack([sqrtm_reference(m) for m in psd[2:]]))
+    v = torch.randn(64, 2, generator=gen, dtype=F64)
+    torch.testing.assert_close(la.solve(b, v), torch.linalg.solve(b, v))
+    psd[3, 0, 0] = float("nan")
+    assert torch.isnan(la.sqrtm_psd(psd)[3]).all() and torch.isfinite(la.sqrtm_psd(psd)[4]).all()
