@@ -192,6 +192,7 @@ def test_defaults_are_torchs_except_for_demo_learning_rates() -> None:
         ("asgd", "lr"): 1e-3,
         ("lbfgs", "max_iter"): 1,
         ("lbfgs", "max_eval"): 25,
+        ("lbfgs", "line_search_fn"): "strong_wolfe",
     }
 
 

@@ -8,7 +8,7 @@ import torch
 
 import optviz
 from optviz.optimizers import get_optimizer
-from optviz.runner import MAX_STEPS, simulate
+from optviz.runner import LOSS_BOUND, MAX_STEPS, POSITION_BOUND, simulate
 
 # Two hyperparameter sets per torch-backed optimizer, exercising its distinctive options.
 TORCH_CASES: dict[str, list[dict]] = {
@@ -21,9 +21,9 @@ TORCH_CASES: dict[str, list[dict]] = {
     "adamw": [{"lr": 0.05}, {"lr": 0.05, "weight_decay": 0.5, "betas": (0.8, 0.99)}],
     "adamax": [{"lr": 0.05}, {"lr": 0.1, "betas": (0.8, 0.99)}],
     "nadam": [{"lr": 0.05}, {"lr": 0.02, "momentum_decay": 0.008}],
-    "radam": [{"lr": 0.05}, {"lr": 0.1, "weight_decay": 0.01}],
-    "asgd": [{"lr": 0.01}, {"lr": 0.005, "lambd": 1e-3, "alpha": 0.75, "t0": 50.0}],
-    "lbfgs": [{"lr": 1.0}, {"lr": 0.5, "history_size": 5, "max_iter": 5}],
+    "radam": [{"lr": 1e-3}, {"lr": 5e-3, "weight_decay": 0.01}],
+    "asgd": [{"lr": 1e-3}, {"lr": 5e-4, "lambd": 1e-3, "alpha": 0.75, "t0": 50.0}],
+    "lbfgs": [{"lr": 1.0}, {"lr": 0.5, "history_size": 5, "max_iter": 5, "line_search_fn": None}],
 }
 SURFACE_STARTS = {"rosenbrock": [(-1.5, 2.0), (0.5, -0.5)], "himmelblau": [(0.0, 0.0), (-1.0, 4.0)]}
 
@@ -68,7 +68,8 @@ def test_closed_form_gradient_tracks_autograd(key: str) -> None:
     closed = simulate("rosenbrock", runs, starts, steps=60, noise=0.0)
     auto = simulate("rosenbrock", runs, starts, steps=60, noise=0.0, gradient="autograd")
     np.testing.assert_allclose(closed.xy, auto.xy, rtol=1e-9, atol=1e-10)
-    np.testing.assert_allclose(closed.grad, auto.grad, rtol=1e-9, atol=1e-9)
+    # Gradients amplify position differences by the curvature (|H| ~ 10³ on Rosenbrock).
+    np.testing.assert_allclose(closed.grad, auto.grad, rtol=1e-9, atol=1e-7)
 
 
 def test_shapes_start_row_and_recorded_gradient() -> None:
@@ -140,18 +141,22 @@ def test_divergence_is_recorded_nan_filled_and_isolated() -> None:
     np.testing.assert_array_equal(alone.xy[0], r.xy[1])
 
 
-def test_wandering_adam_is_caught_by_the_bound() -> None:
-    r = simulate("rosenbrock", [("adam", {"lr": 10.0})], [(-1.5, 2.0)], steps=300)
-    k = r.diverged_at[0, 0]
-    assert k > 0
-    assert np.isfinite(r.loss[0, 0, :k]).all() and np.isnan(r.loss[0, 0, k:]).all()
+def test_finite_runaway_is_caught_by_the_bound() -> None:
+    # SGD with lr 1 on x² − y²: y triples every step and stays finite long past the bound.
+    r = simulate("saddle", [("sgd", {"lr": 1.0})], [(0.5, 0.01)], steps=40)
+    y = 0.01 * 3.0 ** np.arange(41)
+    expected = int(np.argmax((y > POSITION_BOUND) | (y * y - 0.25 > LOSS_BOUND)))
+    assert r.diverged_at[0, 0] == expected
+    np.testing.assert_allclose(r.xy[0, 0, :expected, 1], y[:expected], rtol=1e-12)
+    assert np.isnan(r.xy[0, 0, expected:]).all()
 
 
 def test_diverging_row_leaves_its_batch_mates_exact() -> None:
-    starts = [(-1.5, 2.0), (0.9, 0.8)]
-    both = simulate("rosenbrock", [("sgd", {"lr": 0.02})], starts, steps=100)
+    # lr 0.0019 is stable near the minimum (2 / λ_max ≈ 0.002) but not from (−2, 3).
+    starts = [(-2.0, 3.0), (0.9, 0.8)]
+    both = simulate("rosenbrock", [("sgd", {"lr": 0.0019})], starts, steps=200)
     assert both.diverged_at[0, 0] >= 0 and both.diverged_at[0, 1] == -1
-    alone = simulate("rosenbrock", [("sgd", {"lr": 0.02})], [starts[1]], steps=100)
+    alone = simulate("rosenbrock", [("sgd", {"lr": 0.0019})], [starts[1]], steps=200)
     np.testing.assert_array_equal(both.xy[0, 1], alone.xy[0, 0])
 
 

@@ -163,8 +163,8 @@ def test_query_writes_only_what_differs_from_defaults() -> None:
     assert run.query_token() == "adam:lr=0.02,amsgrad=true,betas=0.8/0.999"
     assert RunConfig.make("adam").query_token() == "adam"
     assert RunConfig.make("amsgrad").query_token() == "amsgrad"  # its override is its default
-    assert RunConfig.make("lbfgs", {"line_search_fn": "strong_wolfe"}).query_token() == (
-        "lbfgs:line_search_fn=strong_wolfe"
+    assert RunConfig.make("lbfgs", {"line_search_fn": None}).query_token() == (
+        "lbfgs:line_search_fn=none"
     )
     scenario = replace(DEFAULT_SCENARIO, runs=(run, RunConfig.make("sgd", slot=1))).validated()
     query = scenario.to_query()

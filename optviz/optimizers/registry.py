@@ -586,8 +586,8 @@ LBFGS = OptimizerSpec(
         Hyperparameter(
             "line_search_fn",
             "choice",
-            None,
-            help="None (fixed step γ) or 'strong_wolfe'",
+            "strong_wolfe",
+            help="'strong_wolfe' (default here: a clean path) or None (torch's default: fixed γ)",
             label="line search",
             choices=(None, "strong_wolfe"),
         ),
