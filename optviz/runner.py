@@ -198,6 +198,35 @@ def simulate(
         ).run()
 
 
+def _within_bounds(xy: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
+    """Per row: position and loss finite and inside the bounds (NaN compares False)."""
+    return (xy.abs() <= POSITION_BOUND).all(dim=-1) & (loss.abs() <= LOSS_BOUND)
+
+
+def _mark_divergence(ok_hist, xy_hist, loss_hist, grad_hist, state_hist, groups) -> np.ndarray:
+    """First out-of-bounds step per particle; NaN from there on in every recorded array.
+
+    Detection after the loop is exact because rows never mix: a dead row keeps stepping on its
+    own (inf/NaN stay in their row) without touching any other particle.
+    """
+    bad = ~ok_hist  # (steps + 1, M)
+    dead = bad.any(dim=0)
+    diverged_at = np.full(bad.shape[1], -1, dtype=np.int64)
+    if not dead.any():
+        return diverged_at
+    first = bad.to(torch.uint8).argmax(dim=0)  # first True per column
+    diverged_at[dead.numpy()] = first[dead].numpy()
+    steps = torch.arange(bad.shape[0])[:, None]
+    after = dead[None, :] & (steps >= first[None, :])  # (steps + 1, M)
+    xy_hist[after] = float("nan")
+    loss_hist[after] = float("nan")
+    grad_hist[after] = float("nan")
+    for group, hist in zip(groups, state_hist, strict=True):
+        for values in hist.values():
+            values[after[:, group.rows]] = float("nan")
+    return diverged_at
+
+
 class _Simulation:
     """The lock-step loop behind :func:`simulate` (one use)."""
 
@@ -261,12 +290,10 @@ class _Simulation:
 
     def run(self) -> Trajectories:
         m, steps = self.n_particles, self.steps
-        xy_hist = torch.full((steps + 1, m, 2), float("nan"), dtype=torch.float64)
-        loss_hist = torch.full((steps + 1, m), float("nan"), dtype=torch.float64)
-        grad_hist = torch.full((steps + 1, m, 2), float("nan"), dtype=torch.float64)
-        diverged_at = np.full(m, -1, dtype=np.int64)
-        alive = torch.ones(m, dtype=torch.bool)
-        last_good = torch.cat([g.leaf.detach() for g in self.groups]).clone()
+        xy_hist = torch.empty((steps + 1, m, 2), dtype=torch.float64)
+        loss_hist = torch.empty((steps + 1, m), dtype=torch.float64)
+        grad_hist = torch.empty((steps + 1, m, 2), dtype=torch.float64)
+        ok_hist = torch.empty((steps + 1, m), dtype=torch.bool)
         state_hist: list[dict[str, torch.Tensor]] = [{} for _ in self.groups]
 
         for step in range(steps + 1):
@@ -274,42 +301,24 @@ class _Simulation:
             loss, grad = self.value_and_grad(xy)
             if self.sigma > 0:
                 grad = grad + self._noise(slice(0, m), step, 0)
-            # NaN compares False, so these bounds also catch every non-finite value.
-            bad = ~((xy.abs() <= POSITION_BOUND).all(dim=1) & (loss.abs() <= LOSS_BOUND))
-            newly = bad & alive
-            if newly.any():
-                idx = newly.nonzero().flatten()
-                diverged_at[idx.numpy()] = step
-                alive &= ~newly
             xy_hist[step] = xy
             loss_hist[step] = loss
             grad_hist[step] = grad
-            if not alive.all():
-                dead = ~alive
-                xy_hist[step][dead] = float("nan")
-                loss_hist[step][dead] = float("nan")
-                grad_hist[step][dead] = float("nan")
-                xy = torch.where(dead[:, None], last_good, xy)
-                grad = torch.where(dead[:, None], torch.zeros_like(grad), grad)
-                self._restore(xy)
-            last_good = xy
+            ok = ok_hist[step] = _within_bounds(xy, loss)  # on hot data, not a pass at the end
             if self.record_state:
                 self._record_state(state_hist, step)
             if step == steps:
                 break
             for group in self.groups:
-                if group.closure_based:
-                    if alive[group.rows].any():
-                        group.optimizer.step(self._closure_for(group, step))
-                else:
+                if not group.closure_based:
                     group.leaf.grad = grad[group.rows]
                     group.optimizer.step()
+                elif ok[group.rows].all():  # a dead L-BFGS particle stops searching
+                    group.optimizer.step(self._closure_for(group, step))
+        diverged_at = _mark_divergence(
+            ok_hist, xy_hist, loss_hist, grad_hist, state_hist, self.groups
+        )
         return self._result(xy_hist, loss_hist, grad_hist, diverged_at, state_hist)
-
-    def _restore(self, xy: torch.Tensor) -> None:
-        """Freeze dead rows at their last finite point (rows of a batched leaf never mix)."""
-        for group in self.groups:
-            group.leaf.copy_(xy[group.rows])
 
     def _record_state(self, state_hist: list[dict[str, torch.Tensor]], step: int) -> None:
         for group, hist in zip(self.groups, state_hist, strict=True):
@@ -329,11 +338,13 @@ class _Simulation:
     def _result(self, xy_hist, loss_hist, grad_hist, diverged_at, state_hist) -> Trajectories:
         n_runs, n_starts = len(self.runs), len(self.starts)
 
+        identity = bool((self.order == np.arange(len(self.order))).all())
+
         def arrange(hist: torch.Tensor) -> np.ndarray:
-            array = hist.numpy().swapaxes(0, 1)[
-                self.order
-            ]  # (M, steps+1, ...) in [run, start] order
-            return np.ascontiguousarray(array.reshape(n_runs, n_starts, *array.shape[1:]))
+            """(steps+1, M, ...) -> (n_runs, n_starts, steps+1, ...): a strided view, no copy."""
+            array = hist.numpy() if identity else np.take(hist.numpy(), self.order, axis=1)
+            array = array.swapaxes(0, 1)
+            return array.reshape(n_runs, n_starts, *array.shape[1:])
 
         state = None
         if self.record_state:
@@ -341,8 +352,7 @@ class _Simulation:
             for group, hist in zip(self.groups, state_hist, strict=True):
                 if not group.closure_based:  # lbfgs keeps whole-parameter history, not per row
                     per_run[group.run] = {
-                        name: np.ascontiguousarray(h.numpy().swapaxes(0, 1))
-                        for name, h in hist.items()
+                        name: h.numpy().swapaxes(0, 1) for name, h in hist.items()
                     }
             state = tuple(per_run)
         return Trajectories(

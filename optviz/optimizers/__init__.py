@@ -7,6 +7,8 @@ Adam + L2, ...) as presets of those entries. Imports only torch.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -72,6 +74,11 @@ def variant_hyperparameters(key: str, hparams: Mapping[str, Any] | None = None) 
     return get_optimizer(variant.optimizer).validate({**variant.overrides, **(hparams or {})})
 
 
+@functools.cache
+def _takes_foreach(cls: type[torch.optim.Optimizer]) -> bool:
+    return "foreach" in inspect.signature(cls.__init__).parameters
+
+
 def build_optimizer(
     key: str,
     params: torch.Tensor | Iterable[Any],
@@ -83,6 +90,10 @@ def build_optimizer(
     kwargs = spec.validate(hparams)
     if spec.needs_hessian:
         kwargs["hessian_fn"] = hessian_fn
+    if _takes_foreach(spec.cls):
+        # The single-tensor path is what torch picks on the CPU anyway (same numbers);
+        # saying so skips torch's per-step check for fused/foreach support.
+        kwargs["foreach"] = False
     if isinstance(params, torch.Tensor):
         params = [params]
     return spec.cls(params, **kwargs)
