@@ -148,10 +148,7 @@ def _autograd_hessian(f: Callable[[torch.Tensor], torch.Tensor]):
 
 
 def _closed_form_gradient(surface: Surface):
-    def gradient(xy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return surface.f(xy), surface.grad(xy)
-
-    return gradient
+    return surface.value_and_grad
 
 
 def simulate(

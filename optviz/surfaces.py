@@ -87,6 +87,10 @@ class Surface:
         """Closed-form :math:`\\nabla f`, ``[..., 2]`` -> ``[..., 2]``."""
         return self.compiled.grad(xy)
 
+    def value_and_grad(self, xy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """:math:`f` and :math:`\\nabla f` at once, sharing subexpressions (the hot path)."""
+        return self.compiled.value_and_grad(xy)
+
     def hessian(self, xy: torch.Tensor) -> torch.Tensor:
         """Closed-form :math:`\\nabla^2 f`, ``[..., 2]`` -> ``[..., 2, 2]``."""
         return self.compiled.hessian(xy)
