@@ -1,0 +1,176 @@
+"""Plain data the figures draw, and the small numeric helpers they share.
+
+Everything here is numpy and the standard library: the figures never see torch tensors or
+optviz core objects, only these two frozen records.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "Landscape",
+    "Track",
+    "divergence_notes",
+    "frame_steps",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class Landscape:
+    r"""A surface sampled on a grid, for drawing.
+
+    ``z[j, i]`` is :math:`f(x_i, y_j)`; it may hold ``inf`` and ``nan`` (drawn in the colour of the
+    top of the scale). ``log_scale`` colours :math:`\log_{10}(f - f_{\min} + \varepsilon)` instead
+    of :math:`f`. ``minimum_value`` is the literature value :math:`f^*` (``None`` if unknown); it
+    anchors the log scale when the grid misses the minimum.
+    """
+
+    xs: np.ndarray
+    ys: np.ndarray
+    z: np.ndarray
+    log_scale: bool = False
+    title: str = ""
+    minima: tuple[tuple[float, float], ...] = ()
+    saddles: tuple[tuple[float, float], ...] = ()
+    minimum_value: float | None = None
+
+    def __post_init__(self) -> None:
+        xs = np.asarray(self.xs, dtype=float)
+        ys = np.asarray(self.ys, dtype=float)
+        z = np.asarray(self.z, dtype=float)
+        if xs.ndim != 1 or ys.ndim != 1 or len(xs) < 2 or len(ys) < 2:
+            raise ValueError("xs and ys must be 1-D with at least 2 points each")
+        if z.shape != (len(ys), len(xs)):
+            raise ValueError(f"z must have shape (len(ys), len(xs)) = {(len(ys), len(xs))}, "
+                             f"got {z.shape}")
+        if not (np.all(np.diff(xs) > 0) and np.all(np.diff(ys) > 0)):
+            raise ValueError("xs and ys must be strictly increasing")
+        object.__setattr__(self, "xs", xs)
+        object.__setattr__(self, "ys", ys)
+        object.__setattr__(self, "z", z)
+
+    @property
+    def x_range(self) -> tuple[float, float]:
+        """The plot window along x: ``(xs[0], xs[-1])``."""
+        return float(self.xs[0]), float(self.xs[-1])
+
+    @property
+    def y_range(self) -> tuple[float, float]:
+        """The plot window along y: ``(ys[0], ys[-1])``."""
+        return float(self.ys[0]), float(self.ys[-1])
+
+
+@dataclass(frozen=True, eq=False)
+class Track:
+    """One trajectory: an optimizer run from one start point.
+
+    ``xy`` has shape ``(steps + 1, 2)`` with row 0 the start and NaN rows after divergence;
+    ``loss`` has shape ``(steps + 1,)``; ``diverged_at`` is the first step whose value was not
+    finite (or out of bounds), ``-1`` if the run never diverged. ``label`` reads like
+    ``"Adam (lr=0.05)"`` and ``color`` is any CSS colour (``"#1f77b4"``).
+    """
+
+    label: str
+    color: str
+    xy: np.ndarray
+    loss: np.ndarray
+    diverged_at: int = -1
+
+    def __post_init__(self) -> None:
+        xy = np.asarray(self.xy, dtype=float)
+        loss = np.asarray(self.loss, dtype=float)
+        if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) < 1:
+            raise ValueError(f"xy must have shape (steps + 1, 2), got {xy.shape}")
+        if loss.shape != (len(xy),):
+            raise ValueError(f"loss must have shape ({len(xy)},), got {loss.shape}")
+        object.__setattr__(self, "xy", xy)
+        object.__setattr__(self, "loss", loss)
+        object.__setattr__(self, "diverged_at", int(self.diverged_at))
+
+    @property
+    def steps(self) -> int:
+        """Number of optimizer steps recorded (rows of ``xy`` minus the start)."""
+        return len(self.xy) - 1
+
+    @property
+    def last_finite(self) -> int:
+        """Index of the last row of ``xy`` that is finite, before any divergence (-1 if none)."""
+        ok = np.isfinite(self.xy).all(axis=1)
+        end = self.diverged_at if 0 <= self.diverged_at <= self.steps else self.steps + 1
+        if end < len(ok) and end >= 0:
+            ok[end:] = False
+        good = np.flatnonzero(ok)
+        return int(good[-1]) if len(good) else -1
+
+
+def frame_steps(n_steps: int, max_frames: int = 200) -> np.ndarray:
+    """Optimizer steps shown as animation frames: evenly spread over ``0..n_steps``.
+
+    Every step when ``n_steps + 1 <= max_frames``; otherwise ``max_frames`` steps rounded from
+    ``linspace(0, n_steps, max_frames)``. Always starts at 0 and ends at ``n_steps``; strictly
+    increasing.
+    """
+    if n_steps < 0:
+        raise ValueError("n_steps must be >= 0")
+    if max_frames < 2:
+        raise ValueError("max_frames must be >= 2")
+    if n_steps + 1 <= max_frames:
+        return np.arange(n_steps + 1)
+    return np.unique(np.round(np.linspace(0, n_steps, max_frames)).astype(int))
+
+
+def divergence_note(track: Track) -> str | None:
+    """``"Adam (lr=3) diverged at step 14"`` for a diverged track, else ``None``."""
+    if track.diverged_at < 0:
+        return None
+    return f"{track.label} diverged at step {track.diverged_at}"
+
+
+def divergence_notes(tracks: Sequence[Track]) -> list[str]:
+    """One note per diverged track, in order: ``"Adam (lr=3) diverged at step 14"``."""
+    return [n for n in (divergence_note(t) for t in tracks) if n is not None]
+
+
+def decimals_for(span: float, resolution: float = 1e-4) -> int:
+    """Decimal places that resolve ``resolution * span`` (coordinates in a window of ``span``)."""
+    if not np.isfinite(span) or span <= 0:
+        return 6
+    return int(max(0, np.ceil(-np.log10(span * resolution))))
+
+
+def round_list(values: np.ndarray, decimals: int) -> list[float | None]:
+    """Rounded plain floats for JSON (shorter than base64 once plotly escapes '/'); NaN -> None."""
+    arr = np.round(np.asarray(values, dtype=float), decimals)
+    out = arr.tolist()
+    bad = np.flatnonzero(~np.isfinite(arr))
+    for i in bad:
+        out[i] = None
+    return out
+
+
+def sig_list(values: np.ndarray, digits: int = 4) -> list[float | None]:
+    """Values rounded to ``digits`` significant digits as plain floats; non-finite -> None."""
+    fmt = f"{{:.{digits}g}}"
+    return [float(fmt.format(v)) if np.isfinite(v) else None for v in np.asarray(values, float)]
+
+
+def escape(text: str) -> str:
+    """Text safe inside plotly's HTML-like labels and hover templates."""
+    return html.escape(text, quote=False).replace("%{", "%&#123;")
+
+
+def legend_top(labels: Sequence[str], avail_px: float) -> int:
+    """Top margin (px) for a title line plus a horizontal legend of ``labels``, which plotly
+    wraps at the plot width ``avail_px``: the rows are estimated from the label lengths."""
+    rows, used = (1 if labels else 0), 0.0
+    for label in labels:
+        w = 42 + 6.2 * len(label)
+        if used and used + w > avail_px:
+            rows, used = rows + 1, 0.0
+        used += w
+    return 36 + 28 * rows
