@@ -1,0 +1,305 @@
+"""The editable scene behind the sidebar: plain Python, no Streamlit.
+
+The app keeps one :class:`Model` in the session. Widgets write raw values into it (possibly
+invalid ones: that is how an error reaches the user), :meth:`Model.candidate` turns it into an
+unvalidated :class:`~optviz.scenario.Scenario`, and ``Scenario.validated()`` decides. Each run
+is an :class:`Entry` with a stable ``id`` so that adding, removing or duplicating entries never
+hands one run's widget state to another.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from optviz.optimizers import Hyperparameter, get_optimizer, get_variant, variant_hyperparameters
+from optviz.scenario import (
+    CUSTOM,
+    DEFAULT_CUSTOM_DOMAIN,
+    DEFAULT_RUNS,
+    DEFAULT_SCENARIO,
+    MAX_RUNS,
+    PALETTE,
+    RunConfig,
+    Scenario,
+    ScenarioError,
+)
+
+Point = tuple[float, float]
+Domain = tuple[tuple[float, float], tuple[float, float]]
+
+#: Mantissas of the log-scale choices: 1-2-5 per decade.
+LOG_MANTISSAS = (1.0, 2.0, 5.0)
+
+
+@dataclass
+class Entry:
+    """One optimizer run as the sidebar edits it: raw hyperparameter values by name."""
+
+    id: int
+    variant: str
+    values: dict[str, Any]
+    color: str
+    label: str = ""
+
+    def run_config(self) -> RunConfig:
+        """The unvalidated run these values describe."""
+        return RunConfig(self.variant, tuple(self.values.items()), self.color, self.label)
+
+
+@dataclass
+class Model:
+    """Everything the sidebar edits. ``starts[0]`` is the one the start controls show; more
+    starts (from a shared link or a preset) are kept as they are."""
+
+    surface: str
+    entries: list[Entry]
+    starts: list[Point]
+    steps: int
+    seed: int
+    noise: float | None
+    formula: str | None = None
+    domain: Domain | None = None
+    next_id: int = 0
+    generation: int = 0  # bumped when the whole scene is replaced: widgets get fresh keys
+
+    # ---- conversions
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario, generation: int = 0) -> Model:
+        """A model showing ``scenario`` (which should be validated: complete hyperparameters)."""
+        entries = [
+            Entry(i, run.variant, dict(run.hparams), run.color, run.label)
+            for i, run in enumerate(scenario.runs)
+        ]
+        return cls(
+            surface=scenario.surface,
+            entries=entries,
+            starts=[tuple(p) for p in scenario.starts],
+            steps=scenario.steps,
+            seed=scenario.seed,
+            noise=scenario.noise,
+            formula=scenario.formula,
+            domain=scenario.domain,
+            next_id=len(entries),
+            generation=generation,
+        )
+
+    def candidate(self) -> Scenario:
+        """The scenario the widgets describe, not yet validated."""
+        custom = self.surface == CUSTOM
+        return Scenario(
+            surface=self.surface,
+            formula=self.formula if custom else None,
+            domain=(self.domain or DEFAULT_CUSTOM_DOMAIN) if custom else None,
+            runs=tuple(e.run_config() for e in self.entries),
+            starts=tuple(self.starts),
+            steps=self.steps,
+            seed=self.seed,
+            noise=self.noise,
+        )
+
+    def replaced_by(self, scenario: Scenario) -> Model:
+        """A model for a new scene (preset, link, upload): next generation of widget keys."""
+        return Model.from_scenario(scenario, generation=self.generation + 1)
+
+    # ---- editing the run list
+
+    def entry(self, entry_id: int) -> Entry:
+        for e in self.entries:
+            if e.id == entry_id:
+                return e
+        raise KeyError(f"no run with id {entry_id}")
+
+    def index(self, entry_id: int) -> int:
+        return [e.id for e in self.entries].index(entry_id)
+
+    @property
+    def full(self) -> bool:
+        return len(self.entries) >= MAX_RUNS
+
+    def free_color(self) -> str:
+        """The first palette colour no run uses (the palette's next one if all are taken)."""
+        used = {e.color.lower() for e in self.entries}
+        for c in PALETTE:
+            if c not in used:
+                return c
+        return PALETTE[len(self.entries) % len(PALETTE)]
+
+    def add(self, variant: str) -> Entry | None:
+        """Append a run of ``variant`` at its defaults; ``None`` when the list is full."""
+        if self.full:
+            return None
+        e = Entry(self.next_id, variant, variant_defaults(variant), self.free_color())
+        self.next_id += 1
+        self.entries.append(e)
+        return e
+
+    def duplicate(self, entry_id: int) -> Entry | None:
+        """Insert a copy of a run right after it, in a free colour; ``None`` when full."""
+        if self.full:
+            return None
+        src = self.entry(entry_id)
+        e = replace(src, id=self.next_id, values=dict(src.values), color=self.free_color())
+        self.next_id += 1
+        self.entries.insert(self.index(entry_id) + 1, e)
+        return e
+
+    def remove(self, entry_id: int) -> None:
+        """Drop a run (the last one stays: a scene needs at least one)."""
+        if len(self.entries) > 1:
+            self.entries.pop(self.index(entry_id))
+
+    def set_variant(self, entry_id: int, variant: str) -> None:
+        """Switch a run to another optimizer: its hyperparameters go to that one's defaults."""
+        e = self.entry(entry_id)
+        e.variant = variant
+        e.values = variant_defaults(variant)
+
+
+# --------------------------------------------------------------------------------------------
+# helpers the widgets use
+
+
+def variant_defaults(variant: str) -> dict[str, Any]:
+    """Complete hyperparameters of a variant (its optimizer's defaults plus its overrides)."""
+    return dict(variant_hyperparameters(variant))
+
+
+def schema(variant: str) -> tuple[Hyperparameter, ...]:
+    """Hyperparameters the controls show for a variant, ``lr`` first."""
+    hps = get_optimizer(get_variant(variant).optimizer).hyperparameters
+    return tuple(sorted(hps, key=lambda hp: hp.name != "lr"))
+
+
+def log_options(low: float, high: float, value: float | None = None) -> list[float]:
+    r"""Choices for a log-scale control: :math:`m \cdot 10^k` for :math:`m \in \{1, 2, 5\}`
+    within ``[low, high]``, plus ``value`` itself (a shared link may hold 0.03)."""
+    out: set[float] = set()
+    for k in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1):
+        for m in LOG_MANTISSAS:
+            v = float(f"{m}e{k}")
+            if low <= v <= high:
+                out.add(v)
+    if value is not None and isinstance(value, int | float) and math.isfinite(value):
+        out.add(float(value))
+    return sorted(out)
+
+
+def format_number(x: Any) -> str:
+    """``0.05``, ``1e-08``, ``3``: compact, exact enough for a control's label."""
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return str(x)
+    return f"{x:.6g}"
+
+
+#: Which sidebar control a ScenarioError message belongs to, by the message's first word(s).
+_ROUTES = (
+    (re.compile(r"^run (\d+)\b"), "run"),
+    (re.compile(r"^starts?\b"), "start"),
+    (re.compile(r"^steps\b"), "steps"),
+    (re.compile(r"^seed\b"), "seed"),
+    (re.compile(r"^noise\b"), "noise"),
+    (re.compile(r"^(formula|domain)\b"), "surface"),
+    (re.compile(r"^surface\b"), "surface"),
+    (re.compile(r"^runs\b"), "runs"),
+)
+
+
+def route_error(message: str) -> tuple[str, int | None]:
+    """``("run", 1)`` for ``"run 2 (Adam): lr=50 ..."``; ``("start", None)``; ``("scene", None)``
+    when no control is named."""
+    for pattern, where in _ROUTES:
+        m = pattern.match(message)
+        if m:
+            return (where, int(m.group(1)) - 1) if where == "run" else (where, None)
+    return ("scene", None)
+
+
+def python_value(value: Any) -> str:
+    """A hyperparameter as Python source: ``0.05``, ``(0.9, 0.999)``, ``True``, ``None``."""
+    if isinstance(value, tuple):
+        return "(" + ", ".join(python_value(v) for v in value) + ")"
+    if isinstance(value, float):
+        return repr(value)
+    return repr(value)
+
+
+def class_path(cls: type) -> str:
+    """``torch.optim.Adam`` for torch's classes, ``optviz.optimizers.Newton`` for ours."""
+    module = cls.__module__
+    if module.startswith("torch.optim"):
+        return f"torch.optim.{cls.__name__}"
+    if module.startswith("optviz.optimizers"):
+        return f"optviz.optimizers.{cls.__name__}"
+    return f"{module}.{cls.__name__}"
+
+
+def torch_call(run: RunConfig) -> str:
+    """The constructor call that runs, e.g. ``torch.optim.Adam(params, lr=0.05, ...)``."""
+    spec = run.spec
+    args = ", ".join(f"{k}={python_value(v)}" for k, v in _schema_order(run))
+    extra = ", hessian_fn=hessian" if spec.needs_hessian else ""
+    return f"{class_path(spec.cls)}(params, {args}{extra})"
+
+
+def _schema_order(run: RunConfig) -> list[tuple[str, Any]]:
+    values = dict(run.hparams)
+    return [(hp.name, values[hp.name]) for hp in run.spec.hyperparameters if hp.name in values]
+
+
+@dataclass
+class Problems:
+    """Validation messages by control: ``runs[i]`` for entry ``i``, ``fields[name]`` else."""
+
+    runs: dict[int, list[str]] = field(default_factory=dict)
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, message: str) -> None:
+        where, i = route_error(message)
+        if where == "run" and i is not None:
+            self.runs.setdefault(i, []).append(message)
+        else:
+            self.fields.setdefault(where, []).append(message)
+
+    def __bool__(self) -> bool:
+        return bool(self.runs or self.fields)
+
+
+def check(model: Model) -> tuple[Scenario | None, Problems]:
+    """Validate the model control by control: every bad control gets its own message (not only
+    the first one), then the whole scene. Returns ``(validated scenario or None, problems)``."""
+    problems = Problems()
+
+    def attempt(scene: Scenario) -> Scenario | None:
+        try:
+            return scene.validated()
+        except ScenarioError as exc:
+            problems.add(str(exc))
+        except Exception as exc:  # never let a surprise break the page
+            problems.add(f"scene: refused ({type(exc).__name__}: {exc})")
+        return None
+
+    for i, e in enumerate(model.entries):
+        try:
+            e.run_config().validated(i)
+        except ScenarioError as exc:
+            problems.add(str(exc))
+        except Exception as exc:
+            problems.add(f"run {i + 1}: refused ({type(exc).__name__}: {exc})")
+    cand = model.candidate()
+    base = DEFAULT_SCENARIO
+    attempt(replace(cand, runs=DEFAULT_RUNS, steps=base.steps, seed=base.seed, noise=None))
+    attempt(replace(base, steps=cand.steps))
+    attempt(replace(base, seed=cand.seed))
+    attempt(replace(base, noise=cand.noise))
+    if problems:
+        return None, problems
+    scene = attempt(cand)
+    return scene, problems
+
+
+def default_model() -> Model:
+    return Model.from_scenario(DEFAULT_SCENARIO)
