@@ -1,0 +1,71 @@
+"""optviz in the browser: ``streamlit run app.py`` (or ``make run``).
+
+The sidebar edits a model of the scene; it is validated control by control into a
+:class:`~optviz.scenario.Scenario`; the main area shows the last scene that validated (so an
+invalid value leaves the last good figure on screen) and the URL always holds that scene.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(
+    page_title="optviz · optimizers racing on loss surfaces",
+    page_icon="★",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+from optviz.ui import results, sidebar, state  # noqa: E402 (after set_page_config)
+from optviz.ui.model import check  # noqa: E402
+from optviz.ui.style import BASE_CSS, CLASSROOM_CSS  # noqa: E402
+
+
+def main() -> None:
+    st.html(BASE_CSS)
+    model = state.model()
+    with st.sidebar:
+        st.markdown("## ★ optviz")
+        classroom = st.toggle("Classroom mode", key="optviz.classroom",
+                              help="Bigger text, lines and markers for a projector; "
+                                   "hides the sidebar's details.")
+        play = st.toggle("Play each new race", key="optviz.autoplay", value=True,
+                         help="Start the animation by itself whenever the scene changes.")
+        slots = sidebar.render(model, classroom)
+    if classroom:
+        st.html(CLASSROOM_CSS)
+
+    scene, problems = check(model)
+    slots.show(problems)
+    if scene is not None:
+        state.remember(scene)
+    good = state.good()
+
+    for source, messages in state.take_notices():
+        what = "The link" if source == "link" else "The file"
+        shown = messages[: state.MAX_SHOWN_WARNINGS]
+        more = len(messages) - len(shown)
+        text = "\n".join(f"- {m}" for m in shown) + (f"\n- … and {more} more" if more else "")
+        st.warning(f"{what} had problems; the rest of the scene was loaded:\n{text}", icon="⚠️")
+
+    st.markdown(results.scene_caption(good))
+    if problems:
+        st.info("A setting in the sidebar is not valid (see the message there): the figures "
+                "show the last valid scene.", icon="ℹ️")
+    try:
+        shown = results.compute(good, classroom)
+    except Exception as exc:  # nothing the user does may break the page
+        st.error(f"This scene could not be computed: {type(exc).__name__}: {exc}", icon="⚠️")
+        return
+    left, right = st.columns([1.6, 1], gap="small")
+    with left:
+        results.race(shown, classroom, play)
+    with right:
+        results.loss(shown, classroom)
+        results.notes(shown)
+    results.table(shown)
+    results.rules(good, classroom)
+    state.sync_url(good)
+
+
+main()

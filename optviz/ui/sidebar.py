@@ -1,0 +1,297 @@
+"""The sidebar: surface, the list of optimizer runs, start point and run settings.
+
+Widget keys are ``g{generation}.<what>``: a new generation (a preset, a shared link, an upload)
+gives every widget a fresh key, seeded from the model. Runs are keyed by their stable entry id,
+so adding, removing or duplicating runs never moves one run's values to another. Buttons and
+select boxes that change the list act in callbacks (before the script runs again).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from optviz.optimizers import Hyperparameter, get_optimizer, get_variant, list_variants
+from optviz.scenario import (
+    CUSTOM,
+    DEFAULT_CUSTOM_DOMAIN,
+    DEFAULT_SCENARIO,
+    MAX_RUNS,
+    MAX_STEPS,
+    ScenarioError,
+)
+from optviz.surfaces import Surface, get_surface, list_surfaces
+from optviz.ui.controls import forget, hyperparameter, seed
+from optviz.ui.model import Entry, Model, Problems, format_number, schema
+
+DEFAULT_FORMULA = "x**2 + 3*y**2"
+
+
+@dataclass
+class Slots:
+    """Placeholders under the controls, filled with validation errors after the whole model
+    has been read (``runs[i]`` under run ``i``)."""
+
+    fields: dict[str, DeltaGenerator] = field(default_factory=dict)
+    runs: dict[int, DeltaGenerator] = field(default_factory=dict)
+    inline: set[int] = field(default_factory=set)  # runs whose error is already shown inline
+
+    def show(self, problems: Problems) -> None:
+        for name, messages in problems.fields.items():
+            slot = self.fields.get(name) or self.fields.get("scene")
+            if slot is not None:
+                slot.error("\n\n".join(messages), icon="⚠️")
+        for i, messages in problems.runs.items():
+            if i in self.runs and i not in self.inline:
+                self.runs[i].error("\n\n".join(messages), icon="⚠️")
+
+
+def key(model: Model, what: str) -> str:
+    return f"g{model.generation}.{what}"
+
+
+def variant_label(variant: str) -> str:
+    try:
+        return get_variant(variant).label
+    except KeyError:
+        return variant
+
+
+# --------------------------------------------------------------------------------------------
+# callbacks (they run before the script, so they may change widget values)
+
+
+def _on_surface(model: Model, k: str) -> None:
+    name = st.session_state[k]
+    model.surface = name
+    model.noise = None
+    if name == CUSTOM:
+        model.formula = model.formula or DEFAULT_FORMULA
+        model.domain = model.domain or DEFAULT_CUSTOM_DOMAIN
+    try:
+        scene = DEFAULT_SCENARIO.with_surface(
+            name, model.formula if name == CUSTOM else None,
+            model.domain if name == CUSTOM else None)
+        model.starts = list(scene.starts)
+    except ScenarioError:
+        pass  # a bad custom formula: keep the starts, the formula's error says what is wrong
+    forget(key(model, "start.x"), key(model, "start.y"), key(model, "noise"))
+
+
+def _on_variant(model: Model, entry_id: int, k: str) -> None:
+    model.set_variant(entry_id, st.session_state[k])
+
+
+def _on_add(model: Model, k: str) -> None:
+    variant = st.session_state.get(k)
+    if variant:
+        model.add(variant)
+    st.session_state[k] = None
+
+
+def _on_duplicate(model: Model, entry_id: int) -> None:
+    model.duplicate(entry_id)
+
+
+def _on_remove(model: Model, entry_id: int) -> None:
+    model.remove(entry_id)
+
+
+def _on_single_start(model: Model) -> None:
+    model.starts = model.starts[:1]
+
+
+# --------------------------------------------------------------------------------------------
+# sections
+
+
+def surface_section(model: Model, slots: Slots, classroom: bool) -> Surface | None:
+    """Surface choice, its formula, description and minima. Returns the surface (``None`` when
+    a custom formula does not compile)."""
+    st.markdown("### Surface")
+    names = [*list_surfaces(), CUSTOM]
+    titles = {n: get_surface(n).title for n in names if n != CUSTOM}
+    titles[CUSTOM] = "Your own formula…"
+    k = key(model, "surface")
+    seed(k, model.surface if model.surface in names else names[0])
+    st.selectbox("Surface", names, key=k, format_func=titles.get,
+                 label_visibility="collapsed", on_change=_on_surface, args=(model, k))
+    surf: Surface | None = None
+    if model.surface == CUSTOM:
+        kf = key(model, "formula")
+        seed(kf, model.formula or DEFAULT_FORMULA)
+        model.formula = st.text_input(
+            "f(x, y) =", key=kf, max_chars=1000,
+            help="Numbers, x, y, pi, e, + − * / **, and functions such as sin, cos, exp, "
+                 "log, sqrt, abs, tanh. Example: (1 - x)**2 + 100*(y - x**2)**2")
+        dom = model.domain or DEFAULT_CUSTOM_DOMAIN
+        cols = st.columns(4)
+        values = []
+        for col, what, v in zip(cols, ("x min", "x max", "y min", "y max"),
+                                (dom[0][0], dom[0][1], dom[1][0], dom[1][1]), strict=True):
+            kd = key(model, f"domain.{what}")
+            seed(kd, float(v))
+            with col:
+                values.append(st.number_input(what, key=kd, step=0.5, format="%g"))
+        model.domain = ((values[0], values[1]), (values[2], values[3]))
+        try:
+            surf = model.candidate().resolve_surface()
+        except Exception:  # the slot below shows the validation message
+            surf = None
+    else:
+        surf = get_surface(model.surface)
+    slots.fields["surface"] = st.empty()
+    if surf is not None:
+        st.latex(surf.latex)
+        if not classroom:
+            if surf.description and model.surface != CUSTOM:
+                st.caption(surf.description)
+            st.caption(minima_text(surf))
+    return surf
+
+
+def minima_text(surf: Surface) -> str:
+    """"Global minimum f(1, 1) = 0" in words, or that none is known."""
+    def pt(p: Any) -> str:
+        return "(" + ", ".join(f"{v:.4g}" for v in p) + ")"
+
+    if not surf.minima:
+        extra = f" Saddle points: {', '.join(pt(p) for p in surf.saddles)}." if surf.saddles else ""
+        return "No global minimum (unbounded below)." + extra
+    value = "" if surf.minimum_value is None else f" = {surf.minimum_value:.6g}"
+    if len(surf.minima) == 1:
+        return f"★ Global minimum: f{pt(surf.minima[0])}{value}."
+    pts = ", ".join(pt(p) for p in surf.minima)
+    return f"★ {len(surf.minima)} global minima{value}: {pts}."
+
+
+def runs_section(model: Model, slots: Slots, classroom: bool) -> None:
+    """The editable list of runs, then the add box."""
+    st.markdown("### Optimizers")
+    for i, entry in enumerate(list(model.entries)):
+        _entry(model, entry, i, slots, classroom)
+    k = key(model, "add")
+    if k not in st.session_state:
+        st.session_state[k] = None
+    st.selectbox(
+        "Add an optimizer", list_variants(), key=k, index=None,
+        format_func=variant_label, on_change=_on_add, args=(model, k),
+        placeholder="+ Add an optimizer…" if not model.full else f"At most {MAX_RUNS} runs",
+        disabled=model.full, label_visibility="collapsed",
+        help="Add the same optimizer twice to compare two settings of it.")
+
+
+def _entry(model: Model, entry: Entry, i: int, slots: Slots, classroom: bool) -> None:
+    base = key(model, f"e{entry.id}")
+    with st.container(border=True, key=f"run-{model.generation}-{entry.id}"):
+        c1, c2 = st.columns([5, 1], vertical_alignment="bottom")
+        kv = f"{base}.variant"
+        seed(kv, entry.variant)
+        with c1:
+            st.selectbox(f"Run {i + 1}", list_variants(), key=kv, format_func=variant_label,
+                         on_change=_on_variant, args=(model, entry.id, kv))
+        kc = f"{base}.color"
+        seed(kc, entry.color)
+        with c2:
+            entry.color = st.color_picker("colour", key=kc, label_visibility="collapsed",
+                                          help="This run's colour")
+        spec = get_optimizer(get_variant(entry.variant).optimizer)
+        hps = schema(entry.variant)
+        ok = True
+
+        def control(hp: Hyperparameter) -> None:
+            nonlocal ok
+            value, good = hyperparameter(hp, entry.values.get(hp.name, hp.default),
+                                         f"{base}.{entry.variant}.{hp.name}", spec.key)
+            entry.values[hp.name] = value
+            ok = ok and good
+
+        main, rest = hps[:1], hps[1:]
+        for hp in main:
+            control(hp)
+        if rest and not classroom:
+            with st.expander("More settings"):
+                for hp in rest:
+                    control(hp)
+                kl = f"{base}.label"
+                seed(kl, entry.label)
+                entry.label = st.text_input(
+                    "Legend label", key=kl, max_chars=40, placeholder="automatic",
+                    help="Shown in the legend instead of e.g. “Adam (lr=0.05)”.")
+        if not ok:
+            slots.inline.add(i)
+        slots.runs[i] = st.empty()
+        with st.container(horizontal=True, gap="small"):
+            st.button("Duplicate", key=f"{base}.dup", icon=":material/content_copy:",
+                      on_click=_on_duplicate, args=(model, entry.id), disabled=model.full,
+                      type="tertiary",
+                      help="Add a copy of this run (then change one setting to compare)")
+            st.button("Remove", key=f"{base}.remove", icon=":material/delete:",
+                      on_click=_on_remove, args=(model, entry.id), type="tertiary",
+                      disabled=len(model.entries) <= 1, help="Remove this run")
+
+
+def start_section(model: Model, slots: Slots, surf: Surface | None, classroom: bool) -> None:
+    """Start point, number of steps, seed and gradient noise."""
+    st.markdown("### Start and run")
+    x0, y0 = model.starts[0] if model.starts else (0.0, 0.0)
+    kx, ky = key(model, "start.x"), key(model, "start.y")
+    seed(kx, float(x0))
+    seed(ky, float(y0))
+    c1, c2 = st.columns(2)
+    with c1:
+        x = st.number_input("start x", key=kx, step=0.1, format="%g")
+    with c2:
+        y = st.number_input("start y", key=ky, step=0.1, format="%g")
+    model.starts = [(x, y), *model.starts[1:]] if model.starts else [(x, y)]
+    st.caption("Or click the plot to start there.")
+    if len(model.starts) > 1:
+        st.caption(f"And {len(model.starts) - 1} more start point(s), from the link or preset.")
+        st.button("Keep only this start", key=key(model, "single-start"),
+                  on_click=_on_single_start, args=(model,))
+    slots.fields["start"] = st.empty()
+    ks = key(model, "steps")
+    seed(ks, int(model.steps))
+    model.steps = st.number_input(
+        "steps", key=ks, step=50, format="%d",
+        help=f"Optimizer steps per run: 1 to {MAX_STEPS:,}. The animation shows at most 200 "
+             "frames, spread over the steps.")
+    slots.fields["steps"] = st.empty()
+    if not classroom:
+        kseed = key(model, "seed")
+        seed(kseed, int(model.seed))
+        model.seed = st.number_input(
+            "seed", key=kseed, step=1, format="%d",
+            help="Seed of the gradient noise (0 to 2³¹ − 1): same seed, same noisy path.")
+        slots.fields["seed"] = st.empty()
+        default_noise = float(surf.noise) if surf is not None else 0.0
+        kn = key(model, "noise")
+        seed(kn, float(model.noise if model.noise is not None else default_noise))
+        noise = st.number_input(
+            "gradient noise σ", key=kn, step=0.1, format="%g",
+            help="Standard deviation of Gaussian noise added to every gradient, as in "
+                 "stochastic training (0 = exact gradients; at most 100). The noisy quadratic "
+                 f"has it on by default. This surface's default: {default_noise:g}.")
+        if model.noise is None and noise == default_noise:
+            pass
+        else:
+            model.noise = noise
+        slots.fields["noise"] = st.empty()
+    slots.fields["scene"] = st.empty()
+
+
+def render(model: Model, classroom: bool) -> Slots:
+    """Draw the sidebar's scene controls, reading every widget into ``model``."""
+    slots = Slots()
+    surf = surface_section(model, slots, classroom)
+    runs_section(model, slots, classroom)
+    start_section(model, slots, surf, classroom)
+    slots.fields.setdefault("runs", slots.fields["scene"])
+    return slots
+
+
+def describe(value: Any) -> str:
+    return format_number(value)

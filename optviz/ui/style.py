@@ -1,0 +1,77 @@
+"""Looks the app adds on top of the figures: classroom (projector) sizes and the page's CSS.
+
+:func:`enlarge` is a pure function on a Plotly figure (no Streamlit): fonts, line widths and
+marker sizes times ``factor``, in the static traces and in every animation frame.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+
+from optviz.figures import CLICK_GRID_NAME
+
+
+def _scaled(value: Any, factor: float) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return round(value * factor, 2)
+    return value
+
+
+def _font(font: Any, factor: float, default: float = 12) -> dict[str, Any]:
+    size = getattr(font, "size", None) if font is not None else None
+    return {"size": _scaled(size if size is not None else default, factor)}
+
+
+def enlarge(fig: go.Figure, factor: float) -> go.Figure:
+    """Scale ``fig``'s text, lines and markers by ``factor`` for a projector (in place)."""
+    lay = fig.layout
+    fig.update_layout(
+        font=_font(lay.font, factor),
+        title_font=_font(lay.title.font, factor, 15),
+        legend_font=_font(lay.legend.font, factor),
+        hoverlabel_font=_font(lay.hoverlabel.font, factor),
+    )
+    for menu in lay.updatemenus or ():
+        menu.font = _font(menu.font, factor)
+    for slider in lay.sliders or ():
+        slider.currentvalue.font = _font(slider.currentvalue.font, factor)
+    for ann in lay.annotations or ():
+        ann.font = _font(ann.font, factor)
+    for trace in fig.data:
+        if trace.name == CLICK_GRID_NAME:
+            continue
+        line = getattr(trace, "line", None)
+        if line is not None and line.width:
+            line.width = _scaled(line.width, factor)
+        marker = getattr(trace, "marker", None)
+        if marker is not None and isinstance(marker.size, int | float):
+            marker.size = _scaled(marker.size, factor)
+    for frame in fig.frames or ():
+        for item in frame.data or ():
+            marker = getattr(item, "marker", None)
+            if marker is not None and isinstance(marker.size, int | float):
+                marker.size = _scaled(marker.size, factor)
+    return fig
+
+
+#: Page CSS: a little tighter than Streamlit's defaults so the race fits a laptop screen.
+BASE_CSS = """
+<style>
+.block-container {padding-top: 3.6rem; padding-bottom: 2rem;}
+section[data-testid="stSidebar"] h3 {margin-top: 0.4rem;}
+section[data-testid="stSidebar"] .katex-display {overflow-x: auto; overflow-y: hidden;
+  padding: 0.2rem 0; font-size: 0.92em;}
+.stAppDeployButton {display: none;}
+div[data-testid="stExpander"] details summary p {font-weight: 600;}
+</style>
+"""
+
+#: Classroom mode: larger text everywhere for a projector.
+CLASSROOM_CSS = """
+<style>
+html, body, [data-testid="stAppViewContainer"] {font-size: 20px;}
+.stMarkdown p, .stMarkdown li, .stCaption, label, .stDataFrame {font-size: 1.15rem !important;}
+</style>
+"""
