@@ -1,0 +1,428 @@
+"""The Streamlit app, driven headless with ``streamlit.testing.v1.AppTest``.
+
+A Plotly chart arrives as an element whose ``proto.spec`` is the figure JSON exactly as
+Streamlit sends it to the browser; the race figure is the one with frames. ``st.cache_data`` and
+``st.cache_resource`` live as long as the process: this module starts from empty caches, and a
+test that counts computations empties them itself.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from optviz.figures import PLAY_GROUP
+from optviz.scenario import DEFAULT_SCENARIO, MAX_QUERY_CHARS, Scenario
+from optviz.ui import cache
+from optviz.ui.model import (
+    Model,
+    check,
+    default_model,
+    log_options,
+    route_error,
+    torch_call,
+)
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 120
+MAX_DEFAULT_PAYLOAD = 500_000  # bytes of figure JSON for the default scene (issue 3)
+MAX_BIG_PAYLOAD = 2_000_000  # 8 runs x 5,000 steps
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fresh_caches() -> None:
+    cache.clear()
+
+
+def run_app(query: dict[str, Any] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def race(at: AppTest) -> dict:
+    """The animated figure's JSON (the chart with frames)."""
+    found = [c for c in charts(at) if c.get("frames")]
+    assert len(found) == 1, "expected exactly one animated figure"
+    return found[0]
+
+
+def race_payload(at: AppTest) -> int:
+    return max(len(el.proto.spec) for el in at.get("plotly_chart"))
+
+
+def legend(fig: dict) -> list[str]:
+    """Names of the traces that show in the legend (the runs' heads)."""
+    return [t["name"] for t in fig["data"] if t.get("showlegend", True) and "name" in t
+            and t.get("mode") == "lines+markers"]
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def warnings(at: AppTest) -> list[str]:
+    return [w.value for w in at.warning]
+
+
+def query(at: AppTest) -> dict[str, str]:
+    return {k: at.query_params[k] for k in at.query_params}
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+# --------------------------------------------------------------------------------------------
+# the default page
+
+
+def test_default_page_renders_an_animated_race() -> None:
+    at = run_app()
+    ok(at)
+    assert not errors(at)
+    fig = race(at)
+    steps = [f for f in fig["frames"] if f.get("group") == PLAY_GROUP]
+    assert 2 <= len(steps) <= 200
+    assert steps[-1]["name"] == str(DEFAULT_SCENARIO.steps)
+    labels = [b["label"] for b in fig["layout"]["updatemenus"][0]["buttons"]]
+    assert any("Play" in label for label in labels) and any("Pause" in label for label in labels)
+    assert fig["layout"]["sliders"][0]["steps"], "a step slider"
+    assert legend(fig) == ["SGD (lr=0.001)", "Momentum (lr=0.001)", "RMSprop (lr=0.01)",
+                           "Adam (lr=0.05)"]
+    # axes fixed to the surface's domain, landscape as a picture, minima as a star
+    assert fig["layout"]["xaxis"]["range"] == [-2, 2]
+    assert fig["layout"]["xaxis"]["autorange"] is False
+    assert fig["layout"]["images"][0]["source"].startswith("data:image/png;base64,")
+    assert any(t.get("marker", {}).get("symbol") == "star" for t in fig["data"])
+    # the autoplay script is on the page and knows the figure's token
+    assert [e for e in at.get("bidi_component")], "autoplay component mounted"
+    assert fig["layout"]["meta"]
+
+
+def test_default_figure_payload_is_under_target() -> None:
+    at = run_app()
+    ok(at)
+    assert race_payload(at) <= MAX_DEFAULT_PAYLOAD
+
+
+def test_loss_chart_and_results_table() -> None:
+    at = run_app()
+    loss = [c for c in charts(at) if not c.get("frames")]
+    assert len(loss) == 1
+    assert loss[0]["layout"]["yaxis"]["type"] == "log"
+    assert {t["line"]["color"] for t in loss[0]["data"]} >= {r.color for r in DEFAULT_SCENARIO.runs}
+    df = at.dataframe[0].value
+    assert list(df["run"]) == [r.display_label() for r in DEFAULT_SCENARIO.runs]
+    assert {"final loss", "distance to min", "reached at step", "diverged"} <= set(df.columns)
+    assert set(df["diverged"]) == {"no"}
+
+
+def test_update_rules_show_latex_class_and_reference() -> None:
+    at = run_app()
+    code = "\n".join(c.value for c in at.code)
+    assert "torch.optim.Adam(params, lr=0.05" in code
+    assert "torch.optim.SGD(params, lr=0.001, momentum=0.9" in code
+    assert len(at.main.get("latex")) >= 3  # SGD (twice used), RMSprop, Adam
+    assert any("Kingma" in c.value for c in at.caption)
+
+
+def test_url_holds_the_scene() -> None:
+    at = run_app()
+    assert query(at) == DEFAULT_SCENARIO.to_query()
+
+
+# --------------------------------------------------------------------------------------------
+# editing the scene
+
+
+def test_changing_surface_changes_the_figure() -> None:
+    at = run_app()
+    before = race(at)
+    at.sidebar.selectbox(key="g0.surface").set_value("himmelblau").run()
+    ok(at)
+    after = race(at)
+    assert after["layout"]["title"]["text"] == "<b>Himmelblau</b>"
+    assert after["layout"]["xaxis"]["range"] == [-5, 5]
+    assert after["layout"]["images"][0]["source"] != before["layout"]["images"][0]["source"]
+    assert query(at)["surface"] == "himmelblau"
+
+
+def test_adding_an_optimizer_changes_the_figure() -> None:
+    at = run_app()
+    at.sidebar.selectbox(key="g0.add").set_value("adamw").run()
+    ok(at)
+    names = legend(race(at))
+    assert len(names) == 5 and names[-1].startswith("AdamW")
+
+
+def test_duplicate_then_change_lr_compares_two_settings() -> None:
+    at = run_app()
+    at.sidebar.button(key="g0.e3.dup").click().run()  # Adam -> a second Adam after it
+    ok(at)
+    assert legend(race(at)) == ["SGD (lr=0.001)", "Momentum (lr=0.001)", "RMSprop (lr=0.01)",
+                                "Adam (lr=0.05)", "Adam (lr=0.05)"]
+    at.sidebar.select_slider(key="g0.e4.adam.lr").set_value(0.2).run()
+    ok(at)
+    assert legend(race(at))[-2:] == ["Adam (lr=0.05)", "Adam (lr=0.2)"]
+    at.sidebar.button(key="g0.e0.remove").click().run()
+    ok(at)
+    assert legend(race(at))[0] == "Momentum (lr=0.001)"
+
+
+def test_changing_a_hyperparameter_changes_the_figure() -> None:
+    at = run_app()
+    before = race(at)
+    at.sidebar.select_slider(key="g0.e3.adam.lr").set_value(0.1).run()
+    ok(at)
+    after = race(at)
+    assert "Adam (lr=0.1)" in legend(after)
+    assert after["frames"][-1]["data"] != before["frames"][-1]["data"]
+
+
+def test_switching_optimizer_takes_its_defaults() -> None:
+    at = run_app()
+    at.sidebar.selectbox(key="g0.e0.variant").set_value("nesterov").run()
+    ok(at)
+    assert legend(race(at))[0] == "Nesterov (lr=0.001)"
+    assert at.sidebar.checkbox(key="g0.e0.nesterov.nesterov").value is True
+
+
+def test_invalid_value_shows_an_error_and_keeps_the_last_good_figure() -> None:
+    at = run_app()
+    before = race(at)
+    at.sidebar.number_input(key="g0.e1.momentum.momentum").set_value(1.5).run()
+    ok(at)
+    msgs = errors(at)
+    assert any("momentum" in m and "1.5" in m and "[0, 0.9999]" in m for m in msgs), msgs
+    assert race(at) == before  # the last good figure stays
+    assert query(at)["run"] == DEFAULT_SCENARIO.to_query()["run"]
+    # fixing it brings the page back to life
+    at.sidebar.number_input(key="g0.e1.momentum.momentum").set_value(0.5).run()
+    ok(at)
+    assert not errors(at)
+    assert race(at) != before
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "needle"),
+    [
+        ("g0.steps", 6000, "steps: 6000 is outside [1, 5000]"),
+        ("g0.steps", 0, "steps: 0 is outside"),
+        ("g0.seed", -1, "seed: -1 is outside"),
+        ("g0.noise", -0.5, "noise: -0.5 is outside"),
+        ("g0.start.x", 7.0, "outside the plot window"),
+        ("g0.e3.adam.betas.1", 1.5, "betas"),
+    ],
+)
+def test_bad_inputs_show_errors_never_exceptions(key: str, value: Any, needle: str) -> None:
+    at = run_app()
+    before = race(at)
+    at.sidebar.number_input(key=key).set_value(value).run()
+    ok(at)
+    assert any(needle in m for m in errors(at)), errors(at)
+    assert race(at) == before
+
+
+def test_nesterov_without_momentum_is_refused_in_words() -> None:
+    at = run_app()
+    at.sidebar.selectbox(key="g0.e0.variant").set_value("nesterov").run()
+    at.sidebar.number_input(key="g0.e0.nesterov.momentum").set_value(0.0).run()
+    ok(at)
+    assert any("run 1" in m.lower() or "nesterov" in m.lower() for m in errors(at)), errors(at)
+
+
+def test_diverging_run_shows_its_note() -> None:
+    at = run_app()
+    at.sidebar.select_slider(key="g0.e0.sgd.lr").set_value(0.01).run()
+    ok(at)
+    assert not errors(at)  # a divergence is a finding, not an error
+    assert "SGD (lr=0.01) diverged at step" in texts(at)
+    fig = race(at)
+    assert any("diverged at step" in a.get("text", "") for a in fig["layout"]["annotations"])
+    assert fig["layout"]["xaxis"]["range"] == [-2, 2]  # the view never follows it away
+    df = at.dataframe[0].value
+    assert df["diverged"][0].startswith("at step")
+
+
+def test_colour_change_does_not_resimulate() -> None:
+    cache.clear()
+    at = run_app()
+    sims = cache.CALLS["simulate"]
+    before = race(at)
+    at.sidebar.color_picker(key="g0.e0.color").set_value("#00ff00").run()
+    ok(at)
+    after = race(at)
+    assert cache.CALLS["simulate"] == sims
+    assert cache.CALLS["race_figure"] == 2
+    assert json.dumps(after).count("#00ff00") > json.dumps(before).count("#00ff00")
+    assert query(at)["color1"] == "00ff00"
+    # and a label change neither
+    at.sidebar.text_input(key="g0.e0.label").input("slow").run()
+    ok(at)
+    assert "slow" in legend(race(at))
+    assert cache.CALLS["simulate"] == sims
+
+
+def test_classroom_mode_enlarges_and_hides_details() -> None:
+    at = run_app()
+    normal = race(at)
+    at.sidebar.toggle(key="optviz.classroom").set_value(True).run()
+    ok(at)
+    big = race(at)
+    assert big["layout"]["font"]["size"] > normal["layout"]["font"]["size"]
+    assert big["layout"]["height"] > normal["layout"]["height"]
+    keys = {w.key for w in at.sidebar.number_input}
+    assert "g0.seed" not in keys and "g0.e1.momentum.momentum" not in keys
+    at.sidebar.toggle(key="optviz.classroom").set_value(False).run()
+    ok(at)
+    assert race(at)["layout"]["font"]["size"] == normal["layout"]["font"]["size"]
+
+
+def test_custom_formula_and_a_bad_one() -> None:
+    at = run_app()
+    at.sidebar.selectbox(key="g0.surface").set_value("custom").run()
+    ok(at)
+    assert "x**2" in query(at)["formula"]
+    at.sidebar.text_input(key="g0.formula").input("x**2 + import os").run()
+    ok(at)
+    assert any(m.startswith("formula") for m in errors(at)), errors(at)
+
+
+def test_eight_runs_of_5000_steps_stay_under_2_mb() -> None:
+    runs = "sgd;momentum;nesterov;rmsprop;adam;adamw;nadam;radam"
+    at = run_app({"run": runs, "steps": "5000"})
+    ok(at)
+    fig = race(at)
+    assert len(legend(fig)) == 8
+    assert len([f for f in fig["frames"] if f.get("group") == PLAY_GROUP]) <= 200
+    assert race_payload(at) <= MAX_BIG_PAYLOAD
+
+
+# --------------------------------------------------------------------------------------------
+# shared links
+
+
+def test_query_restores_the_scene() -> None:
+    scene = Scenario(surface="beale", starts=((1.0, 1.0),), steps=120, seed=3,
+                     runs=DEFAULT_SCENARIO.runs[2:]).validated()
+    at = run_app(scene.to_query())
+    ok(at)
+    assert not warnings(at)
+    fig = race(at)
+    assert fig["layout"]["title"]["text"] == "<b>Beale</b>"
+    assert legend(fig) == ["RMSprop (lr=0.01)", "Adam (lr=0.05)"]
+    assert at.sidebar.number_input(key="g0.steps").value == 120
+    assert query(at) == scene.to_query()
+
+
+BROKEN_QUERIES = [
+    ({"surface": "nope"}, "surface"),
+    ({"steps": "-5"}, "steps"),
+    ({"steps": "99999"}, "steps"),
+    ({"steps": "1e9"}, "steps"),
+    ({"seed": "abc"}, "seed"),
+    ({"noise": "nan"}, "noise"),
+    ({"noise": "1000"}, "noise"),
+    ({"start": "1e400,0"}, "start"),
+    ({"start": "99,99"}, "start"),
+    ({"run": "adam:lr=1e9"}, "run"),
+    ({"run": "bogus"}, "run"),
+    ({"run": "adam:lr=__import__('os')"}, "run"),
+    ({"run": ";".join(["adam"] * 20)}, "run"),
+    ({"color1": "<script>"}, "color1"),
+    ({"label1": "\x00\x01"}, "label1"),
+    ({"formula": "__import__('os').system('x')"}, "formula"),
+    ({"surface": "custom", "formula": "x" * 5000}, "formula"),
+    ({"surface": "rosenbrock", "domain": "1,2;3"}, "domain"),
+    ({"steps": ["10", "20"]}, "steps"),
+]
+
+
+@pytest.mark.parametrize(("query", "field"), BROKEN_QUERIES,
+                         ids=[f"{q}"[:40] for q, _ in BROKEN_QUERIES])
+def test_broken_query_warns_and_the_page_works(query: dict[str, Any], field: str) -> None:
+    at = run_app(query)
+    ok(at)
+    msgs = warnings(at)
+    assert len(msgs) == 1 and field in msgs[0], msgs
+    assert race(at)["frames"]
+    assert not errors(at)
+
+
+def test_unknown_keys_are_ignored_quietly() -> None:
+    at = run_app({"utm_source": "mail", "foo": "bar"})
+    ok(at)
+    assert not warnings(at)
+    assert legend(race(at))[0] == "SGD (lr=0.001)"
+
+
+def test_huge_query_is_refused_as_a_whole() -> None:
+    at = run_app({"surface": "beale", "label1": "x" * 100_000})
+    ok(at)
+    msgs = warnings(at)
+    assert len(msgs) == 1 and "too large" in msgs[0]
+    assert race(at)["layout"]["title"]["text"] == "<b>Rosenbrock</b>"
+    assert len(str(MAX_QUERY_CHARS)) > 0
+
+
+# --------------------------------------------------------------------------------------------
+# the pure model behind the sidebar
+
+
+def test_model_round_trips_the_default_scene() -> None:
+    scene, problems = check(default_model())
+    assert not problems
+    assert scene == DEFAULT_SCENARIO
+
+
+def test_model_reports_every_bad_control() -> None:
+    m = default_model()
+    m.entries[1].values["momentum"] = 1.5
+    m.steps = 6000
+    m.seed = -1
+    m.starts = [(5.0, 0.0)]
+    scene, problems = check(m)
+    assert scene is None
+    assert set(problems.fields) == {"start", "steps", "seed"}
+    assert list(problems.runs) == [1]
+
+
+def test_model_edits_keep_ids_stable() -> None:
+    m = Model.from_scenario(DEFAULT_SCENARIO)
+    ids = [e.id for e in m.entries]
+    dup = m.duplicate(ids[1])
+    assert dup is not None and [e.id for e in m.entries] == [0, 1, dup.id, 2, 3]
+    assert dup.values == m.entries[1].values and dup.color not in {e.color for e in m.entries
+                                                                   if e is not dup}
+    m.remove(0)
+    assert [e.id for e in m.entries] == [1, dup.id, 2, 3]
+    while m.add("adam"):
+        pass
+    assert len(m.entries) == 8 and m.add("adam") is None and m.duplicate(1) is None
+    m.set_variant(1, "adamw")
+    assert m.entry(1).values["weight_decay"] == 0.1
+
+
+def test_log_options_and_error_routes() -> None:
+    opts = log_options(1e-6, 10.0, 0.03)
+    assert opts[0] == 1e-6 and opts[-1] == 10.0 and 0.03 in opts and 0.05 in opts
+    assert opts == sorted(opts)
+    assert route_error("run 3 (Adam): lr = 50 is outside") == ("run", 2)
+    assert route_error("start 1 (5, 0): outside the plot window") == ("start", None)
+    assert route_error("something else") == ("scene", None)
+    run = DEFAULT_SCENARIO.runs[1]
+    assert torch_call(run).startswith("torch.optim.SGD(params, lr=0.001, momentum=0.9,")
