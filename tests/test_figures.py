@@ -302,9 +302,10 @@ def test_landscape_is_a_picture_and_frames_never_touch_it(default_spec):
                                    "start"}}
     assert len(static) == 5
     for frame in default_spec["frames"]:
-        assert not static & set(frame["traces"])
-        assert all(set(d) <= {"x", "y", "customdata", "marker", "text", "type"}
-                   for d in frame["data"])
+        for tid, data in zip(frame["traces"], frame["data"], strict=True):
+            if tid in static:  # listed once, empty: redrawn unchanged, never sent again
+                assert frame["name"] == "block-0" and set(data) <= {"type"}
+            assert set(data) <= {"x", "y", "customdata", "marker", "text", "type"}
         assert "layout" not in frame
     moving = set()
     for frame in default_spec["frames"]:
@@ -341,11 +342,21 @@ def test_every_frame_resolves_to_the_path_so_far(land, tracks, default_spec):
                 assert head["customdata"][0][0] == k
 
 
+def test_every_trace_is_redrawn_by_every_frame(default_spec):
+    # plotly.js recomputes every trace at each animation frame but redraws only the listed
+    # ones; an unlisted trace loses its drawing's handle and a click selection after Play
+    # throws (seen in Streamlit 1.67: "Cannot read properties of undefined (reading
+    # 'selectAll')"), so click-to-start would silently stop working.
+    frames = default_spec["frames"]
+    for frame in (f for f in frames if f.get("group") == PLAY_GROUP):
+        assert set(resolve(frames, frame["name"])) == set(range(len(default_spec["data"])))
+
+
 def test_initial_data_is_the_last_frame(default_spec):
     frames = default_spec["frames"]
     last = [f for f in frames if f.get("group") == PLAY_GROUP][-1]
     for tid, data in resolve(frames, last["name"]).items():
-        for key in ("x", "y"):
+        for key in set(data) & {"x", "y"}:
             assert default_spec["data"][tid].get(key, []) == data[key], tid
 
 
@@ -521,3 +532,34 @@ def test_loss_figure_long_runs_are_thinned():
     fig = loss_figure(spiral_tracks(8, 5000), max_points=1000)
     assert all(len(t.y) <= 1000 for t in fig.data)
     assert len(sent_json(fig)) < 250_000
+
+
+def test_groups_share_one_legend_entry_and_many_entries_go_to_a_column(land):
+    tracks = []
+    for r, label in enumerate(["Adam (lr=0.05)", "SGD (lr=0.001)", "RMSprop (lr=0.01)"]):
+        for s, start in enumerate([(-1.5, 2.0), (0.0, -0.5), (1.5, 2.5), (-1.0, 0.0)]):
+            xy = np.array(start) + np.outer(np.linspace(0, 1, 51), [0.5 - s * 0.2, -0.5])
+            tracks.append(Track(f"{label} from {start}", COLORS[r], xy, np.ones(51), group=label))
+    fig = trajectory_figure(land, tracks, max_frames=20)
+    shown = [t.name for t in fig.data if t.showlegend is not False and t.legendgroup]
+    assert shown == ["Adam (lr=0.05)", "SGD (lr=0.001)", "RMSprop (lr=0.01)"]
+    hover = [t.hovertemplate for t in fig.data if t.legendgroup == "Adam (lr=0.05)"
+             and t.hovertemplate]
+    assert any("Adam (lr=0.05) from (0.0, -0.5)" in h for h in hover)
+    assert fig.layout.legend.orientation == "h"
+    ungrouped = [Track(t.label, t.color, t.xy, t.loss) for t in tracks]
+    fig = trajectory_figure(land, ungrouped, max_frames=20)
+    assert fig.layout.legend.orientation == "v"  # 12 long entries: a column at the right
+    assert fig.layout.margin.r > 200 and fig.layout.margin.t < 60
+    loss = loss_figure(tracks)
+    assert [t.name for t in loss.data if t.showlegend is not False] == shown
+
+
+def test_notes_on_the_plot_are_capped(land):
+    xy = np.array([[0.0, 0.0], [0.1, 0.1], [np.nan, np.nan]])
+    tracks = [Track(f"Run {i}", COLORS[i], xy, np.array([1.0, 2.0, np.nan]), diverged_at=2)
+              for i in range(7)]
+    fig = trajectory_figure(land, tracks, max_frames=5)
+    note = next(a.text for a in fig.layout.annotations if "diverged" in a.text)
+    assert note.count("<br>") == 3 and "and 4 more" in note
+    assert len(divergence_notes(tracks)) == 7

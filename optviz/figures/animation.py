@@ -39,7 +39,9 @@ from .data import (
     divergence_note,
     escape,
     frame_steps,
-    legend_top,
+    legend_entries,
+    legend_rows,
+    legend_width,
     round_list,
     sig_list,
 )
@@ -63,6 +65,7 @@ SPEEDS = {"0.5×": 0.5, "1×": 1.0, "2×": 2.0, "4×": 4.0}
 _UNSELECTED = dict(marker=dict(opacity=1.0))  # a click selection must not dim the markers
 _HIDDEN = dict(marker=dict(opacity=0.0))
 _NO_EXTRA = "<extra></extra>"
+_MAX_NOTES = 4  # divergence notes written on the plot (all of them: divergence_notes())
 _FAR = 50.0  # points farther than this many window spans are pulled in (drawing only)
 # A trace emptied in a frame keeps its old drawing (plotly.js skips empty traces when it
 # animates): "nothing" is one null point instead.
@@ -141,7 +144,7 @@ def _draw_xy(xy: np.ndarray, land: Landscape) -> np.ndarray:
     rel = (xy - c) / span
     with np.errstate(invalid="ignore", over="ignore"):
         r = np.max(np.abs(rel), axis=1)
-        scale = np.where(r > _FAR, _FAR / r, 1.0)
+        scale = _FAR / np.maximum(r, _FAR)
     return c + rel * scale[:, None] * span
 
 
@@ -273,12 +276,12 @@ def trajectory_figure(
             symbol="circle", size=11, color="#222", line=dict(color="white", width=2.5))))
 
     runs = []
-    for track in tracks:
+    for track, in_legend in zip(tracks, legend_entries(tracks), strict=True):
         run = _prepare(track, land, sched.ks, stride, dec, len(fig.data), sched.n_blocks)
         runs.append(run)
-        fig.add_traces(_run_traces(run))
+        fig.add_traces(_run_traces(run, in_legend))
 
-    frames = _frames(sched, runs, dec)
+    frames = _frames(sched, runs, dec, n_traces=len(fig.data))
     active = len(sched.ks) - 1 if show == "end" else 0
     for tid, data in resolve_frame(frames, str(sched.ks[active])).items():
         fig.data[tid].update(data)
@@ -286,7 +289,8 @@ def trajectory_figure(
 
     if equal_aspect is None:
         equal_aspect = 0.5 <= (y1 - y0) / (x1 - x0) <= 2.0
-    layout, plot_h = _layout(land, [t.label for t in tracks], height=height, width=width,
+    names = list(dict.fromkeys(t.legend_name for t in tracks))
+    layout, plot_h = _layout(land, names, height=height, width=width,
                              equal_aspect=equal_aspect, colorbar=colorbar)
     notes = [n for n in (divergence_note(t) for t in tracks) if n]
     # paper y units are fractions of the plot height: the controls are placed in pixels
@@ -315,19 +319,35 @@ def resolve_frame(frames: Sequence[Mapping[str, Any]], name: str) -> dict[int, d
     return out
 
 
-def _layout(land: Landscape, labels: Sequence[str], *, height: int, width: int | None,
+def _layout(land: Landscape, names: Sequence[str], *, height: int, width: int | None,
             equal_aspect: bool, colorbar: bool) -> tuple[dict[str, Any], float]:
-    """Layout without the controls, and the plot height in px. Margins fit the title and the
-    legend's rows; with ``equal_aspect`` and no ``width`` the figure is as wide as the plot
-    needs, so that nothing is left empty beside it."""
+    """Layout without the controls, and the plot height in px.
+
+    The legend (entries ``names``) goes above the plot while it fits in two rows, else in a
+    column at the right. With ``equal_aspect`` and no ``width`` the figure is exactly as wide
+    as the plot, colour bar and legend need, so nothing is left empty beside the plot.
+    """
     (x0, x1), (y0, y1) = land.x_range, land.y_range
-    left, right, bottom = 62, (88 if colorbar else 24), 118
-    top, w, plot_h = 0, width, float(height)
-    for _ in range(3):  # the legend's rows depend on the width, which depends on the rows
-        top = legend_top(labels, (w or 760) - left - right)
-        plot_h = float(max(height - top - bottom, 50))
-        if equal_aspect and width is None:
-            w = round(left + right + plot_h * (x1 - x0) / (y1 - y0))
+    aspect = (x1 - x0) / (y1 - y0)
+    left, bottom, bar = 62, 118, (88 if colorbar else 24)
+    fit = equal_aspect and width is None
+
+    def plot_width(top: int, right: int) -> float:
+        if fit:
+            return max(height - top - bottom, 50) * aspect
+        return (width or 760) - left - right
+
+    rows = legend_rows(names, plot_width(36 + 28 * 2, bar))
+    column = rows > 2
+    if column:
+        top, right = 40, bar + legend_width(names)
+        legend = dict(orientation="v", xref="container", x=1, xanchor="right", yref="paper",
+                      y=1, yanchor="top")
+    else:
+        top, right = 36 + 28 * legend_rows(names, plot_width(36 + 28 * rows, bar)), bar
+        legend = dict(orientation="h", x=0, xanchor="left", y=1.005, yanchor="bottom")
+    plot_h = float(max(height - top - bottom, 50))
+    w = round(left + right + plot_h * aspect) if fit else width
     yaxis = _domain_axis(y0, y1, "y")
     if equal_aspect:
         yaxis.update(scaleanchor="x", scaleratio=1)
@@ -339,40 +359,53 @@ def _layout(land: Landscape, labels: Sequence[str], *, height: int, width: int |
                    xref="container", xanchor="left", y=1, yref="container", yanchor="top",
                    pad=dict(t=10, l=12), font=dict(size=15)),
         xaxis=_domain_axis(x0, x1, "x"), yaxis=yaxis,
-        legend=dict(orientation="h", x=0, xanchor="left", y=1.005, yanchor="bottom",
-                    itemclick="toggle", itemdoubleclick="toggleothers", bgcolor="rgba(0,0,0,0)"),
+        legend=dict(legend, itemclick="toggle", itemdoubleclick="toggleothers",
+                    bgcolor="rgba(0,0,0,0)"),
         hovermode="closest", hoverdistance=12, hoverlabel=dict(font=dict(size=12)),
         uirevision=f"{land.title}|{x0}|{x1}|{y0}|{y1}",
     )
     return layout, plot_h
 
 
-def _run_traces(run: _Run) -> list[go.Scatter]:
+def _run_traces(run: _Run, in_legend: bool) -> list[go.Scatter]:
     """The run's traces, in the order of its ids: blocks, recent, tip, hover, head."""
-    name = escape(run.track.label)
+    label, name = escape(run.track.label), escape(run.track.legend_name)
     line = dict(color=run.track.color, width=2.2)
-    tmpl = (f"<b>{name}</b><br>step %{{customdata[0]}}<br>x=%{{x:.4g}}, y=%{{y:.4g}}"
+    tmpl = (f"<b>{label}</b><br>step %{{customdata[0]}}<br>x=%{{x:.4g}}, y=%{{y:.4g}}"
             "<br>loss=%{customdata[1]:.4g}")
-    lines = [go.Scatter(x=[], y=[], mode="lines", line=line, name=name, legendgroup=name,
-                        showlegend=False, hoverinfo="skip") for _ in range(run.n_blocks + 2)]
+    group = dict(name=name, legendgroup=name)
+    lines = [go.Scatter(x=[], y=[], mode="lines", line=line, showlegend=False,
+                        hoverinfo="skip", **group) for _ in range(run.n_blocks + 2)]
     hover = go.Scatter(  # invisible and static: hover labels along the whole path
-        x=run.x, y=run.y, customdata=_customdata(run.track, run.steps), mode="lines",
-        line=dict(width=0, color=run.track.color), name=name, legendgroup=name,
-        showlegend=False, hovertemplate=tmpl + _NO_EXTRA)
+        x=run.x, y=run.y, customdata=_customdata(run.track, run.steps), mode="markers",
+        marker=dict(size=6, color=run.track.color, opacity=0, maxdisplayed=1),
+        showlegend=False, hovertemplate=tmpl + _NO_EXTRA, selected=_HIDDEN,
+        unselected=_HIDDEN, **group)
     head = go.Scatter(
-        x=[], y=[], mode="lines+markers", name=name, legendgroup=name, line=line,
+        x=[], y=[], mode="lines+markers", line=line, showlegend=in_legend,
         marker=dict(symbol="circle", size=11, color=run.track.color,
                     line=dict(color="white", width=1.5)),
-        text=[""], hovertemplate=tmpl + "<br>%{text}" + _NO_EXTRA, unselected=_UNSELECTED)
+        text=[""], hovertemplate=tmpl + "<br>%{text}" + _NO_EXTRA, unselected=_UNSELECTED,
+        **group)
     return [*lines, hover, head]
 
 
-def _frames(sched: _Schedule, runs: Sequence[_Run], dec: int) -> list[dict[str, Any]]:
-    """Bookkeeping frames (group ``"base"``) then one frame per shown step (``PLAY_GROUP``)."""
+def _frames(sched: _Schedule, runs: Sequence[_Run], dec: int,
+            n_traces: int) -> list[dict[str, Any]]:
+    """Bookkeeping frames (group ``"base"``) then one frame per shown step (``PLAY_GROUP``).
+
+    ``"block-0"`` also lists every static trace with an empty update: plotly.js recomputes
+    all traces at each frame but redraws only the listed ones, and a trace left out loses its
+    link to its drawing, so that a click selection after Play throws ("reading 'selectAll'")
+    and never reaches Streamlit. Listed, they are redrawn unchanged (no data is sent).
+    """
     bs, cs = sched.block_start, sched.chunk_start
     reset = [tid for run in runs for tid in (*run.block_ids, run.recent_id)]
+    moving = set(reset) | {tid for run in runs for tid in (run.tip_id, run.head_id)}
+    static = [tid for tid in range(n_traces) if tid not in moving]
     frames: list[dict[str, Any]] = [
-        {"name": "block-0", "group": "base", "traces": reset, "data": [_EMPTY] * len(reset)}]
+        {"name": "block-0", "group": "base", "traces": reset + static,
+         "data": [_EMPTY] * len(reset) + [{}] * len(static)}]
     for b in range(1, sched.n_blocks):
         frames.append({"name": f"block-{b}", "group": "base", "baseframe": f"block-{b - 1}",
                        "traces": [run.block_ids[b - 1] for run in runs],
@@ -424,7 +457,7 @@ def _click_grid_trace(land: Landscape, n: int) -> go.Scatter:
     return go.Scatter(
         x=round_list(mx.ravel(), dec), y=round_list(my.ravel(), dec), mode="markers",
         name=CLICK_GRID_NAME, showlegend=False, customdata=sig_list(f.ravel()),
-        marker=dict(size=8, color="rgba(0,0,0,0)"),
+        marker=dict(size=8, color="rgba(0,0,0,0)", maxdisplayed=1),
         selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
         hovertemplate="x=%{x:.3g}, y=%{y:.3g}<br>f=%{customdata:.4g}"
                       "<br><i>click to start here</i><extra></extra>")
@@ -501,6 +534,8 @@ def _notes_annotation(notes: list[str], tracks: Sequence[Track]) -> dict[str, An
     colors = [t.color for t in tracks if t.diverged_at >= 0]
     lines = [f"<span style='color:{c}'>✗</span> {escape(n)}"
              for c, n in zip(colors, notes, strict=True)]
+    if len(lines) > _MAX_NOTES:
+        lines = [*lines[: _MAX_NOTES - 1], f"✗ … and {len(lines) - _MAX_NOTES + 1} more"]
     return dict(text="<br>".join(lines), xref="paper", yref="paper", x=0.01, y=0.01,
                 xanchor="left", yanchor="bottom", showarrow=False, align="left",
                 font=dict(size=12, color="#222"), bgcolor="rgba(255,255,255,0.85)",

@@ -15,6 +15,7 @@ import numpy as np
 __all__ = [
     "Landscape",
     "Track",
+    "divergence_note",
     "divergence_notes",
     "frame_steps",
 ]
@@ -72,7 +73,10 @@ class Track:
     ``xy`` has shape ``(steps + 1, 2)`` with row 0 the start and NaN rows after divergence;
     ``loss`` has shape ``(steps + 1,)``; ``diverged_at`` is the first step whose value was not
     finite (or out of bounds), ``-1`` if the run never diverged. ``label`` reads like
-    ``"Adam (lr=0.05)"`` and ``color`` is any CSS colour (``"#1f77b4"``).
+    ``"Adam (lr=0.05)"`` (or ``"Adam (lr=0.05) from (−1.5, 2)"``) and names the track in hover
+    labels and notes; ``color`` is any CSS colour (``"#1f77b4"``). Tracks with the same
+    ``group`` (say, one run from several starts) share one legend entry named ``group``, which
+    shows or hides them together; an empty group gives the track its own entry.
     """
 
     label: str
@@ -80,6 +84,7 @@ class Track:
     xy: np.ndarray
     loss: np.ndarray
     diverged_at: int = -1
+    group: str = ""
 
     def __post_init__(self) -> None:
         xy = np.asarray(self.xy, dtype=float)
@@ -91,6 +96,11 @@ class Track:
         object.__setattr__(self, "xy", xy)
         object.__setattr__(self, "loss", loss)
         object.__setattr__(self, "diverged_at", int(self.diverged_at))
+
+    @property
+    def legend_name(self) -> str:
+        """The legend entry this track belongs to: its group, or its own label."""
+        return self.group or self.label
 
     @property
     def steps(self) -> int:
@@ -164,13 +174,28 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False).replace("%{", "%&#123;")
 
 
-def legend_top(labels: Sequence[str], avail_px: float) -> int:
-    """Top margin (px) for a title line plus a horizontal legend of ``labels``, which plotly
-    wraps at the plot width ``avail_px``: the rows are estimated from the label lengths."""
+def legend_entries(tracks: Sequence[Track]) -> list[bool]:
+    """For each track, whether it carries its legend entry (the first of its group does)."""
+    seen: set[str] = set()
+    out = []
+    for track in tracks:
+        out.append(track.legend_name not in seen)
+        seen.add(track.legend_name)
+    return out
+
+
+def legend_rows(labels: Sequence[str], avail_px: float) -> int:
+    """Rows of a horizontal legend of ``labels`` that plotly wraps at ``avail_px``: an estimate
+    from the label lengths (12 px font, line-and-marker icons)."""
     rows, used = (1 if labels else 0), 0.0
     for label in labels:
         w = 42 + 6.2 * len(label)
         if used and used + w > avail_px:
             rows, used = rows + 1, 0.0
         used += w
-    return 36 + 28 * rows
+    return rows
+
+
+def legend_width(labels: Sequence[str]) -> int:
+    """Width (px) of a vertical legend of ``labels``: an estimate, at most 320."""
+    return int(min(320, 46 + 5.6 * max((len(lab) for lab in labels), default=0)))
