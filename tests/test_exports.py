@@ -1,0 +1,426 @@
+"""Exports: offline HTML, GIF/MP4/PNG frames, CSV/JSON trajectories, scene JSON, PyTorch code.
+
+The PyTorch scripts are run for real (in one isolated subprocess, where optviz cannot be
+imported) and their trajectories compared with ``simulate``'s, noise and L-BFGS included.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import csv
+import io
+import itertools
+import json
+import math
+import re
+import subprocess
+import sys
+import tokenize
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import sympy
+import torch
+from PIL import Image
+
+from optviz.exports import (
+    FORMATS,
+    export,
+    export_html,
+    file_name,
+    media,
+    mp4_available,
+    pytorch_script,
+    render_gif,
+    render_mp4,
+    render_png,
+    scene_json,
+    trajectories_csv,
+    trajectories_json,
+)
+from optviz.exports.tables import CSV_COLUMNS
+from optviz.exports.torch_expr import CONST_HELPER, TORCH_FUNCTIONS, torch_source
+from optviz.figures import Landscape, Track, landscape_image
+from optviz.formula import FUNCTIONS, compile_formula
+from optviz.render import FrameRenderer, LegendEntry, _swatch_width, plan_layout
+from optviz.runner import simulate
+from optviz.scenario import DEFAULT_SCENARIO, PALETTE, RunConfig, Scenario
+from optviz.views import simulate_scenario
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def scene() -> Scenario:
+    return replace(DEFAULT_SCENARIO, steps=60).validated()
+
+
+@pytest.fixture(scope="module")
+def traj(scene):
+    return simulate_scenario(scene)
+
+
+@pytest.fixture(scope="module")
+def diverging() -> Scenario:
+    """SGD with lr=0.5 on x² − y² runs away along y; Adam does not."""
+    runs = (RunConfig.make("sgd", {"lr": 0.5}), RunConfig.make("adam", {"lr": 0.05}, slot=1))
+    return Scenario(surface="saddle", runs=runs, starts=((-1.5, 0.01), (1.0, -0.5)),
+                    steps=40).validated()
+
+
+@pytest.fixture(scope="module")
+def diverging_traj(diverging):
+    traj = simulate_scenario(diverging)
+    assert (traj.diverged_at[0] > 0).all() and (traj.diverged_at[1] == -1).all()
+    return traj
+
+
+# ----------------------------------------------------------------------------- HTML
+
+
+def test_html_is_standalone_and_offline(scene, traj):
+    page = export_html(scene, traj)
+    assert page.lstrip().lower().startswith("<!doctype html")
+    assert "<title>optviz: Rosenbrock</title>" in page
+    # plotly.js is inlined: no script is loaded from anywhere (no CDN, no https)
+    assert not re.search(r"<script[^>]*\bsrc\s*=", page, flags=re.IGNORECASE)
+    assert not re.search(r"<link[^>]*\bhref\s*=\s*[\"']https?:", page, flags=re.IGNORECASE)
+    assert len(page) > 3_000_000  # the library itself
+    assert "Plotly.newPlot" in page
+    assert '"frames"' in page or "frames" in page  # the animation travels with the page
+
+
+# ----------------------------------------------------------------------------- CSV / JSON
+
+
+def _read_csv(text: str) -> list[dict[str, str]]:
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows and tuple(rows[0]) == CSV_COLUMNS
+    return rows
+
+
+def test_csv_holds_every_row_exactly(scene, traj):
+    rows = _read_csv(trajectories_csv(scene, traj))
+    assert len(rows) == len(scene.runs) * len(scene.starts) * (scene.steps + 1)
+    for row in rows[:: 37]:
+        r, s, k = int(row["run"]) - 1, int(row["start"]) - 1, int(row["step"])
+        assert float(row["x"]) == traj.xy[r, s, k, 0]
+        assert float(row["y"]) == traj.xy[r, s, k, 1]
+        assert float(row["loss"]) == traj.loss[r, s, k]
+        assert float(row["grad_x"]) == traj.grad[r, s, k, 0]
+        assert float(row["grad_y"]) == traj.grad[r, s, k, 1]
+        assert row["diverged"] == "0"
+        assert row["optimizer"] == scene.runs[r].optimizer
+        assert row["label"] == scene.runs[r].display_label()
+        assert json.loads(row["hyperparameters"]) == scene.runs[r].to_dict()["hparams"]
+        assert (float(row["start_x"]), float(row["start_y"])) == scene.starts[s]
+
+
+def test_csv_marks_divergence_with_empty_cells(diverging, diverging_traj):
+    rows = _read_csv(trajectories_csv(diverging, diverging_traj))
+    for row in rows:
+        r, s, k = int(row["run"]) - 1, int(row["start"]) - 1, int(row["step"])
+        at = int(diverging_traj.diverged_at[r, s])
+        if 0 <= at <= k:
+            assert row["diverged"] == "1"
+            assert row["x"] == row["y"] == row["loss"] == ""
+        else:
+            assert row["diverged"] == "0"
+            assert float(row["y"]) == diverging_traj.xy[r, s, k, 1]
+    assert all("nan" not in value.lower() for row in rows for value in row.values())
+
+
+def _no_constants(name: str) -> None:
+    raise AssertionError(f"{name} in JSON")
+
+
+def test_trajectories_json_round_trips(diverging, diverging_traj):
+    doc = json.loads(trajectories_json(diverging, diverging_traj), parse_constant=_no_constants)
+    scenario, warnings = Scenario.from_json(json.dumps(doc["scene"]))
+    assert (scenario, warnings) == (diverging, [])
+    assert doc["surface"]["name"] == "saddle" and doc["steps"] == diverging.steps
+    assert len(doc["runs"]) == 2
+    for r, run in enumerate(doc["runs"]):
+        assert run["optimizer"] == diverging.runs[r].optimizer
+        assert run["hyperparameters"]["lr"] == diverging.runs[r].kwargs()["lr"]
+        for s, track in enumerate(run["tracks"]):
+            at = int(diverging_traj.diverged_at[r, s])
+            assert track["diverged_at"] == (at if at >= 0 else None)
+            for key, values in (("x", diverging_traj.xy[r, s, :, 0]),
+                                ("loss", diverging_traj.loss[r, s]),
+                                ("grad_y", diverging_traj.grad[r, s, :, 1])):
+                want = [v if math.isfinite(v) else None for v in values.tolist()]
+                assert track[key] == want
+
+
+def test_scene_json_reads_back(diverging):
+    assert Scenario.from_json(scene_json(diverging)) == (diverging, [])
+
+
+def test_export_dispatch_and_names(scene, traj):
+    calls: list[float] = []
+    for fmt in ("csv", "json", "png"):
+        data = export(fmt, scene, traj, calls.append)
+        assert isinstance(data, bytes) and data
+    assert calls == [1.0, 1.0, 1.0]
+    assert export("csv", scene, traj).decode() == trajectories_csv(scene, traj)
+    with pytest.raises(ValueError, match="unknown export format"):
+        export("bmp", scene, traj)
+    assert set(FORMATS) == {"html", "gif", "mp4", "png", "csv", "json"}
+    assert file_name(scene, "gif") == "optviz-rosenbrock.gif"
+    assert file_name(scene, "py", "-run2") == "optviz-rosenbrock-run2.py"
+
+
+# ----------------------------------------------------------------------------- pictures
+
+
+def _decode_uri(uri: str) -> Image.Image:
+    return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGB")
+
+
+def test_landscape_is_coloured_exactly_like_the_figure():
+    """With nothing drawn over it, the plot holds the figures' landscape picture pixel for
+    pixel (one grid point per pixel)."""
+    surface = DEFAULT_SCENARIO.resolve_surface()
+    layout = plan_layout(*surface.domain, legend=[], size=120)
+    xs, ys = layout.pixel_centres()
+    gx, gy = np.meshgrid(xs, ys)
+    land = Landscape(xs=xs, ys=ys, z=surface.compiled.numpy(gx, gy), log_scale=True)
+    renderer = FrameRenderer(layout, land, [], [], starts=np.zeros((0, 2)), n_levels=0)
+    frame = renderer.frame(0)
+    box = (layout.left, layout.top, layout.left + layout.plot_w, layout.top + layout.plot_h)
+    plot = np.asarray(frame.crop(box))
+    assert np.array_equal(plot, np.asarray(_decode_uri(landscape_image(land))))
+
+
+def test_png_is_the_final_frame(scene, traj):
+    png = Image.open(io.BytesIO(render_png(scene, traj, size=240)))
+    assert png.format == "PNG" and png.mode == "RGB"
+    assert png.size[0] % 2 == 0 and png.size[1] % 2 == 0 and png.size[0] >= 240
+    renderer = media.scene_renderer(scene, traj, size=240)
+    assert np.array_equal(np.asarray(png), np.asarray(renderer.frame(scene.steps)))
+    # each run's head is drawn in its colour somewhere in the picture
+    pixels = np.asarray(png).reshape(-1, 3)
+    for run in scene.runs[:2]:
+        rgb = np.array([int(run.color[i : i + 2], 16) for i in (1, 3, 5)])
+        assert (np.abs(pixels - rgb).sum(axis=1) == 0).any(), run.color
+
+
+def test_gif_frames_progress_and_loop(scene, traj):
+    seen: list[float] = []
+    data = render_gif(scene, traj, progress=seen.append, size=200, frames=12, fps=10)
+    gif = Image.open(io.BytesIO(data))
+    assert gif.format == "GIF" and gif.n_frames == 12 and gif.info["loop"] == 0
+    assert len(seen) >= 12 and seen[-1] == 1.0
+    assert all(0.0 <= a <= b <= 1.0 for a, b in itertools.pairwise(seen))
+    gif.seek(0)
+    assert gif.info["duration"] == 100
+    gif.seek(gif.n_frames - 1)
+    last = np.asarray(gif.convert("RGB"), dtype=float)
+    final = np.asarray(Image.open(io.BytesIO(render_png(scene, traj, size=200))), dtype=float)
+    assert last.shape == final.shape
+    assert np.abs(last - final).mean() < 2.0  # only the 255-colour palette differs
+
+
+def test_renderer_survives_divergence_and_far_points(diverging, diverging_traj):
+    data = render_gif(diverging, diverging_traj, size=160, frames=6)
+    assert Image.open(io.BytesIO(data)).n_frames == 6
+    surface = DEFAULT_SCENARIO.resolve_surface()
+    legend = [LegendEntry("far", "#ff0000", (0,)), LegendEntry("nan", "#00ff00", (1,))]
+    layout = plan_layout(*surface.domain, legend=legend, size=100)
+    xs, ys = layout.pixel_centres()
+    land = Landscape(xs=xs, ys=ys, z=np.add.outer(ys, xs) ** 2)
+    far = np.array([[0.0, 0.0], [1e300, -1e300], [np.inf, 0.0], [np.nan, np.nan]])
+    tracks = [Track("far", "#ff0000", far, np.array([0.0, 1.0, np.inf, np.nan]), 2),
+              Track("nan", "#00ff00", np.full((4, 2), np.nan), np.full(4, np.nan), 0)]
+    renderer = FrameRenderer(layout, land, tracks, legend)
+    for k in (0, 1, 3, 1):  # going back restarts the paths
+        assert renderer.frame(k).size == (layout.width, layout.height)
+
+
+def test_legend_wraps_within_the_picture():
+    legend = [LegendEntry(f"Optimizer number {i} (lr=0.00{i}, betas=(0.9, 0.999))",
+                          PALETTE[i], (i,)) for i in range(8)]
+    layout = plan_layout((-2.0, 2.0), (-1.0, 3.0), legend, size=300)
+    assert len(layout.legend_rows) > 2
+    assert sorted(i for row in layout.legend_rows for i, _ in row) == list(range(8))
+    for row in layout.legend_rows:
+        for i, x in row:
+            assert x + _swatch_width(legend[i].label) <= layout.width or len(row) == 1
+
+
+@pytest.mark.skipif(not mp4_available(), reason="imageio-ffmpeg not installed")
+def test_mp4_is_h264_in_mp4(scene, traj):
+    seen: list[float] = []
+    data = render_mp4(scene, traj, progress=seen.append, size=160, frames=8)
+    assert data[4:8] == b"ftyp" and len(data) > 1000
+    assert seen[-1] == 1.0
+
+
+def test_mp4_without_encoder_says_so(scene, traj, monkeypatch):
+    monkeypatch.setattr(media, "_ffmpeg", lambda: None)
+    assert not media.mp4_available()
+    with pytest.raises(RuntimeError, match="imageio-ffmpeg"):
+        media.render_mp4(scene, traj)
+
+
+# ----------------------------------------------------------------------------- torch source
+
+_FORMULAS = [
+    "x + 1/0", "x*(-8)**(1/3)", "2**x + e**y", "-x**2 + (-y)**2", "x**-0.5 + y",
+    "atan2(x, 2) + atan2(1, y)", "sin(1)*x", "3", "x/3 + 1/3", "x**(1/3)", "1e300**2 + x",
+    "x - -y", "x**2/2**3", "x/(1/0)", "100000000000*x + y", "(x # a comment\n + y)",
+    "2.5e-3*x*y", "-(x + y)**2/4", "pi*x - e", "x**y", "2/(3*x)",
+]
+
+
+def _as_function(text: str):
+    source = torch_source(compile_formula(text))
+    namespace: dict = {"torch": torch, "math": math}
+    exec(CONST_HELPER, namespace)  # generated from the checked tree, not from the text
+    return eval("lambda x, y: " + source.code, namespace)
+
+
+@pytest.mark.parametrize("text", [
+    *_FORMULAS,
+    *(f"{name}(x/3) + {name}(y/3 + 2)" if arity == 1 else f"{name}(x, y + 3)"
+      for name, arity in FUNCTIONS.items()),
+])
+def test_torch_source_computes_the_formula(text):
+    grid = torch.linspace(-2.5, 2.5, 9, dtype=torch.float64)
+    x, y = torch.meshgrid(grid, grid + 0.1, indexing="xy")
+    want = compile_formula(text).f(torch.stack([x, y], dim=-1))
+    got = _as_function(text)(x, y)
+    assert got.shape == want.shape and got.dtype == torch.float64
+    torch.testing.assert_close(got, want, rtol=1e-13, atol=1e-13, equal_nan=True)
+
+
+def test_torch_source_is_readable_and_refuses_unknown_nodes():
+    surface = DEFAULT_SCENARIO.resolve_surface()
+    assert torch_source(surface.compiled).code == "(1 - x)**2 + 100*(y - x**2)**2"
+    assert "torch.cos(2*math.pi*x)" in torch_source(compile_formula("cos(2*pi*x)")).code
+    assert set(TORCH_FUNCTIONS) >= {n for n in FUNCTIONS if n in TORCH_FUNCTIONS} | {"sin"}
+
+    class Fake:
+        expr = compile_formula("x").expr * sympy.Symbol("z")
+
+    with pytest.raises(ValueError, match=r"unknown symbol|cannot write"):
+        torch_source(Fake())  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- PyTorch script
+
+_SCRIPT_CASES = [  # surface, variant, hyperparameters, noise, steps, starts
+    ("rosenbrock", "adam", {"lr": 0.05}, None, 200, ((-1.5, 2.0), (0.5, -0.5))),
+    ("rosenbrock", "lbfgs", {}, None, 30, ((-1.5, 2.0), (0.5, -0.5))),
+    ("noisy_quadratic", "momentum", {"lr": 0.01}, None, 150, ((-2.0, 1.5), (1.5, 1.0))),
+    ("noisy_quadratic", "lbfgs", {"lr": 0.1, "line_search_fn": None}, None, 40,
+     ((-2.0, 1.5), (1.5, 1.0))),
+    ("himmelblau", "newton", {"damping": 1.0}, None, 60, ((-4.0, 4.0), (1.0, 1.0))),
+    ("booth", "diag_newton", {}, None, 100, ((-8.0, 2.0), (9.0, 0.0))),
+    ("rosenbrock", "vsgd", {}, None, 150, ((-1.5, 2.0), (0.5, -0.5))),
+    ("booth", "adagrad_full", {}, None, 100, ((-8.0, 2.0), (9.0, 0.0))),
+    ("rosenbrock", "natural_gradient", {}, None, 150, ((-1.5, 2.0), (0.5, -0.5))),
+    ("ackley", "nadam", {}, 0.5, 100, ((-2.0, 1.5), (1.0, -2.0))),
+    ("saddle", "sgd", {"lr": 0.5}, None, 60, ((-1.5, 0.01), (1.0, -0.5))),
+]
+
+
+def _case_scene(surface, variant, hparams, noise, steps, starts) -> Scenario:
+    runs = (RunConfig.make("sgd"), RunConfig.make(variant, hparams, slot=1))
+    return Scenario(surface=surface, runs=runs, starts=starts, steps=steps, noise=noise,
+                    seed=7).validated()
+
+
+def _custom_scene() -> Scenario:
+    runs = (RunConfig.make("rmsprop", {"lr": 0.02}), RunConfig.make("adam", {"lr": 0.1}, slot=1))
+    return Scenario(surface="custom", formula="x**2 + 3*y**2 + x*y*sin(1) + 1/3 + atan2(1, y)",
+                    domain=((-3.0, 3.0), (0.5, 4.0)), runs=runs, starts=((2.0, 3.0), (-1, 1)),
+                    steps=80).validated()
+
+
+def _imports(script: str) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(script)):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            found.add((node.module or "").split(".")[0])
+    return found
+
+
+def test_scripts_reproduce_simulate(tmp_path, scene):
+    """Every script, run where optviz cannot be imported, retraces ``simulate``'s run (autograd
+    gradients, as the script's): noise, L-BFGS closures, own optimizers, divergence. One
+    subprocess runs them all (torch is imported once); the last prints its table."""
+    scenes = [_case_scene(*case) for case in _SCRIPT_CASES] + [_custom_scene()]
+    args = []
+    for i, sc in enumerate(scenes):
+        script = pytorch_script(sc, run=1, start=1)
+        assert _imports(script) <= {"torch", "math", "sys", "itertools"}
+        path = tmp_path / f"script{i}.py"
+        path.write_text(script, encoding="utf-8")
+        args += [str(path), str(tmp_path / f"out{i}.csv")]
+    printing = tmp_path / "adam.py"
+    printing.write_text(pytorch_script(scene, run=3), encoding="utf-8")
+    driver = ("import runpy, sys\n"
+              "pairs, printing = sys.argv[1:-1], sys.argv[-1]\n"
+              "for script, out in zip(pairs[0::2], pairs[1::2], strict=True):\n"
+              "    sys.argv = [script, out]\n"
+              "    runpy.run_path(script, run_name='__main__')\n"
+              "print('=== printing ===')\n"
+              "sys.argv = [printing]\n"
+              "runpy.run_path(printing, run_name='__main__')\n")
+    proc = subprocess.run([sys.executable, "-I", "-c", driver, *args, str(printing)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for i, sc in enumerate(scenes):
+        ref = simulate(sc.resolve_surface(), sc.run_specs(), sc.starts, steps=sc.steps,
+                       seed=sc.seed, noise=sc.noise, gradient="autograd")
+        rows = np.loadtxt(tmp_path / f"out{i}.csv", delimiter=",", skiprows=1, ndmin=2)
+        at = int(ref.diverged_at[1, 1])
+        assert len(rows) == (at if at >= 0 else sc.steps + 1), sc.surface
+        n = len(rows)
+        np.testing.assert_array_equal(rows[:, 0], np.arange(n))
+        want = np.column_stack([ref.xy[1, 1, :n], ref.loss[1, 1, :n], ref.grad[1, 1, :n]])
+        np.testing.assert_allclose(rows[:, 1:], want, rtol=1e-9, atol=1e-12,
+                                   err_msg=f"{sc.surface} {sc.runs[1].variant}")
+    before, printed = proc.stdout.split("=== printing ===\n")
+    assert before.count("diverged at step") == 1
+    lines = printed.strip().splitlines()
+    assert len(lines) == 11 and lines[-1].startswith("step    60")
+    x = float(re.search(r"x=\s*(\S+)", lines[-1]).group(1))
+    assert x == pytest.approx(simulate_scenario(scene).xy[3, 0, -1, 0], abs=1e-6)
+
+
+def test_script_shape_and_text(scene):
+    script = pytorch_script(scene, run=3)
+    assert "opt = torch.optim.Adam(\n    [p], lr=0.05, betas=(0.9, 0.999)," in script
+    assert "def f(x, y):\n" in script and "(1 - x)**2 + 100*(y - x**2)**2" in script
+    assert "requires_grad=True" in script and "dtype=torch.float64" in script
+    assert "noise(" not in script  # no noise in this scene
+    noisy = pytorch_script(_case_scene(*_SCRIPT_CASES[2]), run=1, start=1)
+    assert "def noise(step, call=0):" in noisy and "SEED, RUN, START_INDEX = 7, 1, 1" in noisy
+    newton = pytorch_script(_case_scene(*_SCRIPT_CASES[4]), run=1)
+    assert "class Newton(torch.optim.Optimizer):" in newton and "hessian_fn=hessian" in newton
+    with pytest.raises(IndexError, match="run 4 is out of range"):
+        pytorch_script(scene, run=4)
+    with pytest.raises(IndexError, match="start 1 is out of range"):
+        pytorch_script(scene, run=0, start=1)
+
+
+def test_user_text_reaches_the_script_only_as_comments():
+    formula = '(x**2 # """ + __import__("os").system("boom")\n + y**2)'
+    runs = (RunConfig.make("adam", label='evil """ \\'),)
+    sc = Scenario(surface="custom", formula=formula, runs=runs, starts=((1.0, 1.0),),
+                  steps=5).validated()
+    script = pytorch_script(sc, run=0)
+    ast.parse(script)
+    tokens = list(tokenize.generate_tokens(io.StringIO(script).readline))
+    for tok in tokens:
+        if "boom" in tok.string or "evil" in tok.string:
+            assert tok.type == tokenize.COMMENT, tok
+    assert "return x**2 + y**2" in script
