@@ -1,0 +1,180 @@
+"""``python -m optviz``: list, run, code; one-line errors with exit status 2.
+
+Most cases call :func:`optviz.cli.main` in-process; two run the real module in a subprocess.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from optviz.cli import main, progress_bar
+from optviz.scenario import DEFAULT_SCENARIO
+from optviz.surfaces import list_surfaces
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def scene_file(tmp_path) -> Path:
+    path = tmp_path / "scene.json"
+    path.write_text(replace(DEFAULT_SCENARIO, steps=30).validated().to_json(), encoding="utf-8")
+    return path
+
+
+def _error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("optviz: error: ")
+    return lines[0]
+
+
+def test_list_names_surfaces_optimizers_presets(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "surfaces:" in out and "optimizers:" in out
+    for key in list_surfaces():
+        assert f"  {key} " in out
+    assert "torch.optim.Adam" in out and "optviz (Newton)" in out
+    try:
+        from optviz.presets import list_presets
+    except ImportError:
+        return
+    assert "presets:" in out
+    assert all(f"  {key}" in out for key in list_presets())
+
+
+def test_run_writes_csv_and_json(scene_file, tmp_path, capsys):
+    out = tmp_path / "race.csv"
+    assert main(["run", str(scene_file), "--out", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == len(DEFAULT_SCENARIO.runs) * 31
+    assert "wrote" in capsys.readouterr().err
+    out = tmp_path / "race.json"
+    assert main(["run", str(scene_file), "--out", str(out), "--steps", "10", "--seed", "3"]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["steps"] == 10 and doc["seed"] == 3
+
+
+def test_run_without_out_prints_a_table(scene_file, capsys):
+    assert main(["run", str(scene_file)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Rosenbrock: 4 run(s), 1 start(s), 30 steps")
+    assert "Adam (lr=0.05)" in out and "final loss" in out
+
+
+def test_run_gif_shows_progress(scene_file, tmp_path, capsys):
+    out = tmp_path / "race.gif"
+    assert main(["run", str(scene_file), "--out", str(out), "--steps", "8"]) == 0
+    assert Image.open(out).n_frames == 9
+    err = capsys.readouterr().err
+    assert "rendering GIF: 0%" in err and "rendering GIF: 100%" in err
+
+
+def test_run_preset(tmp_path):
+    presets = pytest.importorskip("optviz.presets")
+    key = presets.list_presets()[0]
+    out = tmp_path / "preset.json"
+    assert main(["run", "--preset", key, "--steps", "5", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    scene = presets.get_preset(key).scenario
+    assert doc["scene"]["surface"] == scene.surface and doc["steps"] == 5
+
+
+def test_code_prints_a_script(scene_file, tmp_path, capsys):
+    assert main(["code", str(scene_file), "--run", "4"]) == 0
+    script = capsys.readouterr().out
+    compile(script, "script.py", "exec")
+    assert "torch.optim.Adam(" in script and "lr=0.05," in script and "STEPS = 30" in script
+    out = tmp_path / "run.py"
+    assert main(["code", str(scene_file), "--run", "1", "--start", "1", "-o", str(out)]) == 0
+    assert "torch.optim.SGD" in out.read_text()
+
+
+def test_warnings_from_the_scene_file(tmp_path, capsys):
+    doc = json.loads(DEFAULT_SCENARIO.to_json())
+    doc["steps"] = 0
+    doc["colour"] = "red"
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(doc))
+    assert main(["code", str(path), "--run", "1"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert any(line.startswith("optviz: warning: ") and "steps" in line for line in err)
+    assert any("'colour': unknown key" in line for line in err)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["run", "{missing}"], "no such file"),
+        (["run", "{dir}"], "is a directory"),
+        (["run", "{bad_json}"], "not a valid JSON document"),
+        (["run", "{binary}"], "not UTF-8"),
+        (["run", "{scene}", "--out", "race.bmp"], "unknown extension"),
+        (["run", "{scene}", "--steps", "0"], "steps: 0 is outside"),
+        (["run", "{scene}", "--steps", "many"], "invalid int value"),
+        (["run", "--preset", "no_such_preset"], "no_such_preset"),
+        (["run", "{scene}", "--preset", "x"], "exactly one"),
+        (["run"], "exactly one"),
+        (["code", "{scene}", "--run", "9"], "--run 9: the scene has 4 run(s)"),
+        (["code", "{scene}", "--run", "0"], "--run 0"),
+        (["code", "{scene}", "--run", "1", "--start", "2"], "--start 2"),
+        (["code", "{scene}"], "required: --run"),
+        (["fly"], "invalid choice"),
+        ([], "required"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(argv, expected, scene_file, tmp_path, capsys):
+    (tmp_path / "bad.json").write_text('{"optviz": 1, "steps": ')
+    (tmp_path / "bin.json").write_bytes(b"\xff\xfe\x00garbage")
+    names = {"missing": str(tmp_path / "nope.json"), "dir": str(tmp_path),
+             "bad_json": str(tmp_path / "bad.json"), "binary": str(tmp_path / "bin.json"),
+             "scene": str(scene_file)}
+    argv = [a.format(**names) for a in argv]
+    if "race.bmp" in argv:
+        argv[argv.index("race.bmp")] = str(tmp_path / "race.bmp")
+    assert main(argv) == 2
+    assert expected in _error_line(capsys)
+
+
+def test_unwritable_output_is_an_error(scene_file, tmp_path, capsys):
+    assert main(["run", str(scene_file), "--out", str(tmp_path / "no" / "dir.csv")]) == 2
+    assert "cannot write" in _error_line(capsys)
+
+
+def test_progress_bar_on_a_terminal():
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Tty()
+    update = progress_bar(stream, "rendering", width=10)
+    for f in (0.0, 0.5, 0.5, 1.0):
+        update(f)
+    text = stream.getvalue()
+    assert text.count("\r") == 3  # the repeated 50 % is not redrawn
+    assert "\rrendering [#####     ]  50%" in text and text.endswith("[##########] 100%\n")
+
+
+def test_module_entry_point(scene_file, tmp_path):
+    """The real ``python -m optviz``: a scene to offline HTML; a bad command exits with 2."""
+    out = tmp_path / "race.html"
+    ok = subprocess.run([sys.executable, "-m", "optviz", "run", str(scene_file), "--out",
+                         str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                        check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert out.read_text(encoding="utf-8").lower().startswith("<!doctype html>")
+    bad = subprocess.run([sys.executable, "-m", "optviz", "fly"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert bad.returncode == 2
+    (line,) = bad.stderr.strip().splitlines()
+    assert line.startswith("optviz: error: ") and "invalid choice: 'fly'" in line
