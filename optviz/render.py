@@ -102,7 +102,7 @@ def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont | ImageFont.I
     try:
         return ImageFont.truetype(_FONT_FILES[bold], size)
     except OSError:
-        return ImageFont.load_default(size=size)
+        return _font(size) if bold else ImageFont.load_default(size=size)
 
 
 @cache
@@ -348,7 +348,10 @@ class FrameRenderer:
         draw.text((left + w / 2, t + h + 26), "x", font=label_font, fill=_INK, anchor="mt")
         draw.text((12, t + h / 2), "y", font=label_font, fill=_INK, anchor="lm")
         title = _safe(self.title, _FONT_TITLE, bold=True)
-        draw.text((12, 8), title, font=_font(_FONT_TITLE, bold=True), fill=_INK)
+        font = _font(_FONT_TITLE, bold=True)
+        draw.text((12, 8), title, font=font, fill=_INK)
+        if font is _font(_FONT_TITLE):  # no bold face here: thicken the regular one
+            draw.text((12.7, 8), title, font=font, fill=_INK)
 
     # ---- moving part
 
