@@ -1,7 +1,10 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
-RUN useradd --create-home --uid 1000 optviz
+# DejaVu gives the GIF/PNG renderer its Greek letters (γ, β); Pillow's built-in font lacks them.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 1000 optviz
 WORKDIR /app
 
 COPY requirements.txt .
