@@ -3,22 +3,28 @@
 All starts of one (optimizer, hyperparameters) pair share ONE ``(N, 2)`` float64 leaf, stepped by
 ONE optimizer instance; the loss of the leaf is the sum of its rows' losses, so every row gets
 exactly its own gradient. For every elementwise ``torch.optim`` class this is bit-identical to
-running each start alone on a 2-element tensor (tests check it) and about three orders of
-magnitude faster. ``lbfgs`` couples a parameter's coordinates through its line search and history,
-so it gets one instance per particle.
+running each start alone on a 2-element tensor (tests check it on the catalogue surfaces; a custom
+formula with non-integer powers or some transcendental functions can differ in the last bit,
+because torch's vectorized and scalar kernels round differently) and about three orders of
+magnitude faster. ``lbfgs`` couples a parameter's coordinates through its line search and
+history, so it gets one instance per particle.
 
 Each step evaluates the surface and its gradient ONCE for all particles of all runs together
 (closed-form sympy gradient by default, autograd on request), adds per-particle Gaussian noise
-(:mod:`optviz.noise`), hands each optimizer its slice as ``.grad`` and calls ``step()``.
+(:mod:`optviz.noise`), hands each optimizer its slice as ``.grad`` and calls ``step()``. Newton's
+Hessian and the noise-free gradient that curvature estimators ask for are likewise evaluated once
+per step for all the rows that need them.
 
 Divergence: a particle diverges at the first recorded step whose position or loss is not finite
-or leaves a bound (``|x|, |y| > 1e6`` or ``|f| > 1e12``; Adam with a huge learning rate wanders
-but never overflows). Its row is NaN from there on and its leaf row is frozen at the last finite
-point, so it cannot disturb the others (rows never mix).
+or leaves a bound (``|x|, |y| > 1e6``, or ``|f| > 1e12 · max(1, |f(θ₀)|)``; Adam with a huge
+learning rate wanders but never overflows). Its rows are NaN from there on. A dead row keeps
+stepping on its own, harmlessly: rows never mix, so the other particles are exactly as they would
+be alone.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +35,7 @@ import torch
 
 from optviz import noise as noise_stream
 from optviz.optimizers import build_optimizer, get_optimizer
+from optviz.optimizers.newton import autograd_hessian
 from optviz.surfaces import Surface, get_surface
 
 RunSpec = tuple[str, Mapping[str, Any]]
@@ -37,7 +44,12 @@ MAX_STEPS = 10_000
 MAX_PARTICLES = 100_000
 MAX_PARTICLE_STEPS = 50_000_000
 POSITION_BOUND = 1e6
-LOSS_BOUND = 1e12
+LOSS_BOUND = 1e12  # relative to max(1, |f(start)|)
+MAX_SEED = 2**63 - 1
+
+
+class SimulationTimeout(ValueError):
+    """The simulation ran past its ``time_limit``: the scene is too heavy to wait for."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,6 +102,13 @@ def _single_thread() -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+def _check_seed(seed: Any) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise ValueError(f"seed must be a whole number, got {seed!r}")
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be between 0 and {MAX_SEED}, got {seed}")
+
+
 def _check_limits(steps: int, n_runs: int, n_starts: int) -> None:
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
         raise ValueError(f"steps must be a whole number, got {steps!r}")
@@ -122,33 +141,66 @@ def _as_starts(starts: Any) -> np.ndarray:
 
 
 def _autograd_gradient(f: Callable[[torch.Tensor], torch.Tensor]):
-    def gradient(xy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def value_and_grad(xy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.enable_grad():
             leaf = xy.detach().requires_grad_(True)
             value = f(leaf)
-            (g,) = torch.autograd.grad(value.sum(), leaf)
+            if not value.requires_grad:  # a constant formula
+                return value.detach(), torch.zeros_like(xy)
+            (g,) = torch.autograd.grad(value.sum(), leaf, materialize_grads=True)
         return value.detach(), g
 
-    return gradient
+    return value_and_grad
 
 
 def _autograd_hessian(f: Callable[[torch.Tensor], torch.Tensor]):
-    """Per-row Hessians by double backward (rows are independent: d(sum g[:, k])/dxy = H[:, k])."""
+    """Per-row Hessians by double backward (:func:`optviz.optimizers.newton.autograd_hessian`)."""
 
     def hessian(xy: torch.Tensor) -> torch.Tensor:
         with torch.enable_grad():
             leaf = xy.detach().requires_grad_(True)
-            (g,) = torch.autograd.grad(f(leaf).sum(), leaf, create_graph=True)
-            rows = [
-                torch.autograd.grad(g[..., k].sum(), leaf, retain_graph=True)[0] for k in (0, 1)
-            ]
-        return torch.stack(rows, dim=-2).detach()
+            value = f(leaf)
+            if not value.requires_grad:
+                return torch.zeros((*xy.shape, 2), dtype=xy.dtype)
+            return autograd_hessian(value.sum(), leaf)[1].detach()
 
     return hessian
 
 
-def _closed_form_gradient(surface: Surface):
-    return surface.value_and_grad
+class _StepCache:
+    """``fn`` evaluated once per step on every row that asks for it, handed out as slices.
+
+    The optimizers call ``fn(p)`` on their own leaf during ``step()``; at that moment the leaf
+    holds exactly the positions the step started from, so a slice of one evaluation over all
+    such rows is the same value. A call at any other point is evaluated directly.
+    """
+
+    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], rows: list[slice]) -> None:
+        self.fn = fn
+        self.index = torch.cat([torch.arange(r.start, r.stop) for r in rows]) if rows else None
+        self.offsets: dict[int, slice] = {}
+        at = 0
+        for r in rows:
+            self.offsets[r.start] = slice(at, at + r.stop - r.start)
+            at += r.stop - r.start
+        self.xy: torch.Tensor | None = None
+        self.value: torch.Tensor | None = None
+
+    def start_step(self, xy: torch.Tensor) -> None:
+        self.xy = xy[self.index] if self.index is not None else None
+        self.value = None
+
+    def for_rows(self, rows: slice) -> Callable[[torch.Tensor], torch.Tensor]:
+        part = self.offsets[rows.start]
+
+        def fn(p: torch.Tensor) -> torch.Tensor:
+            if self.xy is None or not torch.equal(p.detach(), self.xy[part]):
+                return self.fn(p.detach())
+            if self.value is None:
+                self.value = self.fn(self.xy)
+            return self.value[part]
+
+        return fn
 
 
 def simulate(
@@ -160,17 +212,22 @@ def simulate(
     noise: float | None = None,
     gradient: Literal["closed_form", "autograd"] = "closed_form",
     record_state: bool = False,
+    time_limit: float | None = None,
 ) -> Trajectories:
     """Run every (optimizer, hyperparameters) pair from every start for ``steps`` steps.
 
     ``noise`` is the std of Gaussian noise added to each gradient (``None``: the surface's
     default). ``gradient="autograd"`` differentiates the formula with autograd instead of using
     the closed form (the two agree to rounding; autograd is the reference in tests).
+    ``record_state`` keeps every optimizer state tensor shaped like the parameter (index ``k``:
+    the state after ``k`` steps). ``time_limit`` (seconds) stops a scene too heavy to wait for
+    with :class:`SimulationTimeout`. Memory: about 50 bytes per particle-step (more with state).
     """
     surf = get_surface(surface) if isinstance(surface, str) else surface
     start_array = _as_starts(starts)
     runs = list(runs)
     _check_limits(steps, len(runs), len(start_array))
+    _check_seed(seed)
     sigma = surf.noise if noise is None else float(noise)
     if not np.isfinite(sigma) or sigma < 0:
         raise ValueError(f"noise must be a finite number ≥ 0, got {noise!r}")
@@ -178,11 +235,15 @@ def simulate(
         raise ValueError(f"gradient must be 'closed_form' or 'autograd', got {gradient!r}")
     validated = tuple((key, get_optimizer(key).validate(hp)) for key, hp in runs)
     value_and_grad = (
-        _closed_form_gradient(surf) if gradient == "closed_form" else _autograd_gradient(surf.f)
+        surf.value_and_grad if gradient == "closed_form" else _autograd_gradient(surf.f)
     )
-    hessian_fn = surf.hessian if gradient == "closed_form" else _autograd_hessian(surf.f)
+    if gradient == "closed_form":
+        hessian_fn, grad_fn = surf.hessian, surf.grad
+    else:
+        hessian_fn = _autograd_hessian(surf.f)
+        grad_fn = lambda xy: _autograd_gradient(surf.f)(xy)[1]  # noqa: E731
     with _single_thread(), torch.no_grad():
-        return _Simulation(
+        sim = _Simulation(
             surf,
             validated,
             start_array,
@@ -191,13 +252,18 @@ def simulate(
             sigma,
             value_and_grad,
             hessian_fn,
+            grad_fn,
             record_state,
-        ).run()
+            time_limit,
+        )
+        return sim.run()
 
 
-def _within_bounds(xy: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
+def _within_bounds(
+    xy: torch.Tensor, loss: torch.Tensor, loss_limit: torch.Tensor | float
+) -> torch.Tensor:
     """Per row: position and loss finite and inside the bounds (NaN compares False)."""
-    return (xy.abs() <= POSITION_BOUND).all(dim=-1) & (loss.abs() <= LOSS_BOUND)
+    return (xy.abs() <= POSITION_BOUND).all(dim=-1) & (loss.abs() <= loss_limit)
 
 
 def _mark_divergence(ok_hist, xy_hist, loss_hist, grad_hist, state_hist, groups) -> np.ndarray:
@@ -228,14 +294,28 @@ class _Simulation:
     """The lock-step loop behind :func:`simulate` (one use)."""
 
     def __init__(
-        self, surface, runs, starts, steps, seed, sigma, value_and_grad, hessian_fn, record_state
+        self,
+        surface,
+        runs,
+        starts,
+        steps,
+        seed,
+        sigma,
+        value_and_grad,
+        hessian_fn,
+        grad_fn,
+        record_state,
+        time_limit,
     ) -> None:
         self.surface, self.runs, self.starts = surface, runs, starts
         self.steps, self.seed, self.sigma = steps, seed, sigma
-        self.value_and_grad, self.hessian_fn = value_and_grad, hessian_fn
-        self.record_state = record_state
+        self.value_and_grad = value_and_grad
+        self.record_state, self.time_limit = record_state, time_limit
         n_runs, n_starts = len(runs), len(starts)
         self.n_particles = n_runs * n_starts
+        specs = [get_optimizer(key) for key, _ in runs]
+        self.hessians = _StepCache(hessian_fn, self._rows_of(specs, "needs_hessian"))
+        self.clean_grads = _StepCache(grad_fn, self._rows_of(specs, "needs_grad_fn"))
         self.groups = self._build_groups()
         run_index = np.concatenate([np.full(len(g.starts), g.run) for g in self.groups])
         start_index = np.concatenate([g.starts for g in self.groups])
@@ -243,19 +323,33 @@ class _Simulation:
         # Order of the combined rows -> [run, start] order of the result.
         self.order = np.argsort(run_index * n_starts + start_index, kind="stable")
 
+    def _rows_of(self, specs: list, flag: str) -> list[slice]:
+        """Rows of the batched runs whose optimizer has ``flag`` (run r owns rows r·n .. r·n+n)."""
+        n = len(self.starts)
+        return [
+            slice(r * n, (r + 1) * n)
+            for r, spec in enumerate(specs)
+            if getattr(spec, flag, False) and spec.batched
+        ]
+
     def _build_groups(self) -> list[_Group]:
         groups: list[_Group] = []
         row = 0
         n_starts = len(self.starts)
         for run, (key, kwargs) in enumerate(self.runs):
             spec = get_optimizer(key)
-            hessian = self.hessian_fn if spec.needs_hessian else None
+            rows = slice(row, row + n_starts)
+            extra = {}
+            if spec.needs_hessian:
+                extra["hessian_fn"] = self.hessians.for_rows(rows)
+            if getattr(spec, "needs_grad_fn", False):
+                extra["grad_fn"] = self.clean_grads.for_rows(rows)
             chunks = (
                 [np.arange(n_starts)] if spec.batched else [np.array([i]) for i in range(n_starts)]
             )
             for chunk in chunks:
                 leaf = torch.tensor(self.starts[chunk], dtype=torch.float64, requires_grad=True)
-                optimizer = build_optimizer(key, [leaf], kwargs, hessian_fn=hessian)
+                optimizer = build_optimizer(key, [leaf], kwargs, **extra)
                 groups.append(
                     _Group(
                         run,
@@ -292,20 +386,32 @@ class _Simulation:
         grad_hist = torch.empty((steps + 1, m, 2), dtype=torch.float64)
         ok_hist = torch.empty((steps + 1, m), dtype=torch.bool)
         state_hist: list[dict[str, torch.Tensor]] = [{} for _ in self.groups]
+        deadline = None if self.time_limit is None else time.monotonic() + self.time_limit
+        loss_limit: torch.Tensor | float = LOSS_BOUND
 
         for step in range(steps + 1):
             xy = torch.cat([g.leaf.detach() for g in self.groups])
             loss, grad = self.value_and_grad(xy)
+            if step == 0:
+                loss_limit = LOSS_BOUND * torch.nan_to_num(loss.abs(), nan=1.0).clamp(min=1.0)
             if self.sigma > 0:
                 grad = grad + self._noise(slice(0, m), step, 0)
             xy_hist[step] = xy
             loss_hist[step] = loss
             grad_hist[step] = grad
-            ok = ok_hist[step] = _within_bounds(xy, loss)  # on hot data, not a pass at the end
+            ok = ok_hist[step] = _within_bounds(xy, loss, loss_limit)  # hot data, no extra pass
             if self.record_state:
                 self._record_state(state_hist, step)
             if step == steps:
                 break
+            if deadline is not None and step % 8 == 0 and time.monotonic() > deadline:
+                raise SimulationTimeout(
+                    f"stopped at step {step:,} of {steps:,} after {self.time_limit:g} s: this "
+                    "scene is too heavy to wait for (use fewer steps, starts, runs or L-BFGS "
+                    "evaluations)"
+                )
+            self.hessians.start_step(xy)
+            self.clean_grads.start_step(xy)
             for group in self.groups:
                 if not group.closure_based:
                     group.leaf.grad = grad[group.rows]

@@ -219,3 +219,59 @@ def test_recorded_state_follows_the_optimizer() -> None:
     maxes = adam_state["max_exp_avg_sq"][:, 1:]
     assert (np.diff(maxes, axis=1) >= 0).all()
     assert r.state[1] == {}
+
+
+def test_recorded_state_equals_torchs_own_state_after_k_steps() -> None:
+    r = simulate(
+        "rosenbrock",
+        [("adam", {"lr": 0.05})],
+        [(-1.5, 2.0)],
+        steps=30,
+        record_state=True,
+        gradient="autograd",
+    )
+    surf = optviz.get_surface("rosenbrock")
+    p = torch.tensor([-1.5, 2.0], dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([p], lr=0.05)
+    for k in range(1, 31):
+        opt.zero_grad()
+        surf.f(p).backward()
+        opt.step()
+        for name in ("exp_avg", "exp_avg_sq"):
+            np.testing.assert_array_equal(r.state[0][name][0, k], opt.state[p][name].numpy())
+
+
+def test_loss_bound_is_relative_to_the_start() -> None:
+    steep = optviz.surface_from_formula("1e13*(x**2 + y**2) + 1e14", ((-2, 2), (-2, 2)))
+    r = simulate(steep, [("adam", {"lr": 0.01})], [(1.0, 1.0)], steps=20)
+    assert r.diverged_at[0, 0] == -1 and np.isfinite(r.xy).all()
+
+
+@pytest.mark.parametrize("seed", [-1, 2**64, 1.5, True, "0"])
+def test_bad_seeds_are_refused(seed) -> None:
+    with pytest.raises(ValueError, match="seed"):
+        simulate("rosenbrock", [("adam", {})], [(0.0, 0.0)], steps=3, seed=seed)
+
+
+def test_autograd_newton_on_a_linear_surface_does_not_crash() -> None:
+    plane = optviz.surface_from_formula("x + y", ((-2, 2), (-2, 2)))
+    r = simulate(plane, [("newton", {"damping": 1.0})], [(0.5, 0.5)], steps=3, gradient="autograd")
+    np.testing.assert_allclose(r.xy[0, 0, 1], [-0.5, -0.5])  # −(0 + I)⁻¹·(1, 1)
+
+
+def test_several_newton_runs_share_one_hessian_evaluation_exactly() -> None:
+    starts = [(-1.2, 1.0), (0.3, -0.4)]
+    runs = [("newton", {"lr": 0.5}), ("adam", {"lr": 0.05}), ("newton", {"damping": 2.0})]
+    together = simulate("rosenbrock", runs, starts, steps=25)
+    for r, run in enumerate(runs):
+        alone = simulate("rosenbrock", [run], starts, steps=25)
+        np.testing.assert_array_equal(together.xy[r], alone.xy[0])
+
+
+def test_time_limit_stops_a_heavy_scene_with_a_clear_error() -> None:
+    from optviz.runner import SimulationTimeout
+
+    with pytest.raises(SimulationTimeout, match="too heavy"):
+        simulate(
+            "rastrigin", [("lbfgs", {})], np.zeros((50, 2)) + 1.0, steps=10_000, time_limit=0.0
+        )
