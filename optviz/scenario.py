@@ -49,7 +49,7 @@ import json
 import math
 import operator
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from typing import Any
@@ -97,6 +97,9 @@ MAX_HPARAMS = 16  # name=value items in one run of a query
 MAX_QUERY_CHARS = 16_384  # whole query (keys + values): a longer one is refused as a whole
 MAX_VALUE_CHARS = 2_048  # one query value (the formula also has MAX_FORMULA_LENGTH)
 MAX_JSON_CHARS = 65_536
+# L-BFGS runs one instance per start, each step up to max_iter iterations of a line search
+# (measured ~1.2 ms per particle-step here): Σ starts × steps × max_iter over L-BFGS runs ≤ this.
+MAX_LINE_SEARCH_STEPS = 10_000
 JSON_VERSION = 1
 
 #: Eight distinct run colours readable over a viridis-like landscape: none is close to a viridis
@@ -556,6 +559,20 @@ class RunConfig:
         }
 
 
+def _check_line_search_budget(runs: Sequence[RunConfig], n_starts: int, steps: int) -> None:
+    """Refuse scenes whose L-BFGS runs would keep the page waiting for many seconds."""
+    work = sum(
+        n_starts * steps * int(r.kwargs().get("max_iter", 1))
+        for r in runs
+        if r.optimizer == "lbfgs"
+    )
+    if work > MAX_LINE_SEARCH_STEPS:
+        raise ScenarioError(
+            f"L-BFGS: {work:,} line-search iterations (starts × steps × max_iter over its runs); "
+            f"at most {MAX_LINE_SEARCH_STEPS:,} so the page stays responsive"
+        )
+
+
 def _default_runs() -> tuple[RunConfig, ...]:
     """SGD crawls and zig-zags across the valley; Momentum overshoots, then speeds along it;
     RMSprop and Adam move at a steady, gradient-scale-free pace (Adam with a small loop first).
@@ -613,6 +630,7 @@ class Scenario:
         steps = _parse_int(self.steps, "steps", 1, MAX_STEPS)
         seed = _parse_int(self.seed, "seed", 0, MAX_SEED)
         noise = None if self.noise is None else _check_noise(self.noise)
+        _check_line_search_budget(checked, len(starts), steps)
         return Scenario(surface, formula, domain, tuple(checked), starts, steps, seed, noise)
 
     # ---- what the runner needs

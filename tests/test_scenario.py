@@ -106,7 +106,11 @@ def scenarios(draw) -> Scenario:
         seed=draw(st.integers(0, 2**31 - 1)),
         noise=draw(st.none() | st.floats(0, 100, allow_nan=False)),
     )
-    return scenario.validated()
+    try:
+        return scenario.validated()
+    except ScenarioError as err:  # only the L-BFGS work budget may refuse a drawn scene
+        assert "L-BFGS" in str(err)
+        reject()
 
 
 _SETTINGS = settings(
@@ -615,3 +619,17 @@ def test_json_refuses_wrong_types_per_field() -> None:
     assert len(warnings) == 2
     assert warnings[0].startswith("seed")
     assert "run 1 (Adam)" in warnings[1]
+
+
+def test_heavy_line_search_scenes_are_refused_with_a_clear_message() -> None:
+    from optviz.scenario import MAX_LINE_SEARCH_STEPS
+
+    heavy = Scenario(
+        runs=(RunConfig.make("lbfgs", {"max_iter": 5}),), starts=((-1.5, 2.0),), steps=5000
+    )
+    with pytest.raises(ScenarioError, match="L-BFGS"):
+        heavy.validated()
+    light = Scenario(runs=(RunConfig.make("lbfgs"),), starts=((-1.5, 2.0),), steps=5000)
+    assert light.validated().steps == 5000 <= MAX_LINE_SEARCH_STEPS
+    scene, warnings = Scenario.from_query({"run": "lbfgs:max_iter=20", "steps": "5000"})
+    assert warnings and scene.validated() == scene
