@@ -543,7 +543,7 @@ def test_groups_share_one_legend_entry_and_many_entries_go_to_a_column(land):
     fig = trajectory_figure(land, tracks, max_frames=20)
     shown = [t.name for t in fig.data if t.showlegend is not False and t.legendgroup]
     assert shown == ["Adam (lr=0.05)", "SGD (lr=0.001)", "RMSprop (lr=0.01)"]
-    hover = [t.hovertemplate for t in fig.data if t.legendgroup == "Adam (lr=0.05)"
+    hover = [t.hovertemplate for t in fig.data if t.name == "Adam (lr=0.05)"
              and t.hovertemplate]
     assert any("Adam (lr=0.05) from (0.0, -0.5)" in h for h in hover)
     assert fig.layout.legend.orientation == "h"
@@ -553,6 +553,12 @@ def test_groups_share_one_legend_entry_and_many_entries_go_to_a_column(land):
     assert fig.layout.margin.r > 200 and fig.layout.margin.t < 60
     loss = loss_figure(tracks)
     assert [t.name for t in loss.data if t.showlegend is not False] == shown
+    # without groups, equal labels still get one entry each (two runs with the same settings)
+    twins = [Track("Adam (lr=0.05)", c, tracks[0].xy, tracks[0].loss) for c in COLORS[:2]]
+    fig = trajectory_figure(land, twins, max_frames=5)
+    assert [t.name for t in fig.data if t.showlegend is not False and t.legendgroup] == [
+        "Adam (lr=0.05)", "Adam (lr=0.05)"]
+    assert len({t.legendgroup for t in fig.data if t.legendgroup}) == 2
 
 
 def test_notes_on_the_plot_are_capped(land):

@@ -40,6 +40,7 @@ from .data import (
     escape,
     frame_steps,
     legend_entries,
+    legend_names,
     legend_rows,
     legend_width,
     round_list,
@@ -276,10 +277,10 @@ def trajectory_figure(
             symbol="circle", size=11, color="#222", line=dict(color="white", width=2.5))))
 
     runs = []
-    for track, in_legend in zip(tracks, legend_entries(tracks), strict=True):
+    for track, (key, in_legend) in zip(tracks, legend_entries(tracks), strict=True):
         run = _prepare(track, land, sched.ks, stride, dec, len(fig.data), sched.n_blocks)
         runs.append(run)
-        fig.add_traces(_run_traces(run, in_legend))
+        fig.add_traces(_run_traces(run, key, in_legend))
 
     frames = _frames(sched, runs, dec, n_traces=len(fig.data))
     active = len(sched.ks) - 1 if show == "end" else 0
@@ -289,8 +290,7 @@ def trajectory_figure(
 
     if equal_aspect is None:
         equal_aspect = 0.5 <= (y1 - y0) / (x1 - x0) <= 2.0
-    names = list(dict.fromkeys(t.legend_name for t in tracks))
-    layout, plot_h = _layout(land, names, height=height, width=width,
+    layout, plot_h = _layout(land, legend_names(tracks), height=height, width=width,
                              equal_aspect=equal_aspect, colorbar=colorbar)
     notes = [n for n in (divergence_note(t) for t in tracks) if n]
     # paper y units are fractions of the plot height: the controls are placed in pixels
@@ -367,13 +367,13 @@ def _layout(land: Landscape, names: Sequence[str], *, height: int, width: int | 
     return layout, plot_h
 
 
-def _run_traces(run: _Run, in_legend: bool) -> list[go.Scatter]:
+def _run_traces(run: _Run, legend_key: str, in_legend: bool) -> list[go.Scatter]:
     """The run's traces, in the order of its ids: blocks, recent, tip, hover, head."""
     label, name = escape(run.track.label), escape(run.track.legend_name)
     line = dict(color=run.track.color, width=2.2)
     tmpl = (f"<b>{label}</b><br>step %{{customdata[0]}}<br>x=%{{x:.4g}}, y=%{{y:.4g}}"
             "<br>loss=%{customdata[1]:.4g}")
-    group = dict(name=name, legendgroup=name)
+    group = dict(name=name, legendgroup=legend_key)
     lines = [go.Scatter(x=[], y=[], mode="lines", line=line, showlegend=False,
                         hoverinfo="skip", **group) for _ in range(run.n_blocks + 2)]
     hover = go.Scatter(  # invisible and static: hover labels along the whole path

@@ -17,7 +17,15 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .data import Track, divergence_note, escape, legend_entries, legend_rows, sig_list
+from .data import (
+    Track,
+    divergence_note,
+    escape,
+    legend_entries,
+    legend_names,
+    legend_rows,
+    sig_list,
+)
 
 __all__ = ["loss_figure", "thin_minmax"]
 
@@ -77,21 +85,21 @@ def loss_figure(
     y_top = None if y_range is None else (10 ** y_range[1] if use_log else y_range[1])
     fig = go.Figure()
     n_steps = max((t.steps for t in tracks), default=1)
-    for track, y, in_legend in zip(tracks, series, legend_entries(tracks), strict=True):
+    for track, y, (key, in_legend) in zip(tracks, series, legend_entries(tracks), strict=True):
         name, label = escape(track.legend_name), escape(track.label)
         idx = thin_minmax(y, max_points)
         tmpl = f"<b>{label}</b><br>step %{{x}}<br>{what}=%{{y:.4g}}<extra></extra>"
         contiguous = len(idx) == len(y)
         fig.add_trace(go.Scatter(
             x=None if contiguous else idx.tolist(), x0=0, dx=1, y=sig_list(y[idx], 5),
-            mode="lines", name=name, legendgroup=name, showlegend=in_legend,
+            mode="lines", name=name, legendgroup=key, showlegend=in_legend,
             line=dict(color=track.color, width=1.8), hovertemplate=tmpl))
         note_text = divergence_note(track)
         if note_text and len(y):
             y_end = y[-1:] if y_top is None else np.minimum(y[-1:], y_top)  # ✗ stays in view
             fig.add_trace(go.Scatter(
                 x=[len(y) - 1], y=sig_list(y_end, 5), mode="markers", name=name,
-                legendgroup=name, showlegend=False, cliponaxis=False,
+                legendgroup=key, showlegend=False, cliponaxis=False,
                 marker=dict(symbol="x", size=11, color=track.color,
                             line=dict(color="white", width=1)),
                 hovertemplate=f"{escape(note_text)}<extra></extra>"))
@@ -106,8 +114,7 @@ def loss_figure(
     fig.update_layout(
         height=height, template="none",
         margin=dict(l=64, r=16, b=46,
-                    t=36 + 28 * legend_rows(list(dict.fromkeys(t.legend_name for t in tracks)),
-                                            700)),
+                    t=36 + 28 * legend_rows(legend_names(tracks), 700)),
         font=dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=12, color="#222"),
         title=dict(text=f"<b>{escape(title)}</b>{escape(note)}", x=0, xref="container",
                    xanchor="left", y=1, yref="container", yanchor="top", pad=dict(t=10, l=12),

@@ -174,14 +174,23 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False).replace("%{", "%&#123;")
 
 
-def legend_entries(tracks: Sequence[Track]) -> list[bool]:
-    """For each track, whether it carries its legend entry (the first of its group does)."""
+def legend_entries(tracks: Sequence[Track]) -> list[tuple[str, bool]]:
+    """For each track, its legend group id and whether it carries the group's legend entry
+    (the first track of a ``group`` does; a track without a group is its own entry, even when
+    another track has the same label)."""
     seen: set[str] = set()
     out = []
-    for track in tracks:
-        out.append(track.legend_name not in seen)
-        seen.add(track.legend_name)
+    for i, track in enumerate(tracks):
+        key = f"group:{track.group}" if track.group else f"track:{i}"
+        out.append((key, key not in seen))
+        seen.add(key)
     return out
+
+
+def legend_names(tracks: Sequence[Track]) -> list[str]:
+    """The legend's entries, in order: one per group, one per track without a group."""
+    return [t.legend_name for t, (_, first) in zip(tracks, legend_entries(tracks), strict=True)
+            if first]
 
 
 def legend_rows(labels: Sequence[str], avail_px: float) -> int:
