@@ -80,6 +80,11 @@ def rosenbrock(p: torch.Tensor) -> torch.Tensor:
     return (1 - x) ** 2 + 100 * (y - x**2) ** 2
 
 
+def rosenbrock_grad(p: torch.Tensor) -> torch.Tensor:
+    x, y = p[..., 0], p[..., 1]
+    return torch.stack((-2 * (1 - x) - 400 * x * (y - x**2), 200 * (y - x**2)), -1)
+
+
 def rosenbrock_hessian(p: torch.Tensor) -> torch.Tensor:
     x, y = p[..., 0], p[..., 1]
     hxx = 2 - 400 * (y - x**2) + 800 * x**2
@@ -155,6 +160,7 @@ def test_spec_is_complete_and_self_consistent(key: str) -> None:
     assert "\n" not in spec.note
     assert spec.batched == (key != "lbfgs")
     assert spec.needs_hessian == (key == "newton")
+    assert spec.needs_grad_fn == (key in ("diag_newton", "vsgd"))
     assert spec.separable == (key not in ("lbfgs", "newton", "adagrad_full", "natural_gradient"))
     # Balanced LaTeX (KaTeX-compatible commands only; rendered with KaTeX by hand).
     rule = spec.update_rule.replace(r"\{", "").replace(r"\}", "")
@@ -224,7 +230,14 @@ REFUSALS = [
         {"momentum": 0.9, "nesterov": True, "dampening": 0.1},
         r"sgd: SGD refuses .*zero dampening",
     ),
-    ("rprop", {"etas": (1.5, 1.2)}, r"rprop: Rprop refuses .*Invalid eta values"),
+    (
+        "rprop",
+        {"etas": (1.5, 1.2)},
+        r"rprop: etas: the first element, 1.5, is outside \(0, 1\) \(allowed: two numbers, "
+        r"first in \(0, 1\), second in \(1, 10\)\)",
+    ),
+    ("rprop", {"etas": (0.0, 10.0)}, r"rprop: etas: the first element, 0.0, is outside \(0, 1\)"),
+    ("rprop", {"etas": (0.5, 1.0)}, r"rprop: etas: the second element, 1.0, is outside \(1, 10\)"),
     ("rprop", {"step_sizes": (1.0, 0.1)}, r"rprop: step_sizes must be .*first ≤ second"),
     ("lbfgs", {"max_iter": 2.5}, r"lbfgs: max_iter must be a whole number in \[1, 100\]"),
     ("lbfgs", {"max_iter": True}, r"lbfgs: max_iter must be a whole number"),
@@ -240,6 +253,39 @@ REFUSALS = [
 def test_validation_refuses_with_a_clear_message(key: str, hparams: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         get_optimizer(key).validate(hparams)
+
+
+def test_rprop_etas_schema_agrees_with_torch() -> None:
+    """0 < η₋ < 1 < η₊ (torch's check), each element with its own range (η₊ ≤ 10 a demo cap)."""
+    hp = get_optimizer("rprop").hyperparameter("etas")
+    assert (hp.low, hp.high) == (0.0, 10.0)  # scalar readers (UI steps, tests) keep working
+    assert hp.range_text() == "two numbers, first in (0, 1), second in (1, 10)"
+    for a in (-0.1, 0.0, 1e-9, 0.5, 1 - 1e-9, 1.0, 1.5):
+        for b in (0.5, 1.0, 1 + 1e-9, 1.2, 9.5):
+            try:
+                torch.optim.Rprop([leaf([0.0, 0.0])], etas=(a, b))
+                torch_accepts = True
+            except ValueError:
+                torch_accepts = False
+            try:
+                hp.check((a, b), "rprop")
+                schema_accepts = True
+            except ValueError:
+                schema_accepts = False
+            assert schema_accepts == torch_accepts, (a, b)
+
+
+def test_per_element_bounds_are_for_pairs_inside_low_high() -> None:
+    from optviz.optimizers import Hyperparameter
+
+    with pytest.raises(ValueError, match="bounds"):
+        Hyperparameter("lr", "float", 0.5, 0.0, 1.0, bounds=((0.0, 1.0), (0.0, 1.0)))
+    with pytest.raises(ValueError, match="bounds"):
+        Hyperparameter("etas", "pair", (0.5, 2.0), 0.0, 10.0, bounds=((0.0, 1.0), (1.0, 20.0)))
+    closed = Hyperparameter("ab", "pair", (0.0, 2.0), 0.0, 10.0, bounds=((0.0, 1.0), (1.0, 10.0)))
+    assert closed.check((1.0, 1.0), "x") == (1.0, 1.0)  # inclusive unless exclusive=True
+    with pytest.raises(ValueError, match=r"x: ab: the second element, 0.5, is outside \[1, 10\]"):
+        closed.check((1.0, 0.5), "x")
 
 
 def test_validation_normalizes_types() -> None:
@@ -277,20 +323,55 @@ def test_build_optimizer_validates_and_passes_the_hessian_only_where_needed() ->
     newton = build_optimizer("newton", [p], {}, hessian_fn=rosenbrock_hessian)
     assert isinstance(newton, Newton) and newton.hessian_fn is rosenbrock_hessian
     assert isinstance(build_optimizer("vsgd", [p], {}, hessian_fn=rosenbrock_hessian), VSGD)
+    for key in ("diag_newton", "vsgd"):
+        assert build_optimizer(key, [p], grad_fn=rosenbrock_grad).grad_fn is rosenbrock_grad
+        assert build_optimizer(key, [p]).grad_fn is None
+    for key in ("adam", "newton", "adagrad_full"):  # the others take no grad_fn: not passed
+        assert build_optimizer(key, [p], grad_fn=rosenbrock_grad, hessian_fn=rosenbrock_hessian)
     with pytest.raises(ValueError, match="lr"):
         build_optimizer("sgd", [p], {"lr": 0.0})
     with pytest.raises(KeyError):
         build_optimizer("nope", [p], {})
 
 
+@pytest.mark.parametrize("decoupled", [True, False])
+@pytest.mark.parametrize("key", ["nadam", "radam"])
+def test_weight_decay_is_the_rule_shown(key: str, decoupled: bool) -> None:
+    """The LaTeX's two cases, against torch run with λ = 0 and the decay done by hand:
+    decoupled, θ' = (1 − γλ)θ and g = ∇f(θ), then the usual step from θ'; otherwise
+    g = ∇f(θ) + λθ from θ' = θ."""
+    spec = get_optimizer(key)
+    assert r"\text{decoupled}" in spec.update_rule and r"\theta'_{t-1}" in spec.update_rule
+    assert "decoupled" in spec.note
+    lr, lam = 0.05, 0.3
+    p, q = leaf([-1.5, 2.0]), leaf([-1.5, 2.0])
+    hparams = {"lr": lr, "weight_decay": lam, "decoupled_weight_decay": decoupled}
+    with_decay = build_optimizer(key, [p], hparams)
+    by_hand = build_optimizer(key, [q], {"lr": lr, "weight_decay": 0.0})
+    for _ in range(30):
+        p.grad, q.grad = rosenbrock_grad(p.detach()), rosenbrock_grad(q.detach())
+        with_decay.step()
+        with torch.no_grad():
+            if decoupled:
+                q.mul_(1 - lr * lam)
+            else:
+                q.grad += lam * q
+        by_hand.step()
+        torch.testing.assert_close(p.detach(), q.detach(), rtol=1e-13, atol=1e-15)
+
+
 # --- every default lowers Rosenbrock --------------------------------------------------------
 
 
-@pytest.mark.parametrize("variant", list(VARIANT_LABELS))
-def test_defaults_lower_rosenbrock_within_200_steps(variant: str) -> None:
+@pytest.mark.parametrize(
+    ("variant", "with_grad_fn"),
+    [(v, False) for v in VARIANT_LABELS] + [("diag_newton", True), ("vsgd", True)],
+)
+def test_defaults_lower_rosenbrock_within_200_steps(variant: str, with_grad_fn: bool) -> None:
     spec = get_optimizer(VARIANTS[variant].optimizer)
     p = leaf([-1.5, 2.0])
-    opt = spec.cls([p], **variant_hyperparameters(variant), **_hessian_kwargs(spec))
+    extra = _hessian_kwargs(spec) | ({"grad_fn": rosenbrock_grad} if with_grad_fn else {})
+    opt = spec.cls([p], **variant_hyperparameters(variant), **extra)
     path = torch.stack(run_steps(opt, p, rosenbrock, 200, closure=not spec.batched))
     assert torch.isfinite(path).all()
     assert rosenbrock(path[-1]).item() < rosenbrock(path[0]).item() == 12.5
@@ -460,6 +541,166 @@ def test_vsgd_floors_the_curvature() -> None:
     torch.testing.assert_close(steps_y, torch.full_like(steps_y, 2.0), rtol=1e-3, atol=0)
 
 
+# --- diagonal quasi-Newton and vSGD under gradient noise: the noise-free secant -------------
+#
+# On f = ½(x² + 10y²) with p.grad = ∇f + σξ (σ = 1), a secant of two noisy gradients divides
+# ξ_t − ξ_{t−1} by a shrinking step: the curvature estimate blows up (1e17 and more) and both
+# methods freeze. With grad_fn (the noise-free ∇f: one sample at both points) it stays exact.
+
+NOISY_CURVATURE = torch.tensor([1.0, 10.0], dtype=F64)
+
+
+def noisy_quadratic_grad(p: torch.Tensor) -> torch.Tensor:
+    return p * NOISY_CURVATURE
+
+
+def run_noisy_quadratic(key: str, steps: int = 500, n: int = 64, sigma: float = 1.0):
+    """Mean loss per step (steps + 1,), curvature state (steps, n, 2) and path (steps + 1, n, 2)
+    of ``n`` independent particles from random starts in [−3, 3]², grad_fn given."""
+    gen = torch.Generator().manual_seed(0)
+    p = (torch.rand(n, 2, generator=gen, dtype=F64) * 6 - 3).requires_grad_(True)
+    opt = build_optimizer(key, [p], {}, grad_fn=noisy_quadratic_grad)
+    name = "h_avg" if key == "vsgd" else "curvature"
+    path, curvature = [p.detach().clone()], []
+    for _ in range(steps):
+        noise = sigma * torch.randn(n, 2, generator=gen, dtype=F64)
+        p.grad = noisy_quadratic_grad(p.detach()) + noise
+        opt.step()
+        path.append(p.detach().clone())
+        curvature.append(opt.state[p].get(name, torch.full((n, 2), float("nan"), dtype=F64)))
+    path_t = torch.stack(path)
+    loss = 0.5 * (path_t**2 * NOISY_CURVATURE).sum(-1).mean(-1)
+    return loss, torch.stack(curvature), path_t
+
+
+def test_vsgd_keeps_learning_under_gradient_noise() -> None:
+    loss, curvature, _ = run_noisy_quadratic("vsgd")
+    assert loss[500] < 0.1 * loss[20]
+    # The oracle annealing η = 1/(h t) averages the noise: E f = Σ σ²/(2 h t) = 0.55/t here.
+    # vSGD is meant to approach it; without the noise-free secant it sits at ~100x.
+    t = torch.arange(451, 501, dtype=F64)
+    assert (loss[451:] * t / 0.55).mean() < 5.0
+    ratio = curvature[1:] / NOISY_CURVATURE  # h̄ exists from step 2 on
+    assert torch.isfinite(ratio).all()
+    assert ratio.min() >= 0.1 and ratio.max() <= 100
+
+
+def test_diag_newton_under_noise_measures_the_exact_curvature_and_keeps_moving() -> None:
+    loss, curvature, path = run_noisy_quadratic("diag_newton")
+    torch.testing.assert_close(curvature[1:], NOISY_CURVATURE.expand_as(curvature[1:]))
+    # With h exact the step is γ(hθ + σξ)/(h + μ), a linear AR(1) process per coordinate whose
+    # stationary mean loss is Σ σ²/(2(h + 2μ)) = 1/6 + 1/24 (γ = 1, μ = 1): a noise floor.
+    assert loss[0] > 10
+    assert loss[101:].mean().item() == pytest.approx(1 / 6 + 1 / 24, rel=0.1)
+    steps = (path[401:] - path[400:-1]).abs()
+    assert steps.median() > 0.05  # still moving (frozen: ~1e-17)
+
+
+@pytest.mark.parametrize("key", ["diag_newton", "vsgd"])
+def test_noise_free_grad_fn_changes_nothing_without_noise(key: str) -> None:
+    """Without noise grad_fn gives the secant the same gradients as p.grad: same path, bitwise."""
+    paths = []
+    for grad_fn in (None, rosenbrock_grad):
+        p = leaf([-1.5, 2.0], [0.5, -0.5])
+        opt = build_optimizer(key, [p], grad_fn=grad_fn)
+        for _ in range(100):
+            p.grad = rosenbrock_grad(p.detach())
+            opt.step()
+        paths.append(p.detach().clone())
+    assert torch.equal(paths[0], paths[1])
+
+
+NOISE = ((0.3, -0.2), (-0.4, 0.5), (0.25, 0.1))  # ξ added to p.grad at steps 1, 2, 3
+
+
+def _noisy_steps(opt, p, grad, steps: int = 3) -> list[torch.Tensor]:
+    path = [p.detach().clone()]
+    for xi in NOISE[:steps]:
+        p.grad = grad(p.detach()) + torch.tensor(xi, dtype=F64)
+        opt.step()
+        path.append(p.detach().clone())
+    return path
+
+
+def _counting(grad):
+    calls: list[tuple[int, ...]] = []
+
+    def grad_fn(rows):
+        calls.append(tuple(rows.shape))
+        return grad(rows)
+
+    return grad_fn, calls
+
+
+def test_diag_newton_first_steps_by_hand_with_noise_and_grad_fn() -> None:
+    """The secant uses grad_fn's ∇f; the step uses p.grad = ∇f + ξ."""
+    a = torch.tensor([[4.0, 1.0], [1.0, 2.0]], dtype=F64)
+    _, grad, _ = quadratic(a)
+    grad_fn, calls = _counting(grad)
+    p = leaf([1.0, 1.0])
+    opt = DiagNewton([p], lr=1.0, damping=0.5, beta=0.5, init_lr=0.1, grad_fn=grad_fn)
+    path = _noisy_steps(opt, p, grad)
+
+    def exact(x, y):
+        return 4 * x + y, x + 2 * y
+
+    (n1x, n1y), (n2x, n2y), (n3x, n3y) = NOISE
+    g0 = exact(1.0, 1.0)  # (5, 3)
+    x1, y1 = 1 - 0.1 * (g0[0] + n1x), 1 - 0.1 * (g0[1] + n1y)
+    g1 = exact(x1, y1)
+    hx2, hy2 = abs((g1[0] - g0[0]) / (x1 - 1)), abs((g1[1] - g0[1]) / (y1 - 1))
+    x2, y2 = x1 - (g1[0] + n2x) / (hx2 + 0.5), y1 - (g1[1] + n2y) / (hy2 + 0.5)
+    g2 = exact(x2, y2)
+    hx3, hy3 = abs((g2[0] - g1[0]) / (x2 - x1)), abs((g2[1] - g1[1]) / (y2 - y1))
+    cx, cy = 0.5 * hx2 + 0.5 * hx3, 0.5 * hy2 + 0.5 * hy3
+    x3, y3 = x2 - (g2[0] + n3x) / (cx + 0.5), y2 - (g2[1] + n3y) / (cy + 0.5)
+    expected = torch.tensor([[[1.0, 1.0]], [[x1, y1]], [[x2, y2]], [[x3, y3]]], dtype=F64)
+    torch.testing.assert_close(torch.stack(path), expected, rtol=1e-13, atol=1e-14)
+    torch.testing.assert_close(
+        opt.state[p]["curvature"], torch.tensor([[cx, cy]], dtype=F64), rtol=1e-13, atol=0
+    )
+    assert calls == [(1, 2)] * 3  # one noise-free gradient per step, on (N, 2) rows
+
+
+def test_vsgd_first_steps_by_hand_with_noise_and_grad_fn() -> None:
+    _, grad, _ = quadratic(torch.diag(torch.tensor([4.0, 1.0], dtype=F64)))
+    grad_fn, calls = _counting(grad)
+    p = leaf([1.0, 1.0])
+    opt = VSGD(
+        [p], init_lr=0.1, min_curvature=0.5, slow_constant=2.0, init_tau=10.0, grad_fn=grad_fn
+    )
+    path = _noisy_steps(opt, p, grad)
+    expected = []
+    for i, h in enumerate((4.0, 1.0)):  # axis-aligned: each coordinate on its own
+        n1, n2, n3 = (xi[i] for xi in NOISE)
+        t1 = 1.0 - 0.1 * (h + n1)
+        g2 = h * t1 + n2  # noisy; the noise-free secant is exactly h (floor 0.5 inactive)
+        g_avg, v_avg, h_avg, tau = g2, 2 * g2**2, 2 * h, 10.0  # slow start, C = 2
+        ratio = g_avg**2 / v_avg
+        t2 = t1 - ratio / h_avg * g2
+        tau = (1 - ratio) * tau + 1
+        g3 = h * t2 + n3
+        w = 1 / tau
+        g_avg = (1 - w) * g_avg + w * g3
+        v_avg = (1 - w) * v_avg + w * g3**2
+        h_avg = (1 - w) * h_avg + w * h
+        t3 = t2 - g_avg**2 / (v_avg * h_avg) * g3
+        expected.append((1.0, t1, t2, t3))
+    expected_t = torch.tensor(expected, dtype=F64).T.reshape(4, 1, 2)
+    torch.testing.assert_close(torch.stack(path), expected_t, rtol=1e-12, atol=1e-14)
+    assert calls == [(1, 2)] * 3
+
+
+@pytest.mark.parametrize("cls", [DiagNewton, VSGD])
+def test_secant_optimizers_refuse_a_grad_fn_of_the_wrong_shape(cls) -> None:
+    p = leaf([1.0, 2.0], [3.0, 4.0])
+    p.grad = torch.ones(2, 2, dtype=F64)
+    with pytest.raises(ValueError, match=r"grad_fn must map \(N, 2\) positions"):
+        cls([p], grad_fn=lambda rows: rows[:, 0]).step()
+    with pytest.raises(ValueError, match="Invalid grad_fn"):
+        cls([p], grad_fn=1.0)
+
+
 # --- full-matrix AdaGrad and natural gradient ----------------------------------------------
 
 
@@ -521,22 +762,23 @@ def test_natural_gradient_first_steps_against_a_reference() -> None:
 # --- batching and shapes --------------------------------------------------------------------
 
 
-def _own(key: str, params) -> torch.optim.Optimizer:
-    return build_optimizer(key, params, {}, hessian_fn=rosenbrock_hessian)
+def _own(key: str, params, grad_fn=None) -> torch.optim.Optimizer:
+    return build_optimizer(key, params, {}, hessian_fn=rosenbrock_hessian, grad_fn=grad_fn)
 
 
+@pytest.mark.parametrize("grad_fn", [None, rosenbrock_grad])
 @pytest.mark.parametrize("key", OWN_KEYS)
-def test_batched_rows_equal_single_row_runs_bit_for_bit(key: str) -> None:
+def test_batched_rows_equal_single_row_runs_bit_for_bit(key: str, grad_fn) -> None:
     starts = [[-1.5, 2.0], [0.5, -0.5], [1.2, 1.2], [-0.3, 0.1]]
     p = leaf(*starts)
-    batch = torch.stack(run_steps(_own(key, [p]), p, rosenbrock, 60))
+    batch = torch.stack(run_steps(_own(key, [p], grad_fn), p, rosenbrock, 60))
     for i, start in enumerate(starts):
         q = leaf(start)
-        alone = torch.stack(run_steps(_own(key, [q]), q, rosenbrock, 60))
+        alone = torch.stack(run_steps(_own(key, [q], grad_fn), q, rosenbrock, 60))
         assert torch.equal(batch[:, i], alone[:, 0]), f"{key}: row {i}"
     # A plain (2,) parameter is one row.
     r = torch.tensor(starts[0], dtype=F64, requires_grad=True)
-    flat = torch.stack(run_steps(_own(key, [r]), r, rosenbrock, 60))
+    flat = torch.stack(run_steps(_own(key, [r], grad_fn), r, rosenbrock, 60))
     assert torch.equal(flat, batch[:, 0])
 
 

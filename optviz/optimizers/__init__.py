@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from optviz.optimizers._secant import GradFn
 from optviz.optimizers.adagrad_full import AdaGradFull
 from optviz.optimizers.diag_newton import DiagNewton
 from optviz.optimizers.natural_gradient import NaturalGradient
@@ -28,6 +29,8 @@ __all__ = [
     "VSGD",
     "AdaGradFull",
     "DiagNewton",
+    "GradFn",
+    "HessianFn",
     "Hyperparameter",
     "NaturalGradient",
     "Newton",
@@ -84,12 +87,20 @@ def build_optimizer(
     params: torch.Tensor | Iterable[Any],
     hparams: Mapping[str, Any] | None = None,
     hessian_fn: HessianFn | None = None,
+    grad_fn: GradFn | None = None,
 ) -> torch.optim.Optimizer:
-    """A validated optimizer instance; ``hessian_fn`` is passed only to specs that need it."""
+    """A validated optimizer instance.
+
+    ``hessian_fn`` (``(N, 2) -> (N, 2, 2)``) is passed only to specs with ``needs_hessian``,
+    ``grad_fn`` (``(N, 2) -> (N, 2)``, the noise-free gradient) only to specs with
+    ``needs_grad_fn``; the others ignore them.
+    """
     spec = get_optimizer(key)
     kwargs = spec.validate(hparams)
     if spec.needs_hessian:
         kwargs["hessian_fn"] = hessian_fn
+    if spec.needs_grad_fn:
+        kwargs["grad_fn"] = grad_fn
     if _takes_foreach(spec.cls):
         # The single-tensor path is what torch picks on the CPU anyway (same numbers);
         # saying so skips torch's per-step check for fused/foreach support.

@@ -89,6 +89,15 @@ def _init_lr() -> Hyperparameter:
     )
 
 
+# Adam-family rules with torch's ``decoupled_weight_decay`` flag (NAdam, RAdam): L2 in the
+# gradient, or AdamW's decay of θ itself before the step (torch: param.mul_(1 - lr * wd)).
+_DECOUPLED_G = (
+    r" g_t &= \begin{cases} \nabla f(\theta_{t-1}) & \text{decoupled} \\"
+    r" \nabla f(\theta_{t-1}) + \lambda\,\theta_{t-1} & \text{otherwise} \end{cases}, \quad"
+    r" \theta'_{t-1} = \begin{cases} (1 - \gamma\lambda)\, \theta_{t-1} & \text{decoupled} \\"
+    r" \theta_{t-1} & \text{otherwise} \end{cases} \\"
+)
+
 _ADAM_MV = (
     r"m_t &= \beta_1 m_{t-1} + (1-\beta_1)\, g_t \\"
     r" v_t &= \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2 \\"
@@ -161,8 +170,10 @@ RPROP = OptimizerSpec(
             10.0,
             False,
             "(η₋, η₊): shrink factor after a sign change (0 < η₋ < 1), growth factor otherwise "
-            "(η₊ > 1)",
+            "(η₊ > 1); torch requires 0 < η₋ < 1 < η₊",
             "etas (η₋, η₊)",
+            bounds=((0.0, 1.0), (1.0, 10.0)),
+            exclusive=True,
         ),
         Hyperparameter(
             "step_sizes",
@@ -437,11 +448,11 @@ NADAM = OptimizerSpec(
     ),
     update_rule=(
         r"\begin{aligned}"
-        r" g_t &= \nabla f(\theta_{t-1}) + \lambda\,\theta_{t-1} \\"
-        r" \mu_t &= \beta_1 \bigl(1 - \tfrac12\, 0.96^{\,t\psi}\bigr) \\"
+        + _DECOUPLED_G
+        + r" \mu_t &= \beta_1 \bigl(1 - \tfrac12\, 0.96^{\,t\psi}\bigr) \\"
         + _ADAM_MV
         + r" \hat v_t &= v_t / (1-\beta_2^t) \\"
-        r" \theta_t &= \theta_{t-1} - \gamma\, \frac{1-\mu_t}{1-\prod_{i\le t}\mu_i}\,"
+        r" \theta_t &= \theta'_{t-1} - \gamma\, \frac{1-\mu_t}{1-\prod_{i\le t}\mu_i}\,"
         r" \frac{g_t}{\sqrt{\hat v_t}+\epsilon} - \gamma\, \frac{\mu_{t+1}}{1-\prod_{i\le t+1}"
         r" \mu_i}\, \frac{m_t}{\sqrt{\hat v_t}+\epsilon}"
         r" \end{aligned}"
@@ -469,20 +480,21 @@ RADAM = OptimizerSpec(
     ),
     update_rule=(
         r"\begin{aligned}"
-        r" g_t &= \nabla f(\theta_{t-1}) + \lambda\,\theta_{t-1} \\"
+        + _DECOUPLED_G
         + _ADAM_MV
         + r" \rho_\infty &= \tfrac{2}{1-\beta_2} - 1, \quad"
         r" \rho_t = \rho_\infty - \tfrac{2 t \beta_2^t}{1-\beta_2^t} \\"
         r" r_t &= \sqrt{\tfrac{(\rho_t-4)(\rho_t-2)\,\rho_\infty}"
         r"{(\rho_\infty-4)(\rho_\infty-2)\,\rho_t}} \\"
-        r" \theta_t &= \theta_{t-1} - \gamma\, \frac{m_t}{1-\beta_1^t} \cdot"
+        r" \theta_t &= \theta'_{t-1} - \gamma\, \frac{m_t}{1-\beta_1^t} \cdot"
         r" \begin{cases} r_t\, \dfrac{\sqrt{1-\beta_2^t}}{\sqrt{v_t} + \epsilon} & \rho_t > 5 \\"
         r" 1 & \text{otherwise} \end{cases}"
         r" \end{aligned}"
     ),
     note=(
         "PyTorch switches to the adaptive step when ρ_t > 5 (the paper: ρ_t > 4) and adds ε "
-        "to √v_t, which the paper does not."
+        "to √v_t, which the paper does not; decoupled_weight_decay decays θ ← θ(1 − γλ) "
+        "before the step, as AdamW does, instead of adding λθ to g."
     ),
     reference=("Liu et al. (2020), On the Variance of the Adaptive Learning Rate and Beyond"),
     separable=True,
@@ -673,8 +685,10 @@ DIAG_NEWTON = OptimizerSpec(
     ),
     update_rule=(
         r"\begin{aligned}"
-        r" h_t &= \left| \frac{g_t - g_{t-1}}{\theta_{t-1} - \theta_{t-2}} \right|"
-        r" \quad (\text{elementwise secant}) \\"
+        r" g_t &= \nabla f(\theta_{t-1}) + \xi_t \quad (\xi_t \text{: gradient noise, if any}) \\"
+        r" h_t &= \left| \frac{\nabla f(\theta_{t-1}) - \nabla f(\theta_{t-2})}"
+        r"{\theta_{t-1} - \theta_{t-2}} \right|"
+        r" \quad (\text{elementwise secant, noise-free}) \\"
         r" \bar h_t &= \beta\, \bar h_{t-1} + (1-\beta)\, h_t \quad (\bar h = h \text{ at the first"
         r" estimate}) \\"
         r" \theta_t &= \theta_{t-1} - \gamma\, \frac{g_t}{\bar h_t + \mu}"
@@ -683,7 +697,9 @@ DIAG_NEWTON = OptimizerSpec(
     ),
     note=(
         "Becker & LeCun computed the diagonal second derivative with an extra backward pass; "
-        "here it is the secant of the last move, which also picks up cross terms."
+        "here it is the secant of the last move, which also picks up cross terms, taken on the "
+        "noise-free gradient (one sample at both points, so the noise cancels; one extra "
+        "gradient per step) while the step uses the noisy g."
     ),
     reference=(
         "Becker & LeCun (1988), Improving the convergence of back-propagation learning with "
@@ -691,6 +707,7 @@ DIAG_NEWTON = OptimizerSpec(
     ),
     separable=True,
     batched=True,
+    needs_grad_fn=True,
 )
 
 VSGD_SPEC = OptimizerSpec(
@@ -734,8 +751,10 @@ VSGD_SPEC = OptimizerSpec(
     ),
     update_rule=(
         r"\begin{aligned}"
-        r" h_t &= \max\!\left( \left| \frac{g_t - g_{t-1}}{\theta_{t-1} - \theta_{t-2}} \right|,"
-        r"\ h_{\min} \right) \\"
+        r" g_t &= \nabla f(\theta_{t-1}) + \xi_t \quad (\xi_t \text{: gradient noise, if any}) \\"
+        r" h_t &= \max\!\left( \left| \frac{\nabla f(\theta_{t-1}) - \nabla f(\theta_{t-2})}"
+        r"{\theta_{t-1} - \theta_{t-2}} \right|,\ h_{\min} \right)"
+        r" \quad (\text{noise-free secant}) \\"
         r" \bar g &\leftarrow (1 - \tau^{-1})\, \bar g + \tau^{-1} g_t, \quad"
         r" \bar v \leftarrow (1 - \tau^{-1})\, \bar v + \tau^{-1} g_t^2, \quad"
         r" \bar h \leftarrow (1 - \tau^{-1})\, \bar h + \tau^{-1} h_t \\"
@@ -745,14 +764,19 @@ VSGD_SPEC = OptimizerSpec(
         r" \end{aligned}"
     ),
     note=(
-        "The paper estimates the curvature h with a 'bbprop' backward pass; here it is the "
-        "secant of the last move. First step: γ₀g; then ḡ = g, v̄ = C(g² + ε), h̄ = Ch, τ = τ₀."
+        "The paper estimates the curvature h with a 'bbprop' backward pass on the current "
+        "sample; here it is the secant of the last move on one sample at both points (the "
+        "noise-free gradient, one extra per step), so the noise cancels, as in Schaul & LeCun's "
+        "finite-difference variant. First step: γ₀g; then ḡ = g, v̄ = C(g² + ε), h̄ = Ch, τ = τ₀."
     ),
     reference=(
-        "Schaul, Zhang & LeCun (2012), No More Pesky Learning Rates, arXiv:1206.1106 (ICML 2013)"
+        "Schaul, Zhang & LeCun (2012), No More Pesky Learning Rates, arXiv:1206.1106 (ICML 2013); "
+        "Schaul & LeCun (2013), Adaptive learning rates and parallelization for stochastic, "
+        "sparse, non-smooth gradients (ICLR 2013)"
     ),
     separable=True,
     batched=True,
+    needs_grad_fn=True,
 )
 
 ADAGRAD_FULL = OptimizerSpec(

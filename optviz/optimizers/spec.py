@@ -24,7 +24,10 @@ class Hyperparameter:
     ``kind``: ``float``, ``int``, ``bool``, ``pair`` (two floats, e.g. ``betas``; ``low``/``high``
     apply to each element, ``ordered`` asks for first ≤ second) or ``choice`` (one of
     ``choices``, e.g. L-BFGS's ``line_search_fn`` in ``(None, "strong_wolfe")``).
-    ``low``/``high`` are inclusive; ``log`` says a log-scale control suits it.
+    ``low``/``high`` are inclusive (strict with ``exclusive``, for torch's strict checks);
+    ``log`` says a log-scale control suits it. A pair whose elements have different ranges gives
+    them in ``bounds``, ``((low₁, high₁), (low₂, high₂))`` (e.g. Rprop's 0 < η₋ < 1 < η₊);
+    ``low``/``high`` then stay a range holding both, so scalar readers keep working.
     """
 
     name: str
@@ -37,6 +40,8 @@ class Hyperparameter:
     label: str = ""
     choices: tuple = ()
     ordered: bool = False
+    bounds: tuple[tuple[float | None, float | None], ...] = ()
+    exclusive: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in ("float", "int", "bool", "pair", "choice"):
@@ -45,7 +50,32 @@ class Hyperparameter:
             raise ValueError(f"{self.name}: a choice needs choices")
         if self.log and (self.low is None or self.low <= 0):
             raise ValueError(f"{self.name}: a log scale needs a positive lower bound")
+        if self.bounds:
+            self._check_bounds()
         self.check(self.default, "registry")  # a default must pass its own schema
+
+    def _check_bounds(self) -> None:
+        """``bounds``: pairs only, two ``(low, high)``, each inside ``[low, high]``."""
+        if self.kind != "pair" or len(self.bounds) != 2 or any(len(b) != 2 for b in self.bounds):
+            raise ValueError(f"{self.name}: bounds are two (low, high) pairs, for a pair only")
+        for lo, hi in self.bounds:
+            if (self.low is not None and (lo is None or lo < self.low)) or (
+                self.high is not None and (hi is None or hi > self.high)
+            ):
+                raise ValueError(f"{self.name}: each element's bounds must lie in low..high")
+
+    def _limits(self, element: int | None) -> tuple[float | None, float | None]:
+        if element is not None and self.bounds:
+            return self.bounds[element]
+        return self.low, self.high
+
+    def _interval(self, element: int | None = None) -> str:
+        lo, hi = self._limits(element)
+        lo_text = "-inf" if lo is None else _fmt(lo)
+        hi_text = "inf" if hi is None else _fmt(hi)
+        if self.exclusive:
+            return f"({lo_text}, {hi_text})"
+        return f"[{lo_text}, {hi_text}]"
 
     def range_text(self) -> str:
         """The allowed values, in words (used in error messages and help)."""
@@ -53,10 +83,11 @@ class Hyperparameter:
             return "True or False"
         if self.kind == "choice":
             return "one of " + ", ".join(repr(c) for c in self.choices)
-        lo = "-inf" if self.low is None else _fmt(self.low)
-        hi = "inf" if self.high is None else _fmt(self.high)
-        text = f"[{lo}, {hi}]"
-        if self.kind == "pair":
+        text = self._interval()
+        if self.kind == "pair" and self.bounds:
+            text = f"two numbers, first in {self._interval(0)}, second in {self._interval(1)}"
+            text += ", first ≤ second" if self.ordered else ""
+        elif self.kind == "pair":
             text = f"two numbers, each in {text}" + (", first ≤ second" if self.ordered else "")
         elif self.kind == "int":
             text = f"a whole number in {text}"
@@ -82,7 +113,7 @@ class Hyperparameter:
                 raise ValueError(f"{where} must be {self.range_text()}, got {value!r}")
             if len(value) != 2:
                 raise ValueError(f"{where} must be {self.range_text()}, got {value!r}")
-            pair = (self._number(value[0], where), self._number(value[1], where))
+            pair = (self._number(value[0], where, 0), self._number(value[1], where, 1))
             if self.ordered and pair[0] > pair[1]:
                 raise ValueError(f"{where} must be {self.range_text()}, got {pair!r}")
             return pair
@@ -90,13 +121,13 @@ class Hyperparameter:
             return self._integer(value, where)
         return self._number(value, where)
 
-    def _number(self, value: Any, where: str) -> float:
+    def _number(self, value: Any, where: str, element: int | None = None) -> float:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ValueError(f"{where} must be a number in {self.range_text()}, got {value!r}")
         x = float(value)
         if not math.isfinite(x):
             raise ValueError(f"{where} must be finite, got {value!r}")
-        self._in_range(x, where)
+        self._in_range(x, where, element)
         return x
 
     def _integer(self, value: Any, where: str) -> int:
@@ -107,9 +138,21 @@ class Hyperparameter:
         self._in_range(n, where)
         return n
 
-    def _in_range(self, x: float, where: str) -> None:
-        if (self.low is not None and x < self.low) or (self.high is not None and x > self.high):
-            raise ValueError(f"{where} = {x!r} is outside the allowed range {self.range_text()}")
+    def _in_range(self, x: float, where: str, element: int | None = None) -> None:
+        lo, hi = self._limits(element)
+        if self.exclusive:
+            bad = (lo is not None and x <= lo) or (hi is not None and x >= hi)
+        else:
+            bad = (lo is not None and x < lo) or (hi is not None and x > hi)
+        if not bad:
+            return
+        if element is not None and self.bounds:
+            which = ("first", "second")[element]
+            raise ValueError(
+                f"{where}: the {which} element, {x!r}, is outside {self._interval(element)} "
+                f"(allowed: {self.range_text()})"
+            )
+        raise ValueError(f"{where} = {x!r} is outside the allowed range {self.range_text()}")
 
 
 @dataclass(frozen=True)
@@ -118,7 +161,9 @@ class OptimizerSpec:
 
     ``separable``: the update is elementwise (each coordinate on its own); ``batched``: rows of an
     ``(N, 2)`` leaf are independent, so N particles can share one instance (False only for
-    L-BFGS); ``needs_hessian``: the constructor takes ``hessian_fn``.
+    L-BFGS); ``needs_hessian``: the constructor takes ``hessian_fn``; ``needs_grad_fn``: the
+    constructor takes ``grad_fn`` (``(N, 2)`` positions -> ``(N, 2)`` noise-free gradients) and
+    measures curvature with it, so that gradient noise cancels.
     """
 
     key: str
@@ -132,6 +177,7 @@ class OptimizerSpec:
     separable: bool
     batched: bool
     needs_hessian: bool = False
+    needs_grad_fn: bool = False
     _by_name: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
