@@ -180,6 +180,9 @@ def test_track_and_landscape_validate_shapes():
     xy = np.array([[0, 0], [1, 1], [np.nan, np.nan], [np.nan, np.nan]], float)
     assert Track("a", "#000", xy, np.zeros(4), diverged_at=2).last_finite == 1
     assert Track("a", "#000", np.ones((4, 2)), np.zeros(4), diverged_at=3).last_finite == 2
+    xy[3] = 7.0  # a finite row after a gap is not drawn: the run stopped at its first NaN
+    assert Track("a", "#000", xy, np.zeros(4)).last_finite == 1
+    assert Track("a", "#000", np.full((3, 2), np.nan), np.zeros(3)).last_finite == -1
 
 
 # ----------------------------------------------------------------------------- landscape
@@ -516,7 +519,14 @@ def test_loss_figure_negative_minimum_uses_the_gap():
     assert np.allclose(gap.data[0].y, 10.0 * 0.9**steps, rtol=1e-4)
     linear = loss_figure([t])
     assert linear.layout.yaxis.type == "linear"
-    assert "≤ 0" in linear.layout.title.text
+    assert "below 0" in linear.layout.title.text
+    # a run that reaches f* exactly (or a hair below, by rounding) stays on the log plot
+    exact = Track("Newton", "#000", np.zeros((3, 2)), np.array([4.0, 0.0, -1e-18]))
+    assert loss_figure([exact]).layout.yaxis.type == "linear"  # f* unknown, a value < 0
+    zero = Track("Newton", "#000", np.zeros((2, 2)), np.array([4.0, 0.0]))
+    assert loss_figure([zero]).layout.yaxis.type == "log"  # no value below 0: log, floored
+    fig = loss_figure([exact], minimum_value=0.0)
+    assert fig.layout.yaxis.type == "log" and min(fig.data[0].y) == pytest.approx(1e-16)
 
 
 def test_thin_minmax_keeps_extremes():

@@ -16,7 +16,9 @@ Design, forced by plotly.js and by the payload budget:
   block) instead of :math:`F/2` times: about 7 for 200 frames.
 * plotly.js re-runs its defaults and calc steps on *every* trace at every frame, so the
   number of traces is kept small: per run ``n_blocks + 4`` (blocks, recent, tip, an invisible
-  static hover trace, the head).
+  static hover trace, the head). Static traces are listed in ``"block-0"`` with empty updates
+  so that each frame redraws them too: otherwise a click selection after Play throws inside
+  plotly.js and never reaches Streamlit.
 * Axes are fixed to the surface's domain (``autorange`` off); far-away points are pulled
   towards the window along their ray for drawing only, so a diverging run can neither rescale
   nor break the view.

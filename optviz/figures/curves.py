@@ -1,11 +1,12 @@
 r"""Loss per step for every run: one line per track, in the track's colour and label.
 
 The y axis is logarithmic when it can be: with the literature minimum :math:`f^*` known, the
-plot shows the gap :math:`f(x_k) - f^*` (floored at :math:`10^{-16}\max(1, |f^*|)`, the
-resolution of float64 near :math:`f^*`), which is positive even on surfaces whose minimum is
-negative; without it, the loss itself when every value is positive, else a linear axis (the
-title says why). Long runs are thinned to ``max_points`` per run keeping each bucket's minimum
-and maximum, so oscillations keep their envelope.
+plot shows the gap :math:`f(x_k) - f^*`, which is positive even on surfaces whose minimum is
+negative; without it, the loss itself when no value is negative, else a linear axis (the title
+says why). On a log axis values are floored at :math:`10^{-16}\max(1, |f^*|)`, the resolution
+of float64 there, so a run that reaches the minimum exactly stays on the plot. Long runs are
+thinned to ``max_points`` per run keeping each bucket's minimum and maximum, so oscillations
+keep their envelope.
 """
 
 from __future__ import annotations
@@ -65,21 +66,19 @@ def loss_figure(
     divergence note. ``log_y=False`` forces a linear axis. ``cursor_step`` draws a dashed
     vertical line at that step (for an app that shows a chosen step).
     """
-    gap = minimum_value is not None and np.isfinite(minimum_value) and minimum_value != 0
-    floor = 1e-16 * max(1.0, abs(minimum_value)) if gap else 0.0
-    series = []
-    for track in tracks:
-        last = track.last_finite
-        y = np.asarray(track.loss[: last + 1], dtype=float).copy()
-        if gap:
-            y = np.maximum(y - float(minimum_value), floor)
-        series.append(y)
+    known = minimum_value is not None and bool(np.isfinite(minimum_value))
+    shift = float(minimum_value) if known and minimum_value is not None else 0.0
+    series = [np.asarray(t.loss[: t.last_finite + 1], dtype=float) - shift for t in tracks]
     finite = np.concatenate([s[np.isfinite(s)] for s in series]) if series else np.zeros(0)
-    use_log = bool(log_y) and (gap or finite.size == 0 or bool(np.all(finite > 0)))
-    what = "loss − f*" if gap else "loss"
-    note = f" (gap to the minimum f* = {minimum_value:.6g})" if gap else ""
+    # with f* known, values below it are rounding (or f* rounded): they sit on the floor
+    use_log = bool(log_y) and (known or bool(np.all(finite >= 0)))
+    if use_log:
+        floor = 1e-16 * max(1.0, abs(shift))
+        series = [np.maximum(s, floor) for s in series]
+    what = "loss − f*" if shift != 0 else "loss"
+    note = f" (gap to the minimum f* = {shift:.6g})" if shift != 0 else ""
     if log_y and not use_log:
-        note = " (linear scale: the loss reaches values ≤ 0)"
+        note = " (linear scale: the loss reaches values below 0)"
 
     y_range = _y_range(tracks, series, use_log)
     y_top = None if y_range is None else (10 ** y_range[1] if use_log else y_range[1])

@@ -109,13 +109,12 @@ class Track:
 
     @property
     def last_finite(self) -> int:
-        """Index of the last row of ``xy`` that is finite, before any divergence (-1 if none)."""
-        ok = np.isfinite(self.xy).all(axis=1)
-        end = self.diverged_at if 0 <= self.diverged_at <= self.steps else self.steps + 1
-        if end < len(ok) and end >= 0:
-            ok[end:] = False
-        good = np.flatnonzero(ok)
-        return int(good[-1]) if len(good) else -1
+        """The last step drawn: the one before the first non-finite row of ``xy`` or before
+        ``diverged_at``, whichever comes first; -1 if even the start is not finite."""
+        bad = ~np.isfinite(self.xy).all(axis=1)
+        if 0 <= self.diverged_at <= self.steps:
+            bad[self.diverged_at :] = True
+        return int(np.argmax(bad)) - 1 if bad.any() else self.steps
 
 
 def frame_steps(n_steps: int, max_frames: int = 200) -> np.ndarray:

@@ -156,7 +156,8 @@ def isolines(land: Landscape, n_levels: int = 15) -> list[np.ndarray]:
 
 
 def simplify(line: np.ndarray, tol: float) -> np.ndarray:
-    """Ramer-Douglas-Peucker: the fewest points of ``line`` that stay within ``tol`` of it."""
+    """Ramer-Douglas-Peucker: a subset of the points of ``line`` (both ends kept) whose polyline
+    stays within ``tol`` of every dropped point."""
     n = len(line)
     if n < 3 or tol <= 0:
         return line
