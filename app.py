@@ -16,7 +16,7 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
-from optviz.ui import results, sidebar, state  # noqa: E402 (after set_page_config)
+from optviz.ui import results, share, sidebar, state  # noqa: E402 (after set_page_config)
 from optviz.ui.model import check  # noqa: E402
 from optviz.ui.style import BASE_CSS, CLASSROOM_CSS  # noqa: E402
 
@@ -26,6 +26,7 @@ def main() -> None:
     model = state.model()
     with st.sidebar:
         st.markdown("## ★ optviz")
+        share.preset_picker()
         classroom = st.toggle("Classroom mode", key="optviz.classroom",
                               help="Bigger text, lines and markers for a projector; "
                                    "hides the sidebar's details.")
@@ -42,27 +43,39 @@ def main() -> None:
     good = state.good()
 
     for source, messages in state.take_notices():
-        what = "The link" if source == "link" else "The file"
+        what = {"link": "The link", "file": "The scene file"}.get(source, "The scene")
         shown = messages[: state.MAX_SHOWN_WARNINGS]
         more = len(messages) - len(shown)
         text = "\n".join(f"- {m}" for m in shown) + (f"\n- … and {more} more" if more else "")
-        st.warning(f"{what} had problems; the rest of the scene was loaded:\n{text}", icon="⚠️")
+        st.warning(f"{what} had problems; the rest of the scene was loaded:\n{text}",
+                   icon=":material/warning:")
 
     st.markdown(results.scene_caption(good))
+    share.watch_note(good)
     if problems:
         st.info("A setting in the sidebar is not valid (see the message there): the figures "
-                "show the last valid scene.", icon="ℹ️")
+                "show the last valid scene.", icon=":material/info:")
     try:
         shown = results.compute(good, classroom)
     except Exception as exc:  # nothing the user does may break the page
-        st.error(f"This scene could not be computed: {type(exc).__name__}: {exc}", icon="⚠️")
+        st.error(f"This scene could not be computed: {type(exc).__name__}: {exc}",
+                 icon=":material/warning:")
         return
-    left, right = st.columns([1.6, 1], gap="small")
-    with left:
+    wide = (shown.fig.layout.width or 0) > results.SIDE_BY_SIDE_MAX_WIDTH
+    if wide:  # a long legend column or classroom sizes: the race gets the whole width
         results.race(shown, classroom, play)
-    with right:
+        left, right = st.columns([1.2, 1], gap="medium")
+    else:
+        left, right = st.columns([1.6, 1], gap="small")
+        with left:
+            results.race(shown, classroom, play)
+    with right if not wide else left:
         results.loss(shown, classroom)
         results.notes(shown)
+    with right:
+        share.exports(good, shown.traj)
+        with st.expander("Load a scene file"):
+            share.scene_upload()
     results.table(shown)
     results.rules(good, classroom)
     state.sync_url(good)

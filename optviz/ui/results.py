@@ -25,6 +25,8 @@ CHART_KEY = "race"
 CHART_CONFIG = {"displaylogo": False, "scrollZoom": False,
                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
 DEFAULT_TOL = 1e-3
+#: A race figure wider than this (px) does not fit next to the loss chart on a laptop screen.
+SIDE_BY_SIDE_MAX_WIDTH = 600
 
 
 @dataclass
@@ -91,7 +93,7 @@ def table(shown: Shown) -> None:
     tol = tolerance()
     slot.dataframe(results_table(shown, tol), hide_index=True, width="content",
                    column_config={" ": st.column_config.TextColumn(" ", width=28),
-                                  "run": st.column_config.TextColumn("run", width="medium")})
+                                  "run": st.column_config.TextColumn("run", width="large")})
 
 
 def tolerance() -> float:
@@ -105,7 +107,7 @@ def tolerance() -> float:
              "(f* = the known minimum value; the loss itself when none is known).")
     if tol is None or not math.isfinite(tol) or tol <= 0:
         st.error(f"tolerance must be a positive number, got {tol}; using {DEFAULT_TOL:g}",
-                 icon="⚠️")
+                 icon=":material/warning:")
         return DEFAULT_TOL
     return float(tol)
 

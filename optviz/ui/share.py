@@ -1,0 +1,175 @@
+"""Presets, exports and scene files: getting scenes into and out of the app.
+
+* Presets (:mod:`optviz.presets`): a select box that loads a teaching scene; its "what to
+  watch" sentences show above the figures while that scene is on screen.
+* Exports (:mod:`optviz.exports`): download buttons whose data is a callable, so a file is made
+  only when its button is pressed (never on a rerun). GIF and MP4 take seconds: a "Render"
+  button draws them with a progress bar, then a download button offers the result.
+* A scene file (the scene as JSON) downloads, and uploads back through
+  :meth:`Scenario.from_json` (bad fields fall back with a warning each).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from optviz.exports import FORMATS, export, file_name, mp4_available, pytorch_script, scene_json
+from optviz.presets import get_preset, list_presets
+from optviz.runner import Trajectories
+from optviz.scenario import Scenario, ScenarioError
+from optviz.ui import state
+
+PRESET_KEY = "optviz.preset"
+UPLOAD_KEY = "optviz.upload"
+RENDERED = "optviz.rendered"  # (format, scene key) -> bytes of the last GIF / MP4 rendered
+MAX_UPLOAD_MB = 1
+
+
+# --------------------------------------------------------------------------------------------
+# presets
+
+
+def _on_preset() -> None:
+    key = st.session_state.get(PRESET_KEY)
+    if key:
+        state.load(get_preset(key).scenario, source="preset")
+
+
+def preset_picker() -> None:
+    """The preset select box (sidebar)."""
+    names = list_presets()
+    st.selectbox(
+        "Presets", names, key=PRESET_KEY, index=None, on_change=_on_preset,
+        format_func=lambda k: get_preset(k).title, placeholder="Choose a lesson…",
+        help="Curated scenes that each show one idea, with what to watch.")
+
+
+def watch_note(scene: Scenario) -> None:
+    """"What to watch" of the chosen preset, while its scene (colours aside) is on screen."""
+    key = st.session_state.get(PRESET_KEY)
+    if not key:
+        return
+    preset = get_preset(key)
+    if preset.scenario.sim_key() == scene.sim_key():
+        st.info(f"**{preset.title}.** {preset.watch}", icon=":material/visibility:")
+
+
+# --------------------------------------------------------------------------------------------
+# scene files
+
+
+def _on_upload() -> None:
+    upload = st.session_state.get(UPLOAD_KEY)
+    if upload is None:
+        return
+    try:
+        text = upload.getvalue().decode("utf-8")
+        scene, warnings = Scenario.from_json(text)
+    except UnicodeDecodeError:
+        state.notify([f"{upload.name}: not a UTF-8 text file; nothing loaded"], "file")
+        return
+    except ScenarioError as exc:
+        state.notify([f"{upload.name}: {exc}; nothing loaded"], "file")
+        return
+    except Exception as exc:  # never let a file break the page
+        state.notify([f"{upload.name}: could not be read ({exc}); nothing loaded"], "file")
+        return
+    state.load(scene, warnings, source="file")
+
+
+def scene_upload() -> None:
+    st.file_uploader(
+        "Load a scene file (.json)", type=["json"], key=UPLOAD_KEY, on_change=_on_upload,
+        max_upload_size=MAX_UPLOAD_MB,
+        help="A scene saved with “Scene (JSON)”: surface, runs, start, steps, seed, noise.")
+
+
+# --------------------------------------------------------------------------------------------
+# exports
+
+
+def _lazy(fmt: str, scene: Scenario, traj: Trajectories) -> Callable[[], bytes]:
+    return lambda: export(fmt, scene, traj)
+
+
+def exports(scene: Scenario, traj: Trajectories) -> None:
+    """Download buttons (made on click), GIF/MP4 rendering with progress, PyTorch code."""
+    st.markdown("##### Export")
+    with st.container(horizontal=True, gap="small"):
+        for fmt, label in (("html", "HTML"), ("png", "PNG"), ("csv", "CSV"), ("json", "JSON")):
+            spec = FORMATS[fmt]
+            st.download_button(
+                label, _lazy(fmt, scene, traj), file_name=file_name(scene, spec.ext),
+                mime=spec.mime, key=f"dl.{fmt}", help=spec.label, on_click="ignore",
+                icon=":material/download:")
+        st.download_button(
+            "Scene", lambda: scene_json(scene), file_name=file_name(scene, "json", "-scene"),
+            mime="application/json", key="dl.scene", on_click="ignore",
+            icon=":material/download:",
+            help="The scene as JSON: load it back below, or with `python -m optviz`.")
+    media(scene, traj)
+    code(scene)
+
+
+def media(scene: Scenario, traj: Trajectories) -> None:
+    """GIF (and MP4 where an encoder is installed): render on request, then download."""
+    formats = ["gif", *(["mp4"] if mp4_available() else [])]
+    scene_key = (scene.sim_key(), tuple(r.color for r in scene.runs),
+                 tuple(r.display_label() for r in scene.runs))
+    rendered = st.session_state.get(RENDERED, {})
+    cols = st.columns(len(formats))
+    for col, fmt in zip(cols, formats, strict=True):
+        spec = FORMATS[fmt]
+        with col:
+            data = rendered.get((fmt, scene_key))
+            pressed = data is None and st.button(
+                f"Render {fmt.upper()}", key=f"render.{fmt}", icon=":material/movie:",
+                help=f"{spec.label}: takes a few seconds")
+            if pressed:
+                data = _render(fmt, scene, traj)
+                if data is not None:  # keep only the latest render of each format
+                    st.session_state[RENDERED] = {
+                        (fmt, scene_key): data,
+                        **{k: v for k, v in rendered.items() if k[0] != fmt}}
+            if data is not None:
+                st.download_button(
+                    f"{fmt.upper()} ({len(data) / 1e6:.1f} MB)", data,
+                    file_name=file_name(scene, spec.ext), mime=spec.mime, key=f"dl.{fmt}",
+                    on_click="ignore", icon=":material/download:", type="primary")
+
+
+def _render(fmt: str, scene: Scenario, traj: Trajectories) -> bytes | None:
+    bar = st.progress(0.0, text=f"Rendering the {fmt.upper()}…")
+
+    def progress(fraction: float) -> None:
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"Rendering the {fmt.upper()}…")
+
+    try:
+        data = export(fmt, scene, traj, progress)
+    except Exception as exc:  # a failed render is a message, not a broken page
+        bar.empty()
+        st.error(f"Could not render the {fmt.upper()}: {exc}", icon=":material/warning:")
+        return None
+    bar.empty()
+    return data
+
+
+def code(scene: Scenario) -> None:
+    """A plain-PyTorch script that reproduces one chosen run."""
+    labels = [f"{i + 1}. {r.display_label()}" for i, r in enumerate(scene.runs)]
+    k = "optviz.code_run"
+    if st.session_state.get(k) not in range(len(labels)):
+        st.session_state[k] = 0
+    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+    with c1:
+        run = st.selectbox("PyTorch code for run", range(len(labels)), key=k,
+                           format_func=labels.__getitem__)
+    with c2:
+        st.download_button(
+            "PyTorch code", lambda: pytorch_script(scene, run),
+            file_name=file_name(scene, "py", f"-run{run + 1}"), mime="text/x-python",
+            key="dl.code", on_click="ignore", icon=":material/code:",
+            help="A self-contained script: this run with plain torch.optim, "
+                 "printing the same path.")
