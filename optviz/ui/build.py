@@ -18,16 +18,23 @@ CLICK_GRID = 40
 RACE_HEIGHT = 620
 CLASSROOM_RACE_HEIGHT = 740
 LOSS_HEIGHT = 330
+MAX_WIDTH = 920  # px: wider figures overflow the main area of a 1400 px wide window
 
 
 def race_figure(scene: Scenario, traj: Trajectories, land: Landscape, classroom: bool = False,
                 token: str = "") -> go.Figure:
-    """The animated race with the click grid; larger for a projector; ``layout.meta = token``
-    (the autoplay script checks it before pressing Play)."""
-    fig = trajectory_figure(
-        land, tracks_for(scene, traj), scene.starts, click_grid=CLICK_GRID,
-        height=CLASSROOM_RACE_HEIGHT if classroom else RACE_HEIGHT,
-    )
+    """The animated race with the click grid; taller, with thicker lines and bigger markers for
+    a projector; ``layout.meta = token`` (the autoplay script checks it before pressing Play)."""
+    tracks = tracks_for(scene, traj)
+    height = CLASSROOM_RACE_HEIGHT if classroom else RACE_HEIGHT
+    fig = trajectory_figure(land, tracks, scene.starts, click_grid=CLICK_GRID, height=height)
+    width = fig.layout.width
+    if classroom and width and width > MAX_WIDTH:
+        # an equal-aspect plot grows wider with its height: keep it within a laptop's page
+        (x0, x1), (y0, y1) = land.x_range, land.y_range
+        height = max(RACE_HEIGHT, round(height - (width - MAX_WIDTH) * (y1 - y0) / (x1 - x0)))
+        fig = trajectory_figure(land, tracks, scene.starts, click_grid=CLICK_GRID,
+                                height=height)
     if classroom:
         enlarge(fig, 1.45)
     fig.update_layout(meta=token)

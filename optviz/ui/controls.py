@@ -109,6 +109,6 @@ def hyperparameter(
     try:
         hp.check(new, optimizer)
     except ValueError as exc:
-        st.error(str(exc).removeprefix(f"{optimizer}: "), icon="⚠️")
+        st.error(str(exc).removeprefix(f"{optimizer}: "), icon=":material/warning:")
         return new, False
     return new, True

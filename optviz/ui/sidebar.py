@@ -43,10 +43,10 @@ class Slots:
         for name, messages in problems.fields.items():
             slot = self.fields.get(name) or self.fields.get("scene")
             if slot is not None:
-                slot.error("\n\n".join(messages), icon="⚠️")
+                slot.error("\n\n".join(messages), icon=":material/warning:")
         for i, messages in problems.runs.items():
             if i in self.runs and i not in self.inline:
-                self.runs[i].error("\n\n".join(messages), icon="⚠️")
+                self.runs[i].error("\n\n".join(messages), icon=":material/warning:")
 
 
 def key(model: Model, what: str) -> str:

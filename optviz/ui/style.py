@@ -1,7 +1,7 @@
 """Looks the app adds on top of the figures: classroom (projector) sizes and the page's CSS.
 
-:func:`enlarge` is a pure function on a Plotly figure (no Streamlit): fonts, line widths and
-marker sizes times ``factor``, in the static traces and in every animation frame.
+:func:`enlarge` is a pure function on a Plotly figure (no Streamlit): line widths and marker
+sizes and the title times ``factor``, in the static traces and in every animation frame.
 """
 
 from __future__ import annotations
@@ -25,20 +25,12 @@ def _font(font: Any, factor: float, default: float = 12) -> dict[str, Any]:
 
 
 def enlarge(fig: go.Figure, factor: float) -> go.Figure:
-    """Scale ``fig``'s text, lines and markers by ``factor`` for a projector (in place)."""
-    lay = fig.layout
-    fig.update_layout(
-        font=_font(lay.font, factor),
-        title_font=_font(lay.title.font, factor, 15),
-        legend_font=_font(lay.legend.font, factor),
-        hoverlabel_font=_font(lay.hoverlabel.font, factor),
-    )
-    for menu in lay.updatemenus or ():
-        menu.font = _font(menu.font, factor)
-    for slider in lay.sliders or ():
-        slider.currentvalue.font = _font(slider.currentvalue.font, factor)
-    for ann in lay.annotations or ():
-        ann.font = _font(ann.font, factor)
+    """Scale ``fig``'s lines, markers and title by ``factor`` for a projector, in place.
+
+    Other text keeps its size: the figures size their margins and legend rows for their own
+    fonts (the page's text is enlarged with CSS instead).
+    """
+    fig.update_layout(title_font=_font(fig.layout.title.font, factor, 15))
     for trace in fig.data:
         if trace.name == CLICK_GRID_NAME:
             continue
@@ -71,7 +63,9 @@ div[data-testid="stExpander"] details summary p {font-weight: 600;}
 #: Classroom mode: larger text everywhere for a projector.
 CLASSROOM_CSS = """
 <style>
-html, body, [data-testid="stAppViewContainer"] {font-size: 20px;}
-.stMarkdown p, .stMarkdown li, .stCaption, label, .stDataFrame {font-size: 1.15rem !important;}
+[data-testid="stMain"] .stMarkdown p, [data-testid="stMain"] .stMarkdown li,
+[data-testid="stMain"] .stAlert p {font-size: 1.25rem !important; line-height: 1.5;}
+[data-testid="stMain"] h4 {font-size: 1.6rem !important;}
+[data-testid="stSidebar"] label p {font-size: 1.05rem !important;}
 </style>
 """
