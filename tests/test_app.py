@@ -283,13 +283,18 @@ def test_classroom_mode_enlarges_and_hides_details() -> None:
     at.sidebar.toggle(key="optviz.classroom").set_value(True).run()
     ok(at)
     big = race(at)
-    assert big["layout"]["font"]["size"] > normal["layout"]["font"]["size"]
+
+    def head_sizes(fig: dict) -> list[float]:
+        return [t["marker"]["size"] for t in fig["data"] if t.get("mode") == "lines+markers"]
+
+    assert min(head_sizes(big)) > max(head_sizes(normal))
+    assert big["layout"]["title"]["font"]["size"] > normal["layout"]["title"]["font"]["size"]
     assert big["layout"]["height"] > normal["layout"]["height"]
     keys = {w.key for w in at.sidebar.number_input}
     assert "g0.seed" not in keys and "g0.e1.momentum.momentum" not in keys
     at.sidebar.toggle(key="optviz.classroom").set_value(False).run()
     ok(at)
-    assert race(at)["layout"]["font"]["size"] == normal["layout"]["font"]["size"]
+    assert head_sizes(race(at)) == head_sizes(normal)
 
 
 def test_custom_formula_and_a_bad_one() -> None:
@@ -426,3 +431,54 @@ def test_log_options_and_error_routes() -> None:
     assert route_error("something else") == ("scene", None)
     run = DEFAULT_SCENARIO.runs[1]
     assert torch_call(run).startswith("torch.optim.SGD(params, lr=0.001, momentum=0.9,")
+
+
+# --------------------------------------------------------------------------------------------
+# presets, exports, scene files
+
+
+def test_preset_loads_its_scene_and_says_what_to_watch() -> None:
+    from optviz.presets import get_preset, list_presets
+
+    key = list_presets()[0]
+    preset = get_preset(key)
+    at = run_app()
+    at.sidebar.selectbox(key="optviz.preset").set_value(key).run()
+    ok(at)
+    assert not errors(at)
+    fig = race(at)
+    assert legend(fig)[0].startswith(preset.scenario.runs[0].display_label())
+    assert query(at) == preset.scenario.to_query()
+    assert any(preset.watch[:60] in i.value for i in at.info)
+    # widgets were re-seeded from the preset (a new generation of keys)
+    assert at.sidebar.number_input(key="g1.steps").value == preset.scenario.steps
+    # once the scene is changed, the note no longer claims to describe it
+    lr = at.sidebar.select_slider(key=f"g1.e0.{preset.scenario.runs[0].variant}.lr")
+    lr.set_value(0.5).run()
+    ok(at)
+    assert not any(preset.watch[:60] in i.value for i in at.info)
+
+
+def test_every_preset_renders() -> None:
+    from optviz.presets import list_presets
+
+    at = run_app()
+    for key in list_presets():
+        at.sidebar.selectbox(key="optviz.preset").set_value(key).run()
+        ok(at)
+        assert not errors(at), (key, errors(at))
+        assert race_payload(at) <= MAX_DEFAULT_PAYLOAD * 2
+
+
+def test_export_buttons_and_gif_on_request() -> None:
+    at = run_app()
+    keys = {el.proto.id for el in at.get("download_button")}
+    assert len(keys) >= 6  # HTML, PNG, CSV, JSON, scene, PyTorch code
+    assert "optviz.rendered" not in at.session_state  # nothing heavy made on a rerun
+    at.button(key="render.gif").click().run()
+    ok(at)
+    assert not errors(at)
+    rendered = at.session_state["optviz.rendered"]
+    (data,) = rendered.values()
+    assert data[:6] in (b"GIF87a", b"GIF89a")
+    assert len(at.get("download_button")) == len(keys) + 1

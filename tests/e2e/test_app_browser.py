@@ -180,3 +180,25 @@ def test_a_broken_link_warns_and_still_plays(page, app_url, query) -> None:
     assert page.locator("[data-testid=stException]").count() == 0
     page.wait_for_function(
         f"() => {_GD}._fullLayout.sliders[0].active > 0", timeout=30_000)
+
+
+def test_a_scene_file_loads_mid_race_without_page_errors(page, app_url, tmp_path) -> None:
+    """Replacing the figure while it animates must not leave plotly.js throwing."""
+    from optviz.scenario import DEFAULT_SCENARIO, Scenario
+
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    open_app(page, app_url)
+    page.wait_for_function(f"() => {_GD}._fullLayout.sliders[0].active > 3", timeout=30_000)
+    scene = Scenario(surface="booth", starts=((-5.0, 5.0),), steps=60,
+                     runs=DEFAULT_SCENARIO.runs[3:]).validated()
+    path = tmp_path / "scene.json"
+    path.write_text(scene.to_json())
+    page.get_by_text("Load a scene file", exact=True).click()
+    page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(path))
+    page.wait_for_function(
+        f"() => {{ const gd = {_GD}; return gd && gd._fullLayout"
+        " && gd._fullLayout.title.text.includes('Booth'); }", timeout=30_000)
+    page.wait_for_timeout(1500)
+    assert start_inputs(page) == ("-5", "5")
+    assert not errors, errors[:3]
