@@ -72,6 +72,8 @@ def tracks_for(scenario: Scenario, traj: Trajectories) -> list[Track]:
                     xy=traj.xy[r, s],
                     loss=traj.loss[r, s],
                     diverged_at=int(traj.diverged_at[r, s]),
+                    # one legend entry per run when it starts from several points
+                    group=run.display_label() if len(scenario.starts) > 1 else "",
                 )
             )
     return tracks
