@@ -62,6 +62,10 @@ def track_label(scenario: Scenario, run: int, start: int) -> str:
 
 def tracks_for(scenario: Scenario, traj: Trajectories) -> list[Track]:
     """One track per (run, start), in run-major order, in the run's colour."""
+    labels = [run.display_label() for run in scenario.runs]
+    groups = [
+        label if labels.count(label) == 1 else f"{label} #{r + 1}" for r, label in enumerate(labels)
+    ]
     tracks = []
     for r, run in enumerate(scenario.runs):
         for s in range(len(scenario.starts)):
@@ -73,7 +77,7 @@ def tracks_for(scenario: Scenario, traj: Trajectories) -> list[Track]:
                     loss=traj.loss[r, s],
                     diverged_at=int(traj.diverged_at[r, s]),
                     # one legend entry per run when it starts from several points
-                    group=run.display_label() if len(scenario.starts) > 1 else "",
+                    group=groups[r] if len(scenario.starts) > 1 else "",
                 )
             )
     return tracks
