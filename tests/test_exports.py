@@ -321,6 +321,8 @@ _SCRIPT_CASES = [  # surface, variant, hyperparameters, noise, steps, starts
     ("himmelblau", "newton", {"damping": 1.0}, None, 60, ((-4.0, 4.0), (1.0, 1.0))),
     ("booth", "diag_newton", {}, None, 100, ((-8.0, 2.0), (9.0, 0.0))),
     ("rosenbrock", "vsgd", {}, None, 150, ((-1.5, 2.0), (0.5, -0.5))),
+    ("noisy_quadratic", "diag_newton", {}, None, 100, ((-2.0, 1.5), (1.5, 1.0))),
+    ("rosenbrock", "vsgd", {}, 0.5, 150, ((-1.5, 2.0), (0.5, -0.5))),
     ("booth", "adagrad_full", {}, None, 100, ((-8.0, 2.0), (9.0, 0.0))),
     ("rosenbrock", "natural_gradient", {}, None, 150, ((-1.5, 2.0), (0.5, -0.5))),
     ("ackley", "nadam", {}, 0.5, 100, ((-2.0, 1.5), (1.0, -2.0))),
@@ -406,6 +408,8 @@ def test_script_shape_and_text(scene):
     assert "def noise(step, call=0):" in noisy and "SEED, RUN, START_INDEX = 7, 1, 1" in noisy
     newton = pytorch_script(_case_scene(*_SCRIPT_CASES[4]), run=1)
     assert "class Newton(torch.optim.Optimizer):" in newton and "hessian_fn=hessian" in newton
+    secant = pytorch_script(_case_scene(*_SCRIPT_CASES[7]), run=1)
+    assert "class DiagNewton(torch.optim.Optimizer):" in secant and "grad_fn=gradient" in secant
     with pytest.raises(IndexError, match="run 4 is out of range"):
         pytorch_script(scene, run=4)
     with pytest.raises(IndexError, match="start 1 is out of range"):

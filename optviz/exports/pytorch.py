@@ -8,7 +8,10 @@ optimizers, a minimal copy of the class in the script), and loops exactly as
 :func:`optviz.runner.simulate` does: at each step the loss and its gradient (autograd) at the
 current point, plus optviz's counter-based Gaussian noise when the scene has noise (SplitMix64
 and Box–Muller, :mod:`optviz.noise`, written out in plain Python), are recorded, then the
-optimizer steps. L-BFGS steps with a closure. A run stops where optviz marks it diverged.
+optimizer steps. L-BFGS steps with a closure; Newton gets the autograd Hessian of ``f``, and
+the secant methods (diagonal quasi-Newton, vSGD) the noise-free autograd gradient of ``f`` for
+their curvature, as optviz's ``hessian_fn`` / ``grad_fn``. A run stops where optviz marks it
+diverged.
 
 Run as ``python script.py`` it prints the trajectory every tenth of the way; ``python
 script.py out.csv`` writes every step (``step,x,y,loss,grad_x,grad_y``).
@@ -75,7 +78,8 @@ def plus_identity(m, scale):
 
 _SECANT = '''
 def secant_curvature(theta, grad, state):
-    """Elementwise |dg / dtheta| since the last step, and where it is defined."""
+    """Elementwise |dG / dtheta| since the last step, and where it is defined. G is the
+    noise-free gradient (grad_fn): one sample at both points, so the noise cancels."""
     d_theta = theta - state["prev_param"]
     valid = (d_theta != 0) & torch.isfinite(d_theta)
     safe = torch.where(valid, d_theta, torch.ones_like(d_theta))
@@ -114,18 +118,21 @@ class Newton(torch.optim.Optimizer):
     "diag_newton": (_SECANT, '''
 class DiagNewton(torch.optim.Optimizer):
     """Diagonal quasi-Newton (after Becker & LeCun 1988): lr g / (h + damping), h a running
-    average of the secant curvature |dg/dp| of each coordinate."""
+    average of the secant curvature |dG/dp| of each coordinate; g is the gradient seen (noise
+    included), G the noise-free one (grad_fn)."""
 
-    def __init__(self, params, lr=1.0, damping=1.0, beta=0.5, init_lr=1e-3):
+    def __init__(self, params, lr=1.0, damping=1.0, beta=0.5, init_lr=1e-3, grad_fn=None):
         super().__init__(params, dict(lr=lr, damping=damping, beta=beta, init_lr=init_lr))
+        self.grad_fn = grad_fn
 ''' + _STEP + '''
     def update(self, theta, grad, group, state):
+        clean = grad if self.grad_fn is None else self.grad_fn(theta)  # G, for the secant
         if not state:
             state["curvature"] = torch.zeros_like(theta)
             state["estimates"] = torch.zeros_like(theta)
             update = group["init_lr"] * grad
         else:
-            h, valid = secant_curvature(theta, grad, state)
+            h, valid = secant_curvature(theta, clean, state)
             first = state["estimates"] == 0
             beta = group["beta"]
             averaged = torch.where(first, h, beta * state["curvature"] + (1 - beta) * h)
@@ -134,23 +141,26 @@ class DiagNewton(torch.optim.Optimizer):
             newton = group["lr"] * grad / (state["curvature"] + group["damping"])
             update = torch.where(state["estimates"] == 0, group["init_lr"] * grad, newton)
         state["prev_param"] = theta.clone()
-        state["prev_grad"] = grad.clone()
+        state["prev_grad"] = clean.clone()
         return update
 '''),
     "vsgd": (_SECANT, '''
 class VSGD(torch.optim.Optimizer):
-    """vSGD (Schaul, Zhang & LeCun 2012), elementwise, curvature from the secant |dg/dp|."""
+    """vSGD (Schaul, Zhang & LeCun 2012), elementwise, curvature from the secant |dG/dp| of the
+    noise-free gradient G (grad_fn); the statistics and the step use the gradient seen, g."""
 
     def __init__(self, params, init_lr=1e-3, min_curvature=1.0, slow_constant=2.0,
-                 init_tau=10.0, eps=1e-12):
+                 init_tau=10.0, eps=1e-12, grad_fn=None):
         super().__init__(params, dict(init_lr=init_lr, min_curvature=min_curvature,
                                       slow_constant=slow_constant, init_tau=init_tau, eps=eps))
+        self.grad_fn = grad_fn
 ''' + _STEP + '''
     def update(self, theta, grad, group, state):
+        clean = grad if self.grad_fn is None else self.grad_fn(theta)  # G, for the secant
         if not state:
             update = group["init_lr"] * grad
         else:
-            h, valid = secant_curvature(theta, grad, state)
+            h, valid = secant_curvature(theta, clean, state)
             h = h.clamp(min=group["min_curvature"])
             eps = group["eps"]
             if "tau" not in state:  # slow start: statistics inflated by C
@@ -171,7 +181,7 @@ class VSGD(torch.optim.Optimizer):
             state["tau"] = (1 - ratio) * state["tau"] + 1
             update = rate * grad
         state["prev_param"] = theta.clone()
-        state["prev_grad"] = grad.clone()
+        state["prev_grad"] = clean.clone()
         return update
 '''),
     "adagrad_full": (_SOLVE2 + '''
@@ -331,6 +341,14 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
             "    return torch.autograd.functional.hessian(lambda v: f(v[0], v[1]), q)",
         ]
         kwargs.append("hessian_fn=hessian")
+    if spec.needs_grad_fn:
+        out += [
+            "", "",
+            "def gradient(q):",
+            '    """The gradient of f at q (autograd), without noise."""',
+            "    return torch.autograd.functional.jacobian(lambda v: f(v[0], v[1]), q)",
+        ]
+        kwargs.append("grad_fn=gradient")
     ctor = cls if own else f"torch.optim.{cls}"
     call = f"opt = {ctor}([p], {', '.join(kwargs)})"
     if len(call) > 99:
