@@ -138,11 +138,13 @@ class Model:
         return e
 
     def duplicate(self, entry_id: int) -> Entry | None:
-        """Insert a copy of a run right after it, in a free colour; ``None`` when full."""
+        """Insert a copy of a run right after it, in a free colour and without its legend label
+        (the automatic one then shows what differs); ``None`` when full."""
         if self.full:
             return None
         src = self.entry(entry_id)
-        e = replace(src, id=self.next_id, values=dict(src.values), color=self.free_color())
+        e = replace(src, id=self.next_id, values=dict(src.values), color=self.free_color(),
+                    label="")
         self.next_id += 1
         self.entries.insert(self.index(entry_id) + 1, e)
         return e

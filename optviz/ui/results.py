@@ -68,7 +68,9 @@ def race(shown: Shown, classroom: bool, play: bool) -> None:
     """The animated figure; a click on it sets the start point."""
     st.session_state["optviz.fig"] = shown.fig
     st.plotly_chart(shown.fig, key=CHART_KEY, on_select=_on_click, selection_mode="points",
-                    width="content", theme=None, config=CHART_CONFIG)
+                    width="content", theme=None, config=CHART_CONFIG,
+                    alt="Animated race of the optimizer runs over the loss surface; click the "
+                        "plot to start there")
     autoplay(CHART_KEY, shown.fig.layout.meta, enabled=play)
 
 
@@ -83,7 +85,8 @@ def loss(shown: Shown, classroom: bool) -> None:
     key = shown.scene.sim_key()
     look = cache.look_key(shown.scene, classroom)
     fig = cache.loss_chart(key, look, shown.scene, shown.traj, shown.land)
-    st.plotly_chart(fig, key="loss", width="stretch", theme=None, config=CHART_CONFIG)
+    st.plotly_chart(fig, key="loss", width="stretch", theme=None, config=CHART_CONFIG,
+                    alt="Loss per optimizer step for every run, logarithmic axis")
 
 
 def table(shown: Shown) -> None:
