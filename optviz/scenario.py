@@ -102,17 +102,18 @@ MAX_JSON_CHARS = 65_536
 MAX_LINE_SEARCH_STEPS = 10_000
 JSON_VERSION = 1
 
-#: Eight distinct run colours readable over a viridis-like landscape: none is close to a viridis
-#: colour (CIE76 ΔE ≥ 36) and any two differ by ΔE ≥ 48. The first four are the default runs'.
+#: Eight distinct run colours readable over a viridis-like landscape AND on the white loss chart:
+#: none is close to a viridis colour (CIE76 ΔE ≥ 35) or to white (ΔE ≥ 47), and any two differ by
+#: ΔE ≥ 49. The first four are the default runs'.
 PALETTE: tuple[str, ...] = (
     "#ff3b3b",  # red
     "#ff9500",  # orange
-    "#ffffff",  # white
-    "#ff4fd8",  # pink
-    "#00d9ff",  # cyan
-    "#b39dff",  # lavender
     "#111111",  # near-black
+    "#ff4fd8",  # pink
+    "#0057ff",  # blue
+    "#00d9ff",  # cyan
     "#8b4513",  # brown
+    "#b39dff",  # lavender
 )
 
 _FLOAT_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")

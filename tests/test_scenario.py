@@ -284,6 +284,8 @@ def test_palette_is_distinct_and_readable_over_viridis() -> None:
     viridis = [_lab(c) for c in _VIRIDIS]
     assert min(math.dist(a, b) for i, a in enumerate(labs) for b in labs[:i]) > 40
     assert min(math.dist(a, v) for a in labs for v in viridis) > 30
+    white = _lab("#ffffff")  # the loss chart and the legend are drawn on white
+    assert min(math.dist(a, white) for a in labs) > 45
 
 
 # ---------------------------------------------------------------------------------------------
