@@ -16,6 +16,7 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
+from optviz.runner import SimulationTimeout  # noqa: E402
 from optviz.ui import results, share, sidebar, state  # noqa: E402 (after set_page_config)
 from optviz.ui.model import check  # noqa: E402
 from optviz.ui.style import BASE_CSS, CLASSROOM_CSS  # noqa: E402
@@ -57,6 +58,9 @@ def main() -> None:
                 "show the last valid scene.", icon=":material/info:")
     try:
         shown = results.compute(good, classroom)
+    except SimulationTimeout as exc:
+        st.error(f"This scene takes too long to compute here: {exc}.", icon=":material/timer:")
+        return
     except Exception as exc:  # nothing the user does may break the page
         st.error(f"This scene could not be computed: {type(exc).__name__}: {exc}",
                  icon=":material/warning:")

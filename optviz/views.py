@@ -18,7 +18,9 @@ from optviz.surfaces import Surface
 GRID_POINTS = 200
 
 
-def simulate_scenario(scenario: Scenario, record_state: bool = False) -> Trajectories:
+def simulate_scenario(
+    scenario: Scenario, record_state: bool = False, time_limit: float | None = None
+) -> Trajectories:
     """Run a validated scenario (all runs from all starts) with :func:`optviz.simulate`."""
     surface = scenario.resolve_surface() if scenario.is_custom else scenario.surface
     return simulate(
@@ -29,6 +31,7 @@ def simulate_scenario(scenario: Scenario, record_state: bool = False) -> Traject
         seed=scenario.seed,
         noise=scenario.noise,
         record_state=record_state,
+        time_limit=time_limit,
     )
 
 

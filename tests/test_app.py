@@ -482,3 +482,12 @@ def test_export_buttons_and_gif_on_request() -> None:
     (data,) = rendered.values()
     assert data[:6] in (b"GIF87a", b"GIF89a")
     assert len(at.get("download_button")) == len(keys) + 1
+
+
+def test_a_scene_too_heavy_to_wait_for_shows_a_clear_error(monkeypatch) -> None:
+    cache.clear()
+    monkeypatch.setattr(cache, "SIMULATION_TIME_LIMIT", 0.0)
+    at = run_app({"steps": "977"})  # a scene no other test has cached
+    assert not at.exception
+    assert any("too long to compute" in e and "too heavy" in e for e in errors(at))
+    cache.clear()

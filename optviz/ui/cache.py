@@ -26,6 +26,9 @@ from optviz.scenario import Scenario
 from optviz.ui import build
 from optviz.views import landscape_for, simulate_scenario
 
+#: Seconds a page waits for one simulation before it gives up with a clear message.
+SIMULATION_TIME_LIMIT = 20.0
+
 #: Uncached computations so far, by function name (process-wide, like the caches).
 CALLS: Counter[str] = Counter()
 
@@ -54,7 +57,7 @@ def figure_token(scene: Scenario, classroom: bool) -> str:
 def trajectories(sim_key: tuple, _scene: Scenario) -> Trajectories:
     """``simulate`` for ``_scene``; ``sim_key`` (its ``sim_key()``) is the cache key."""
     CALLS["simulate"] += 1
-    return simulate_scenario(_scene)
+    return simulate_scenario(_scene, time_limit=SIMULATION_TIME_LIMIT)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
