@@ -16,12 +16,22 @@ products is a level; chains like ``a + b - c`` are one), and a power :math:`a^b`
 
 Nothing is computed exactly: the text never reaches ``eval``, ``exec``, code compilation or
 ``sympify``. The checked AST is turned node by node into a sympy expression in which every number
-is an opaque symbol (:class:`NumberAtom`) and every function is a sympy ``Function`` of this module
-with its own derivative rule, so sympy can differentiate and print it but never does arithmetic on
-numbers (that is what makes ``2**10**10`` hang). The gradient :math:`\nabla f` and Hessian
-:math:`\nabla^2 f` come from ``sympy.diff``. All four expressions run through a small straight-line
-program of torch (or numpy) operations with shared subexpressions; constant parts are folded once in
-float64 with torch's own IEEE semantics (overflow gives ``inf``, never a hang).
+is an opaque symbol (:class:`NumberAtom`) and every function is a sympy ``Function`` of this module,
+so sympy can print it but never does arithmetic on numbers (that is what makes ``2**10**10`` hang).
+The expression becomes a straight-line program of torch (or numpy) operations on registers, equal
+operations shared (hash-consed); constant parts are folded once in float64 with torch's own IEEE
+semantics (overflow gives ``inf``, never a hang).
+
+The gradient and Hessian are derived from that program by forward-mode differentiation: each
+register :math:`r = \mathrm{op}(a, b)` gets its tangents
+:math:`\dot r = \partial_a \mathrm{op}\,\dot a + \partial_b \mathrm{op}\,\dot b` for
+:math:`\dot{} = \partial_x, \partial_y` from the rule of its operation (sum, product, quotient,
+power :math:`(a^c)' = c\,a^{c-1} a'` with the exact small integer exponents, each function's
+derivative), memoized per register. So :math:`\nabla f` costs O(n) operations for a program of n,
+and :math:`\nabla^2 f`, the same sweep over the gradient's program, O(n) again (Griewank & Walther,
+*Evaluating Derivatives*, 2nd ed., 2008, ch. 3); ``sympy.diff`` re-walks every subtree and is
+superlinear on deep nests. Each program keeps only the operations its outputs need and reuses a
+register's storage after its last use, so memory is the peak of live values, not their total.
 """
 
 from __future__ import annotations
@@ -32,12 +42,13 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import sympy as sp
 import torch
 from sympy.core.function import FunctionClass
+from sympy.printing.latex import LatexPrinter
 
 __all__ = [
     "FUNCTIONS",
@@ -52,7 +63,6 @@ __all__ = [
 MAX_FORMULA_LENGTH = 1000
 MAX_FORMULA_DEPTH = 50
 MAX_EXPONENT_NUMBER = 100
-MAX_DERIVATIVE_COST = 10_000  # rough operation count of a derivative; larger ones are refused
 
 
 # the parser's SyntaxWarnings about user text ("invalid decimal literal") are noise here
@@ -85,16 +95,20 @@ class NumberAtom(sp.Symbol):
         return power if mantissa == "1" else rf"{mantissa} \cdot {power}"
 
 
-# name -> (arity, torch, numpy, LaTeX operator or template, derivative rule in terms of the args)
-_SPECS: dict[str, tuple[int, Callable, Callable, str, Callable[..., tuple]]] = {}
+class _Spec(NamedTuple):
+    arity: int
+    torch: Callable
+    numpy: Callable
+    tex: str  # LaTeX operator, or a template such as e^{%s}
+    partials: Callable[..., tuple]  # (emitter, result register, *args) -> d/d(each arg)
+
+
+_SPECS: dict[str, _Spec] = {}
 _F: dict[str, FunctionClass] = {}
 
 
 def _define(name: str, arity: int, torch_fn: Callable, numpy_fn: Callable, tex: str,
-            rule: Callable[..., tuple]) -> None:
-    def fdiff(self: sp.Function, argindex: int = 1) -> sp.Expr:
-        return rule(*self.args)[argindex - 1]
-
+            partials: Callable[..., tuple]) -> None:
     def _latex(self: sp.Function, printer: Any, exp: str | None = None, **kwargs: Any) -> str:
         args = ", ".join(printer._print(a) for a in self.args)
         if "%s" in tex:  # template such as e^{%s}, \sqrt{%s}, \left|%s\right|
@@ -103,50 +117,56 @@ def _define(name: str, arity: int, torch_fn: Callable, numpy_fn: Callable, tex: 
         power = "" if exp is None else f"^{{{exp}}}"
         return rf"{tex}{power}\left({args}\right)"
 
-    namespace = {"nargs": arity, "fdiff": fdiff, "_latex": _latex, "__module__": __name__}
+    namespace = {"nargs": arity, "_latex": _latex, "__module__": __name__}
     _F[name] = FunctionClass(name, (sp.Function,), namespace)
-    _SPECS[name] = (arity, torch_fn, numpy_fn, tex, rule)
+    _SPECS[name] = _Spec(arity, torch_fn, numpy_fn, tex, partials)
 
 
-def _sq(a: sp.Expr) -> sp.Expr:
-    return a**2
+# derivative rules on registers: m is the _Emitter, r the function's own value, a (b) its arguments
+def _inv_sqrt(m: _Emitter, s: Operand) -> Operand:
+    return m.div(1.0, m.call("sqrt", s))
 
 
-_define("sin", 1, torch.sin, np.sin, r"\sin", lambda a: (_F["cos"](a),))
-_define("cos", 1, torch.cos, np.cos, r"\cos", lambda a: (-_F["sin"](a),))
-_define("tan", 1, torch.tan, np.tan, r"\tan", lambda a: (1 + _F["tan"](a) ** 2,))
-_define("arcsin", 1, torch.asin, np.arcsin, r"\arcsin", lambda a: (1 / _F["sqrt"](1 - _sq(a)),))
-_define("arccos", 1, torch.acos, np.arccos, r"\arccos", lambda a: (-1 / _F["sqrt"](1 - _sq(a)),))
-_define("arctan", 1, torch.atan, np.arctan, r"\arctan", lambda a: (1 / (1 + _sq(a)),))
+_define("sin", 1, torch.sin, np.sin, r"\sin", lambda m, r, a: (m.call("cos", a),))
+_define("cos", 1, torch.cos, np.cos, r"\cos", lambda m, r, a: (m.neg(m.call("sin", a)),))
+_define("tan", 1, torch.tan, np.tan, r"\tan", lambda m, r, a: (m.add(1.0, m.power(r, 2.0)),))
+_define("arcsin", 1, torch.asin, np.arcsin, r"\arcsin",
+        lambda m, r, a: (_inv_sqrt(m, m.sub(1.0, m.power(a, 2.0))),))
+_define("arccos", 1, torch.acos, np.arccos, r"\arccos",
+        lambda m, r, a: (m.neg(_inv_sqrt(m, m.sub(1.0, m.power(a, 2.0)))),))
+_define("arctan", 1, torch.atan, np.arctan, r"\arctan",
+        lambda m, r, a: (m.div(1.0, m.add(1.0, m.power(a, 2.0))),))
 _define("arctan2", 2, torch.atan2, np.arctan2, r"\operatorname{atan2}",
-        lambda a, b: (b / (_sq(a) + _sq(b)), -a / (_sq(a) + _sq(b))))
-_define("sinh", 1, torch.sinh, np.sinh, r"\sinh", lambda a: (_F["cosh"](a),))
-_define("cosh", 1, torch.cosh, np.cosh, r"\cosh", lambda a: (_F["sinh"](a),))
-_define("tanh", 1, torch.tanh, np.tanh, r"\tanh", lambda a: (1 - _F["tanh"](a) ** 2,))
+        lambda m, r, a, b: (m.div(b, m.add(m.power(a, 2.0), m.power(b, 2.0))),
+                            m.neg(m.div(a, m.add(m.power(a, 2.0), m.power(b, 2.0))))))
+_define("sinh", 1, torch.sinh, np.sinh, r"\sinh", lambda m, r, a: (m.call("cosh", a),))
+_define("cosh", 1, torch.cosh, np.cosh, r"\cosh", lambda m, r, a: (m.call("sinh", a),))
+_define("tanh", 1, torch.tanh, np.tanh, r"\tanh", lambda m, r, a: (m.sub(1.0, m.power(r, 2.0)),))
 _define("arcsinh", 1, torch.asinh, np.arcsinh, r"\operatorname{arsinh}",
-        lambda a: (1 / _F["sqrt"](_sq(a) + 1),))
+        lambda m, r, a: (_inv_sqrt(m, m.add(m.power(a, 2.0), 1.0)),))
 _define("arccosh", 1, torch.acosh, np.arccosh, r"\operatorname{arcosh}",
-        lambda a: (1 / _F["sqrt"](_sq(a) - 1),))
+        lambda m, r, a: (_inv_sqrt(m, m.sub(m.power(a, 2.0), 1.0)),))
 _define("arctanh", 1, torch.atanh, np.arctanh, r"\operatorname{artanh}",
-        lambda a: (1 / (1 - _sq(a)),))
-_define("exp", 1, torch.exp, np.exp, "e^{%s}", lambda a: (_F["exp"](a),))
-_define("expm1", 1, torch.expm1, np.expm1, r"\operatorname{expm1}", lambda a: (_F["exp"](a),))
-_define("log", 1, torch.log, np.log, r"\ln", lambda a: (1 / a,))
-_define("log1p", 1, torch.log1p, np.log1p, r"\operatorname{log1p}", lambda a: (1 / (1 + a),))
-_define("log2", 1, torch.log2, np.log2, r"\log_{2}", lambda a: (1 / (a * NumberAtom("ln2")),))
-_define("log10", 1, torch.log10, np.log10, r"\log_{10}", lambda a: (1 / (a * NumberAtom("ln10")),))
-_define("sqrt", 1, torch.sqrt, np.sqrt, r"\sqrt{%s}", lambda a: (1 / (2 * _F["sqrt"](a)),))
-_define("abs", 1, torch.abs, np.abs, r"\left|%s\right|", lambda a: (_F["sign"](a),))
-_define("sign", 1, torch.sign, np.sign, r"\operatorname{sign}", lambda a: (sp.S.Zero,))  # internal
+        lambda m, r, a: (m.div(1.0, m.sub(1.0, m.power(a, 2.0))),))
+_define("exp", 1, torch.exp, np.exp, "e^{%s}", lambda m, r, a: (r,))
+_define("expm1", 1, torch.expm1, np.expm1, r"\operatorname{expm1}",
+        lambda m, r, a: (m.call("exp", a),))
+_define("log", 1, torch.log, np.log, r"\ln", lambda m, r, a: (m.div(1.0, a),))
+_define("log1p", 1, torch.log1p, np.log1p, r"\operatorname{log1p}",
+        lambda m, r, a: (m.div(1.0, m.add(1.0, a)),))
+_define("log2", 1, torch.log2, np.log2, r"\log_{2}",
+        lambda m, r, a: (m.div(1.0, m.mul(a, math.log(2.0))),))
+_define("log10", 1, torch.log10, np.log10, r"\log_{10}",
+        lambda m, r, a: (m.div(1.0, m.mul(a, math.log(10.0))),))
+_define("sqrt", 1, torch.sqrt, np.sqrt, r"\sqrt{%s}", lambda m, r, a: (m.div(0.5, r),))
+_define("abs", 1, torch.abs, np.abs, r"\left|%s\right|", lambda m, r, a: (m.call("sign", a),))
+_define("sign", 1, torch.sign, np.sign, r"\operatorname{sign}", lambda m, r, a: (0.0,))  # internal
 
 _ALIASES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "atan2": "arctan2",
             "asinh": "arcsinh", "acosh": "arccosh", "atanh": "arctanh", "ln": "log"}
 #: Functions a formula may call: name -> number of arguments.
-FUNCTIONS: dict[str, int] = {n: _SPECS[n][0] for n in sorted(_SPECS) if n != "sign"} | {
-    a: _SPECS[n][0] for a, n in sorted(_ALIASES.items())}
-# what sympy itself may put into a derivative (log of a variable base, ...)
-_SYMPY_FUNCS = {sp.log: "log", sp.exp: "exp", sp.Abs: "abs", sp.sign: "sign"}
-
+FUNCTIONS: dict[str, int] = {n: _SPECS[n].arity for n in sorted(_SPECS) if n != "sign"} | {
+    a: _SPECS[n].arity for a, n in sorted(_ALIASES.items())}
 
 # ---------------------------------------------------------------- checking the AST
 _REFUSED = {
@@ -318,26 +338,33 @@ def _build(node: ast.expr) -> sp.Expr:
     raise FormulaError(f"{what} not allowed ({_where(node)})")
 
 
-def _derivative_cost(exprs: Sequence[sp.Expr]) -> int:
-    """Rough number of operations in the derivatives of ``exprs``, counting shared subexpressions
-    once: a product of m varying factors costs about m times its length (the product rule)."""
-    varying: dict[sp.Expr, bool] = {X: True, Y: True}
-    cost, stack = 0, [(e, False) for e in exprs]
-    while stack:  # iterative post-order walk over the distinct nodes
-        e, done = stack.pop()
-        if e in varying:
-            continue
-        if not done:
-            stack.append((e, True))
-            stack.extend((a, False) for a in e.args if a not in varying)
-            continue
-        m = sum(varying[a] for a in e.args)
-        varying[e] = m > 0
-        if isinstance(e, sp.Add | sp.Mul) and m:
-            cost += m * len(e.args) if isinstance(e, sp.Mul) else len(e.args)
-        elif m:
-            cost += 8  # chain rule of a power or a function
-    return cost
+
+# ---------------------------------------------------------------- LaTeX
+class _TexAtom(sp.Symbol):
+    """LaTeX printed already, standing in for an exponent while the rest is printed."""
+
+    def _latex(self, printer: Any, **kwargs: Any) -> str:
+        return self.name
+
+
+def _latex(expr: sp.Expr) -> str:
+    """``sympy.latex(expr, order="none")``, with each exponent that is not an integer printed on
+    its own first and replaced by an opaque symbol. sympy's printer asks the sign of every
+    exponent (``fraction``) through fresh evaluated objects, which re-walks the whole exponent at
+    each level: seconds on deep nests such as ``2**-(2*2**-(2*...))``; this is linear."""
+    printer = LatexPrinter({"order": "none"})
+    memo: dict[sp.Basic, sp.Basic] = {}
+
+    def hide(e: sp.Basic) -> sp.Basic:
+        if e not in memo:
+            args = [hide(a) for a in e.args]
+            if isinstance(e, sp.Pow) and e.exp.args and not isinstance(e.exp, sp.Integer):
+                args[1] = _TexAtom(printer.doprint(args[1]))
+            same = all(a is b for a, b in zip(args, e.args, strict=True))
+            memo[e] = e if same else e.func(*args, evaluate=False)
+        return memo[e]
+
+    return printer.doprint(hide(expr))
 
 
 # ---------------------------------------------------------------- straight-line programs
@@ -348,17 +375,82 @@ def _t(v: float) -> torch.Tensor:
     return torch.tensor(v, dtype=torch.float64)
 
 
+def _fold(fn: Callable, *args: float) -> float:
+    """A constant part, computed once in float64 with torch's IEEE semantics (inf, nan)."""
+    return float(fn(*map(_t, args)))
+
+
+def _is(a: Operand, value: float) -> bool:
+    return isinstance(a, float) and a == value
+
+
+def _registers(op: tuple) -> list[int]:
+    """Register operands of an op (``call`` carries the function name first; constants are
+    floats)."""
+    return [a for a in op[1:] if type(a) is int]
+
+
+def _reachable(ops: list[tuple], outputs: Sequence[Operand]) -> set[int]:
+    """Registers (x, y excluded) that ``outputs`` depend on."""
+    seen: set[int] = set()
+    stack = [o for o in outputs if type(o) is int]
+    while stack:
+        reg = stack.pop()
+        if reg >= 2 and reg not in seen:
+            seen.add(reg)
+            stack.extend(_registers(ops[reg - 2]))
+    return seen
+
+
+def _schedule(ops: list[tuple], outputs: Sequence[Operand]) -> list[int]:
+    """The registers ``outputs`` need, in the order a left-to-right depth-first walk completes
+    them, which is the order Python evaluates the formula in: each operand is computed shortly
+    before its use, so few values are live at once (a sum adds each term as it comes instead of
+    computing all terms first)."""
+    order: list[int] = []
+    done = {0, 1}
+    stack = [(o, False) for o in reversed(outputs) if type(o) is int]
+    while stack:
+        reg, expanded = stack.pop()
+        if reg in done:
+            continue
+        if expanded:
+            done.add(reg)
+            order.append(reg)
+            continue
+        stack.append((reg, True))
+        stack.extend((a, False) for a in reversed(_registers(ops[reg - 2])) if a not in done)
+    return order
+
+
 class _Emitter:
-    """Turns sympy expressions into a list of ops over registers, sharing equal subexpressions."""
+    """Turns sympy expressions into ops over registers and differentiates them.
+
+    Ops are hash-consed (the same op on the same operands is one register), so equal
+    subexpressions are computed once, and :meth:`differentiate` memoizes each register's tangents.
+    """
 
     def __init__(self) -> None:
         self.ops: list[tuple] = []
         self.memo: dict[Any, Any] = {X: 0, Y: 1}
+        self.consed: dict[tuple, int] = {}
+        self.tangents: dict[int, tuple[Operand, Operand]] = {0: (1.0, 0.0), 1: (0.0, 1.0)}
+        self.powers: dict[int, tuple[int, float]] = {}  # register = base**c, lowered to a chain
 
     def push(self, *op: Any) -> int:
-        self.ops.append(op)
-        return len(self.ops) + 1  # registers 0 and 1 hold x and y
+        key = tuple(a.hex() if isinstance(a, float) else a for a in op)  # 2 != 2.0, 0.0 != -0.0
+        if op[0] in ("add", "mul") and op[2] < op[1]:  # commutative: b a is a b
+            key = (op[0], op[2], op[1])
+        if key not in self.consed:
+            self.ops.append(op)
+            self.consed[key] = len(self.ops) + 1  # registers 0 and 1 hold x and y
+        return self.consed[key]
 
+    def op(self, a: Operand) -> tuple:
+        """The op computing ``a`` (``("input",)`` for x, y and constants)."""
+        return self.ops[a - 2] if type(a) is int and a >= 2 else ("input",)
+
+    # ---------------------------------------------------------------- lowering sympy
     def emit(self, e: sp.Expr) -> Operand:
         if e not in self.memo:
             self.memo[e] = self._emit(e)
@@ -372,21 +464,16 @@ class _Emitter:
                 return e.p / e.q
             except OverflowError:
                 return math.copysign(math.inf, e.p) if abs(e.p) > abs(e.q) else 0.0
-        if isinstance(e, sp.Float):
-            return float(e)
         if isinstance(e, sp.Add):
             return self._add(e.args)
         if isinstance(e, sp.Mul):
             return self._scale(*self._product(e.args))
         if isinstance(e, sp.Pow):
             return self.power(self.emit(e.base), self.emit(e.exp))
-        name = _SYMPY_FUNCS.get(e.func, e.func.__name__ if e.func in _F.values() else None)
-        if name is None:
-            raise FormulaError(f"cannot evaluate {type(e).__name__} in a derivative")
-        args = [self.emit(a) for a in e.args]
-        if all(isinstance(a, float) for a in args):
-            return float(_SPECS[name][1](*map(_t, args)))
-        return self.push("call", name, *args)
+        name = type(e).__name__
+        if _F.get(name) is not type(e):
+            raise FormulaError(f"cannot evaluate {name}")
+        return self.call(name, *(self.emit(a) for a in e.args))
 
     def _add(self, terms: Sequence[sp.Expr]) -> Operand:
         const, plus, minus = 0.0, [], []
@@ -464,23 +551,180 @@ class _Emitter:
         if isinstance(base, float) and isinstance(exponent, float):
             return float(torch.pow(_t(base), exponent))
         if isinstance(base, float):
-            return self.push("call", "exp", exponent) if base == math.e else self.push(
+            return self.call("exp", exponent) if base == math.e else self.push(
                 "rpowc", base, exponent)
         if not isinstance(exponent, float):
             return self.push("pow", base, exponent)
-        if exponent == 1.0:
-            return base
+        if exponent in (0.0, 1.0):
+            return 1.0 if exponent == 0.0 else base
         if exponent in (2.0, 3.0):
-            square = self.push("mul", base, base) if exponent == 2.0 else self.power(base, 2.0)
-            return square if exponent == 2.0 else self.push("mul", square, base)
-        if abs(exponent) == 0.5:
-            root = self.push("call", "sqrt", base)
-            return root if exponent > 0 else self.push("rdivc", 1.0, root)
-        if exponent == -1.0:
+            square = self.push("mul", base, base)
+            if exponent == 2.0:
+                return square
+            out = self.push("mul", square, base)
+        elif abs(exponent) == 0.5:
+            root = self.call("sqrt", base)
+            if exponent > 0:
+                return root
+            out = self.push("rdivc", 1.0, root)
+        elif exponent == -1.0:
             return self.push("rdivc", 1.0, base)
-        integral = exponent.is_integer() and abs(exponent) <= 1024
-        return self.push("powc", base, int(exponent) if integral else exponent)
+        else:
+            return self.push("powc", base, exponent)
+        self.powers.setdefault(out, (base, exponent))  # differentiate as a power, not a chain
+        return out
 
+    # ---------------------------------------------------------------- algebra for derivatives
+    # These fold constants and drop symbolic zeros and unit factors (as sympy.diff does).
+    def add(self, a: Operand, b: Operand) -> Operand:
+        return self._sum(a, b, 1.0)
+
+    def sub(self, a: Operand, b: Operand) -> Operand:
+        return self._sum(a, b, -1.0)
+
+    def _sum(self, a: Operand, b: Operand, sign: float) -> Operand:
+        """a + sign b, gathering like terms: c u + d u = (c + d) u, c u - c v = c (u - v)."""
+        if _is(b, 0.0) or _is(a, 0.0):
+            return a if _is(b, 0.0) else self.mul(b, sign)
+        if isinstance(a, float) and isinstance(b, float):
+            return a + sign * b
+        if isinstance(b, float):
+            return self.push("addc", a, sign * b)
+        if isinstance(a, float):
+            return self.push("addc", b, a) if sign > 0 else self.push("rsubc", a, b)
+        (u, cu), (v, cv) = self._term(a), self._term(b)
+        cv *= sign
+        if u == v:
+            return self.mul(u, cu + cv)
+        if cu in (cv, -cv):  # factor out the common constant, positive where it can be
+            lead, p, q = (cu, u, v) if cu > 0 or cv < 0 else (cv, v, u)
+            return self.mul(self.push("add" if cu == cv else "sub", p, q), lead)
+        return self.push("add" if sign > 0 else "sub", a, b)
+
+    def _term(self, a: int) -> tuple[int, float]:
+        """(u, c) with register a = c u."""
+        c = self._scale_of(a)
+        return (a, 1.0) if c is None else (self.op(a)[1], c)
+
+    def neg(self, a: Operand) -> Operand:
+        if isinstance(a, float):
+            return -a
+        op = self.op(a)
+        if op[0] == "neg":
+            return op[1]
+        if op[0] == "mulc":
+            return self.mul(op[1], -op[2])
+        return self.push("neg", a)
+
+    def mul(self, a: Operand, b: Operand) -> Operand:
+        if _is(a, 0.0) or _is(b, 0.0):
+            return 0.0
+        if isinstance(a, float) and isinstance(b, float):
+            return a * b
+        if isinstance(a, float):
+            a, b = b, a
+        if not isinstance(b, float):
+            for u, v in ((a, b), (b, a)):  # (u c) v = (u v) c: constants gather in one factor
+                c = self._scale_of(u)
+                if c is not None:
+                    return self.mul(self.mul(self.op(u)[1], v), c)
+            return self.push("mul", a, b)
+        if b == 1.0:
+            return a
+        c = self._scale_of(a)
+        if c is not None and c * b != 0.0 and math.isfinite(c * b):  # (a c) b = a (c b)
+            return self.mul(self.op(a)[1], c * b)
+        return self.neg(a) if b == -1.0 else self.push("mulc", a, b)
+
+    def _scale_of(self, a: Operand) -> float | None:
+        """c where register ``a`` is ``u * c`` or ``-u`` (with c = -1)."""
+        op = self.op(a)
+        return op[2] if op[0] == "mulc" else -1.0 if op[0] == "neg" else None
+
+    def div(self, a: Operand, b: Operand) -> Operand:
+        if _is(a, 0.0):
+            return 0.0
+        if isinstance(b, float):
+            return _fold(torch.div, a, b) if isinstance(a, float) else self.mul(
+                a, _fold(torch.div, 1.0, b))
+        # c / b in one rounding (torch's float / tensor is a reciprocal and a product: two)
+        return self.push("cdiv", a, b) if isinstance(a, float) else self.push("div", a, b)
+
+    def call(self, name: str, *args: Operand) -> Operand:
+        if all(isinstance(a, float) for a in args):
+            return _fold(_SPECS[name].torch, *args)
+        return self.push("call", name, *args)
+
+    # ---------------------------------------------------------------- forward mode
+    def tangent(self, a: Operand, var: int) -> Operand:
+        """d a / d(x if var == 0 else y), once :meth:`differentiate` has reached ``a``."""
+        return 0.0 if isinstance(a, float) else self.tangents[a][var]
+
+    def differentiate(self, outputs: Sequence[Operand]) -> list[tuple[Operand, Operand]]:
+        r"""(d/dx, d/dy) of each output: one sweep, in program order, over the registers they
+        need that have no tangents yet; :math:`\dot r = \sum_k \partial_k \mathrm{op}\,\dot a_k`
+        with O(1) new ops per register."""
+        for reg in sorted(_reachable(self.ops, outputs) - self.tangents.keys()):
+            op = ("powc", *self.powers[reg]) if reg in self.powers else self.ops[reg - 2]
+            rule = _TANGENT[op[0]]
+            self.tangents[reg] = (rule(self, reg, op, 0), rule(self, reg, op, 1))
+        return [(self.tangent(o, 0), self.tangent(o, 1)) for o in outputs]
+
+
+TangentRule = Callable[[_Emitter, int, tuple, int], Operand]
+
+
+def _d_power(m: _Emitter, r: int, op: tuple, v: int) -> Operand:
+    """(a^c)' = c a^{c-1} a': exact at a = 0 for the small integer exponents."""
+    _, a, c = op
+    return m.mul(m.mul(m.power(a, c - 1.0), c), m.tangent(a, v))
+
+
+def _d_pow(m: _Emitter, r: int, op: tuple, v: int) -> Operand:
+    r"""(a^b)' = b a^{b-1} a' + a^b \ln(a) b'."""
+    _, a, b = op
+    ta, tb = m.tangent(a, v), m.tangent(b, v)
+    out = 0.0 if _is(ta, 0.0) else m.mul(m.mul(b, m.power(a, m.add(b, -1.0))), ta)
+    return out if _is(tb, 0.0) else m.add(out, m.mul(m.mul(r, m.call("log", a)), tb))
+
+
+def _d_div(m: _Emitter, r: int, op: tuple, v: int) -> Operand:
+    """(a/b)' = a'/b - (a/b) b'/b."""
+    _, a, b = op
+    ta, tb = m.tangent(a, v), m.tangent(b, v)
+    out = m.div(ta, b)
+    return out if _is(tb, 0.0) else m.sub(out, m.mul(m.div(r, b), tb))
+
+
+def _d_call(m: _Emitter, r: int, op: tuple, v: int) -> Operand:
+    """Chain rule with the function's partial derivatives."""
+    name, args = op[1], op[2:]
+    tangents = [m.tangent(a, v) for a in args]
+    if all(_is(t, 0.0) for t in tangents):
+        return 0.0
+    out: Operand = 0.0
+    for partial, t in zip(_SPECS[name].partials(m, r, *args), tangents, strict=True):
+        out = m.add(out, m.mul(partial, t))
+    return out
+
+
+_TANGENT: dict[str, TangentRule] = {
+    "add": lambda m, r, op, v: m.add(m.tangent(op[1], v), m.tangent(op[2], v)),
+    "sub": lambda m, r, op, v: m.sub(m.tangent(op[1], v), m.tangent(op[2], v)),
+    "mul": lambda m, r, op, v: m.add(m.mul(m.tangent(op[1], v), op[2]),
+                                     m.mul(op[1], m.tangent(op[2], v))),
+    "div": _d_div,
+    "pow": _d_pow,
+    "neg": lambda m, r, op, v: m.neg(m.tangent(op[1], v)),
+    "addc": lambda m, r, op, v: m.tangent(op[1], v),
+    "mulc": lambda m, r, op, v: m.mul(m.tangent(op[1], v), op[2]),
+    "rdivc": lambda m, r, op, v: m.mul(m.div(-op[1], m.power(op[2], 2.0)), m.tangent(op[2], v)),
+    "cdiv": lambda m, r, op, v: m.mul(m.div(-op[1], m.power(op[2], 2.0)), m.tangent(op[2], v)),
+    "rsubc": lambda m, r, op, v: m.neg(m.tangent(op[2], v)),
+    "powc": _d_power,
+    "rpowc": lambda m, r, op, v: m.mul(m.mul(r, _fold(torch.log, op[1])), m.tangent(op[2], v)),
+    "call": _d_call,
+}
 
 _ARITH: dict[str, Callable[..., Callable[[list], Any]]] = {
     "add": lambda i, j: lambda r: r[i] + r[j],
@@ -495,44 +739,89 @@ _ARITH: dict[str, Callable[..., Callable[[list], Any]]] = {
     "rsubc": lambda c, i: lambda r: c - r[i],
     "powc": lambda i, c: lambda r: r[i] ** c,
     "rpowc": lambda c, i: lambda r: c ** r[i],
+    "cdiv": lambda c, i: lambda r: c / r[i],
 }
+# ops whose constant torch takes as a 0-d tensor (see _link); cdiv's c / b is then one division
+# (torch's float / tensor is a reciprocal times c, which rdivc keeps: Python's 1/x does that)
+_TENSOR_CONSTANT = {"addc", "mulc", "rsubc", "rpowc", "cdiv"}
+Step = tuple[int, Callable[[list], Any]]  # (slot written, what it computes from the slots)
 
 
 @dataclass(frozen=True)
 class _Program:
-    """Straight-line code for some outputs; linked once for torch and once for numpy."""
+    """Straight-line code for some outputs: only the ops the outputs need, each writing a slot
+    that is reused after its value's last use. Linked once for numpy and, for torch, once per
+    dtype and device (its constants are tensors of that dtype and device)."""
 
-    outputs: tuple[Operand, ...]
-    torch_steps: tuple[Callable[[list], Any], ...]
-    numpy_steps: tuple[Callable[[list], Any], ...]
+    outputs: tuple[Operand, ...]  # slot (0 = x, 1 = y) or constant
+    slots: int
+    code: tuple[tuple[int, str, tuple], ...]  # (slot written, op, slots and constants read)
+    numpy_steps: tuple[Step, ...]
+    linked: dict[tuple, tuple[Step, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def build(cls, exprs: Sequence[sp.Expr]) -> _Program:
-        em = _Emitter()
-        outputs = tuple(em.emit(e) for e in exprs)
-        return cls(outputs, cls._link(em.ops, 1), cls._link(em.ops, 2))
-
-    @staticmethod
-    def _link(ops: list[tuple], backend: int) -> tuple[Callable[[list], Any], ...]:
-        steps = []
-        for op, *args in ops:
-            if op == "call" and len(args) == 2:  # one register argument: the hot path
-                steps.append(lambda r, fn=_SPECS[args[0]][backend], i=args[1]: fn(r[i]))
-            elif op == "call":  # arctan2 with a constant argument: a 0-d tensor for torch
-                consts = {k: _t(a) if backend == 1 else a for k, a in enumerate(args[1:])
-                          if isinstance(a, float)}
-                steps.append(lambda r, fn=_SPECS[args[0]][backend], regs=args[1:], c=consts: fn(
-                    *(c[k] if k in c else r[i] for k, i in enumerate(regs))))
+    def build(cls, ops: list[tuple], outputs: Sequence[Operand]) -> _Program:
+        order = _schedule(ops, outputs)
+        last = {a: k for k, reg in enumerate(order) for a in _registers(ops[reg - 2])}
+        last.update((o, len(order)) for o in outputs if type(o) is int)  # outputs live on
+        slot, free, code, size = {0: 0, 1: 1}, [], [], 2
+        for k, reg in enumerate(order):
+            op = ops[reg - 2]
+            args = tuple(slot[a] if type(a) is int else a for a in op[1:])
+            free.extend(slot[a] for a in set(_registers(op)) if a >= 2 and last[a] == k)
+            if free:  # the result may overwrite an operand read for the last time
+                slot[reg] = free.pop()
             else:
-                steps.append(_ARITH[op](*args))
-        return tuple(steps)
+                slot[reg], size = size, size + 1
+            code.append((slot[reg], op[0], args))
+        out = tuple(slot[o] if type(o) is int else o for o in outputs)
+        return cls(out, size, tuple(code), _link(code, "numpy"))
+
+    def torch_steps(self, like: torch.Tensor) -> tuple[Step, ...]:
+        key = (like.dtype, like.device)
+        if key not in self.linked:
+            self.linked[key] = _link(self.code, "torch", like)
+        return self.linked[key]
 
     def run(self, x: Any, y: Any, numpy: bool = False) -> list[Any]:
-        regs = [x, y]
-        for step in self.numpy_steps if numpy else self.torch_steps:
-            regs.append(step(regs))
+        regs = [x, y, *[None] * (self.slots - 2)]
+        for out, step in self.numpy_steps if numpy else self.torch_steps(x):
+            regs[out] = step(regs)
         full = np.full_like if numpy else torch.full_like
         return [full(x, o) if isinstance(o, float) else regs[o] for o in self.outputs]
+
+
+def _link(code: Sequence[tuple], backend: str, like: torch.Tensor | None = None
+          ) -> tuple[Step, ...]:
+    """Closures for ``code``. For torch, the constants of :data:`_TENSOR_CONSTANT` ops are 0-d
+    tensors of ``like``'s dtype and device when it is float32 or float64: the same values as
+    Python floats (torch casts those to that dtype too), without wrapping them on every call."""
+
+    def constant(c: float, always: bool = False) -> Any:
+        if like is None:
+            return c
+        if like.dtype in (torch.float32, torch.float64) or (always and like.is_floating_point()):
+            return torch.tensor(c, dtype=like.dtype, device=like.device)
+        return _t(c) if always else c
+
+    steps: list[Step] = []
+    for out, op, args in code:
+        fn = getattr(_SPECS[args[0]], backend) if op == "call" else None
+        if op == "call" and len(args) == 2:  # one register argument: the hot path
+            steps.append((out, lambda r, fn=fn, i=args[1]: fn(r[i])))
+        elif op == "call":  # arctan2 with a constant argument: a 0-d tensor for torch
+            consts = {k: constant(a, always=True) for k, a in enumerate(args[1:])
+                      if isinstance(a, float)}
+            steps.append((out, lambda r, fn=fn, regs=args[1:], c=consts: fn(
+                *(c[k] if k in c else r[i] for k, i in enumerate(regs)))))
+        elif op == "powc" and args[1].is_integer() and abs(args[1]) <= 1024:
+            steps.append((out, _ARITH[op](args[0], int(args[1]))))
+        elif op in _TENSOR_CONSTANT:
+            steps.append((out, _ARITH[op](*(constant(a) if isinstance(a, float) else a
+                                             for a in args))))
+        else:
+            steps.append((out, _ARITH[op](*args)))
+    return tuple(steps)
 
 
 @dataclass(frozen=True, eq=False)
@@ -602,17 +891,15 @@ def compile_formula(text: str) -> CompiledFormula:
 @functools.lru_cache(maxsize=256)
 def _compile(text: str) -> CompiledFormula:
     expr = _build(_parse(text))
+    m = _Emitter()
     try:
-        if _derivative_cost([expr]) > MAX_DERIVATIVE_COST:
-            raise FormulaError("formula is too complex to differentiate in closed form")
-        gx, gy = sp.diff(expr, X), sp.diff(expr, Y)
-        if _derivative_cost([gx, gy]) > MAX_DERIVATIVE_COST:
-            raise FormulaError("formula is too complex: its Hessian would be too large")
-        hxx, hxy, hyy = sp.diff(gx, X), sp.diff(gx, Y), sp.diff(gy, Y)
-        return CompiledFormula(
-            text=text, expr=expr, latex=sp.latex(expr, order="none"),
-            _f=_Program.build([expr]), _grad=_Program.build([gx, gy]),
-            _value_and_grad=_Program.build([expr, gx, gy]),
-            _hessian=_Program.build([hxx, hxy, hyy]))
+        value, latex = m.emit(expr), _latex(expr)
     except RecursionError:  # a safety net: the depth limit keeps this far away
-        raise FormulaError("formula is nested too deeply to differentiate") from None
+        raise FormulaError("formula is nested too deeply to compile") from None
+    [(gx, gy)] = m.differentiate([value])
+    (hxx, hxy), (_, hyy) = m.differentiate([gx, gy])
+    return CompiledFormula(
+        text=text, expr=expr, latex=latex,
+        _f=_Program.build(m.ops, [value]), _grad=_Program.build(m.ops, [gx, gy]),
+        _value_and_grad=_Program.build(m.ops, [value, gx, gy]),
+        _hessian=_Program.build(m.ops, [hxx, hxy, hyy]))
