@@ -356,7 +356,7 @@ def _layout(land: Landscape, names: Sequence[str], *, height: int, width: int | 
     layout = dict(
         height=height, width=w, template="none", margin=dict(l=left, r=right, t=top, b=bottom),
         font=dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=12, color="#222"),
-        paper_bgcolor="white", plot_bgcolor="#eeeeee",
+        paper_bgcolor="white", plot_bgcolor="white",
         title=dict(text=f"<b>{escape(land.title)}</b>" if land.title else "", x=0,
                    xref="container", xanchor="left", y=1, yref="container", yanchor="top",
                    pad=dict(t=10, l=12), font=dict(size=15)),

@@ -78,7 +78,7 @@ def loss_figure(
     what = "loss − f*" if shift != 0 else "loss"
     note = f" (gap to the minimum f* = {shift:.6g})" if shift != 0 else ""
     if log_y and not use_log:
-        note = " (linear scale: the loss reaches values below 0)"
+        note = " (linear: the loss goes below 0)"
 
     y_range = _y_range(tracks, series, use_log)
     y_top = None if y_range is None else (10 ** y_range[1] if use_log else y_range[1])
