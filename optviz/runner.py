@@ -234,14 +234,15 @@ def simulate(
     if gradient not in ("closed_form", "autograd"):
         raise ValueError(f"gradient must be 'closed_form' or 'autograd', got {gradient!r}")
     validated = tuple((key, get_optimizer(key).validate(hp)) for key, hp in runs)
-    value_and_grad = (
-        surf.value_and_grad if gradient == "closed_form" else _autograd_gradient(surf.f)
-    )
     if gradient == "closed_form":
-        hessian_fn, grad_fn = surf.hessian, surf.grad
+        value_and_grad, hessian_fn, grad_fn = surf.value_and_grad, surf.hessian, surf.grad
     else:
+        value_and_grad = _autograd_gradient(surf.f)
         hessian_fn = _autograd_hessian(surf.f)
-        grad_fn = lambda xy: _autograd_gradient(surf.f)(xy)[1]  # noqa: E731
+
+        def grad_fn(xy: torch.Tensor) -> torch.Tensor:
+            return value_and_grad(xy)[1]
+
     with _single_thread(), torch.no_grad():
         sim = _Simulation(
             surf,
