@@ -19,7 +19,7 @@ st.set_page_config(
 from optviz.runner import SimulationTimeout  # noqa: E402
 from optviz.ui import results, share, sidebar, state  # noqa: E402 (after set_page_config)
 from optviz.ui.model import check  # noqa: E402
-from optviz.ui.style import BASE_CSS, CLASSROOM_CSS  # noqa: E402
+from optviz.ui.style import BASE_CSS, CLASSROOM_CSS, md_escape  # noqa: E402
 
 
 def main() -> None:
@@ -44,10 +44,14 @@ def main() -> None:
     good = state.good()
 
     for source, messages in state.take_notices():
-        what = {"link": "The link", "file": "The scene file"}.get(source, "The scene")
         shown = messages[: state.MAX_SHOWN_WARNINGS]
         more = len(messages) - len(shown)
-        text = "\n".join(f"- {m}" for m in shown) + (f"\n- … and {more} more" if more else "")
+        text = "\n".join(f"- {md_escape(m)}" for m in shown)
+        text += f"\n- … and {more} more" if more else ""
+        if source == "file-refused":
+            st.error(f"The scene file was not loaded:\n{text}", icon=":material/warning:")
+            continue
+        what = {"link": "The link", "file": "The scene file"}.get(source, "The scene")
         st.warning(f"{what} had problems; the rest of the scene was loaded:\n{text}",
                    icon=":material/warning:")
 

@@ -199,6 +199,10 @@ def test_switching_optimizer_takes_its_defaults() -> None:
     ok(at)
     assert legend(race(at))[0] == "Nesterov (lr=0.001)"
     assert at.sidebar.checkbox(key="g0.e0.nesterov.nesterov").value is True
+    # the PyTorch-code picker names the run as it is now, not as it was
+    assert at.selectbox(key="optviz.code_run_label").value == "1. Nesterov (lr=0.001)"
+    at.sidebar.selectbox(key="g0.e0.variant").set_value("adagrad").run()
+    assert at.selectbox(key="optviz.code_run_label").value == "1. AdaGrad (lr=0.5)"
 
 
 def test_invalid_value_shows_an_error_and_keeps_the_last_good_figure() -> None:
@@ -491,3 +495,28 @@ def test_a_scene_too_heavy_to_wait_for_shows_a_clear_error(monkeypatch) -> None:
     assert not at.exception
     assert any("too long to compute" in e and "too heavy" in e for e in errors(at))
     cache.clear()
+
+
+def test_user_text_is_shown_literally_not_as_markdown() -> None:
+    at = run_app({"surface": "custom", "formula": "sin(x)*cos(y) + 0.1*(x**2 + y**2)",
+                  "domain": "-3,3;-3,3", "start": "1,1", "label1": "__my__ *adam*"})
+    assert not at.exception
+    caption = next(m.value for m in at.markdown if "start (1, 1)" in m.value)
+    assert r"sin\(x\)\*cos\(y\) \+ 0\.1\*\(x\*\*2 \+ y\*\*2\)" in caption
+    assert any(r"\_\_my\_\_ \*adam\*" in e.label for e in at.expander)
+    assert any("Global minimum not known" in c.value for c in at.caption)
+    assert "unbounded" not in " ".join(c.value for c in at.caption)
+    df = next(d.value for d in at.dataframe)
+    df = getattr(df, "data", df)  # a Styler arrives as its frame
+    assert set(df["reached at step"]) == {"—"}  # no known minimum: "reached" means nothing
+
+
+def test_a_refused_scene_file_says_it_was_not_loaded() -> None:
+    from optviz.ui import state
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.session_state[state.NOTICES] = [("file-refused", ["bin.json: not a UTF-8 text file"])]
+    at.run()
+    assert any("was not loaded" in e.value and "UTF" in e.value for e in at.error)
+    assert not any("the rest of the scene was loaded" in w.value for w in at.warning)

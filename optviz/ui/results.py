@@ -18,6 +18,7 @@ from optviz.ui import cache, state
 from optviz.ui.autoplay import autoplay
 from optviz.ui.controls import forget
 from optviz.ui.model import class_path, format_number, torch_call
+from optviz.ui.style import md_escape
 from optviz.views import summaries_for, track_label, tracks_for
 
 CHART_KEY = "race"
@@ -107,7 +108,7 @@ def tolerance() -> float:
     tol = st.number_input(
         "tolerance for “reached”", key=k, format="%g", step=None, width=240,
         help="A run has reached the minimum at the first step with f − f* below this "
-             "(f* = the known minimum value; the loss itself when none is known).")
+             "(f* = the known minimum value; without one the column shows —).")
     if tol is None or not math.isfinite(tol) or tol <= 0:
         st.error(f"tolerance must be a positive number, got {tol}; using {DEFAULT_TOL:g}",
                  icon=":material/warning:")
@@ -130,8 +131,9 @@ def results_table(shown: Shown, tol: float) -> pd.io.formats.style.Styler:
                 "final loss": _num(summ.final_loss),
                 "distance to min": "—" if summ.distance_to_minimum is None
                 else _num(summ.distance_to_minimum),
-                "reached at step": "never" if summ.first_below_tol is None
-                else str(summ.first_below_tol),
+                # "reached" needs a known minimum value: without one it would mean nothing
+                "reached at step": "—" if surf.minimum_value is None
+                else "never" if summ.first_below_tol is None else str(summ.first_below_tol),
                 "diverged": f"at step {summ.diverged_at}" if summ.diverged_at >= 0 else "no",
             })
             colors.append(run.color)
@@ -162,7 +164,7 @@ def rules(scene: Scenario, classroom: bool) -> None:
     for idx in seen.values():
         spec = scene.runs[idx[0]].spec
         names = ", ".join(dict.fromkeys(scene.runs[i].display_label() for i in idx))
-        with st.expander(f"{spec.label} · {class_path(spec.cls)} — {names}",
+        with st.expander(f"{spec.label} · {class_path(spec.cls)} — {md_escape(names)}",
                          expanded=classroom and len(seen) == 1):
             st.latex(spec.update_rule)
             if spec.note:
@@ -178,4 +180,4 @@ def scene_caption(scene: Scenario) -> str:
     starts = ", ".join("(" + ", ".join(format_number(v) for v in p) + ")" for p in scene.starts)
     noise = scene.effective_noise()
     extra = f" · gradient noise σ = {noise:g} (seed {scene.seed})" if noise else ""
-    return f"**{surf.title}** · start {starts} · {scene.steps:,} steps{extra}"
+    return f"**{md_escape(surf.title)}** · start {starts} · {scene.steps:,} steps{extra}"

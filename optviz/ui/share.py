@@ -68,13 +68,13 @@ def _on_upload() -> None:
         text = upload.getvalue().decode("utf-8")
         scene, warnings = Scenario.from_json(text)
     except UnicodeDecodeError:
-        state.notify([f"{upload.name}: not a UTF-8 text file; nothing loaded"], "file")
+        state.notify([f"{upload.name}: not a UTF-8 text file; nothing loaded"], "file-refused")
         return
     except ScenarioError as exc:
-        state.notify([f"{upload.name}: {exc}; nothing loaded"], "file")
+        state.notify([f"{upload.name}: {exc}; nothing loaded"], "file-refused")
         return
     except Exception as exc:  # never let a file break the page
-        state.notify([f"{upload.name}: could not be read ({exc}); nothing loaded"], "file")
+        state.notify([f"{upload.name}: could not be read ({exc}); nothing loaded"], "file-refused")
         return
     state.load(scene, warnings, source="file")
 
@@ -159,13 +159,14 @@ def _render(fmt: str, scene: Scenario, traj: Trajectories) -> bytes | None:
 def code(scene: Scenario) -> None:
     """A plain-PyTorch script that reproduces one chosen run."""
     labels = [f"{i + 1}. {r.display_label()}" for i, r in enumerate(scene.runs)]
-    k = "optviz.code_run"
-    if st.session_state.get(k) not in range(len(labels)):
-        st.session_state[k] = 0
+    # The options are the labels themselves (an index with a format_func showed a stale label
+    # after the run changed); a label that is gone falls back to run 1.
+    k = "optviz.code_run_label"
+    if st.session_state.get(k) not in labels:
+        st.session_state[k] = labels[0]
     c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
     with c1:
-        run = st.selectbox("PyTorch code for run", range(len(labels)), key=k,
-                           format_func=labels.__getitem__)
+        run = labels.index(st.selectbox("PyTorch code for run", labels, key=k))
     with c2:
         st.download_button(
             "PyTorch code", lambda: pytorch_script(scene, run),

@@ -159,8 +159,10 @@ def minima_text(surf: Surface) -> str:
         return "(" + ", ".join(f"{v:.4g}" for v in p) + ")"
 
     if not surf.minima:
-        extra = f" Saddle points: {', '.join(pt(p) for p in surf.saddles)}." if surf.saddles else ""
-        return "No global minimum (unbounded below)." + extra
+        if surf.saddles:  # the catalogue's saddles: x² − y², x³ − 3xy²
+            saddles = ", ".join(pt(p) for p in surf.saddles)
+            return f"No global minimum (unbounded below). Saddle points: {saddles}."
+        return "Global minimum not known."
     value = "" if surf.minimum_value is None else f" = {surf.minimum_value:.6g}"
     if len(surf.minima) == 1:
         return f"★ Global minimum: f{pt(surf.minima[0])}{value}."

@@ -47,7 +47,8 @@ def model() -> Model:
 
 
 def notify(messages: list[str], source: str) -> None:
-    """Queue warnings to show once at the top of the page (``source``: "link", "file")."""
+    """Queue warnings to show once at the top of the page (``source``: "link", "file", or
+    "file-refused" for a file that was not loaded at all)."""
     if messages:
         st.session_state.setdefault(NOTICES, []).append((source, list(messages)))
 

@@ -69,3 +69,12 @@ CLASSROOM_CSS = """
 [data-testid="stSidebar"] label p {font-size: 1.05rem !important;}
 </style>
 """
+
+
+_MARKDOWN_SPECIALS = "\\`*_{}[]<>()#+-.!|$~"
+
+
+def md_escape(text: str) -> str:
+    """``text`` shown literally inside Streamlit Markdown (formulas like ``x**2``, user labels
+    like ``__my__``): every Markdown/LaTeX special character is backslash-escaped."""
+    return "".join("\\" + c if c in _MARKDOWN_SPECIALS else c for c in str(text))
