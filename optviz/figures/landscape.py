@@ -207,7 +207,8 @@ def _nice_ticks(lo: float, hi: float, n: int = 5) -> np.ndarray:
     raw = (hi - lo) / max(n, 1)
     mag = 10 ** np.floor(np.log10(raw))
     step = mag * min((s for s in (1, 2, 2.5, 5, 10) if s * mag >= raw), default=10)
-    return np.arange(np.ceil(lo / step) * step, hi + step * 1e-9, step)
+    # + 0.0 turns a -0.0 tick (low end in (-step, 0)) into 0.0, so it never prints as "-0"
+    return np.arange(np.ceil(lo / step) * step, hi + step * 1e-9, step) + 0.0
 
 
 def colorbar_trace(
