@@ -31,6 +31,9 @@ from .data import (
 __all__ = ["loss_figure", "thin_minmax"]
 
 
+#: Width the legend wraps at: the narrowest column the app gives this chart.
+LEGEND_WIDTH_PX = 280
+
 def thin_minmax(values: np.ndarray, max_points: int) -> np.ndarray:
     """Indices of at most ``max_points`` samples of ``values``: first, last, and the min and
     max of each of ``max_points // 2`` equal buckets (NaN-aware); all indices if few enough."""
@@ -112,14 +115,15 @@ def loss_figure(
         fig.add_vline(x=cursor_step, line=dict(color="#555", width=1, dash="dash"))
     fig.update_layout(
         height=height, template="none",
-        margin=dict(l=64, r=16, b=46,
-                    t=36 + 28 * legend_rows(legend_names(tracks), 700)),
+        # the legend sits under the x axis (above, in a narrow column, it ran into the title)
+        margin=dict(l=64, r=16, t=40,
+                    b=56 + 24 * legend_rows(legend_names(tracks), LEGEND_WIDTH_PX)),
         font=dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=12, color="#222"),
         title=dict(text=f"<b>{escape(title)}</b>{escape(note)}", x=0, xref="container",
                    xanchor="left", y=1, yref="container", yanchor="top", pad=dict(t=10, l=12),
                    font=dict(size=14)),
-        legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom",
-                    bgcolor="rgba(0,0,0,0)"),
+        legend=dict(orientation="h", x=0, xanchor="left", yref="container", y=0,
+                    yanchor="bottom", bgcolor="rgba(0,0,0,0)"),
         hovermode="closest", plot_bgcolor="white",
         xaxis=dict(title=dict(text="step", standoff=6), range=[0, max(n_steps, 1)],
                    showgrid=True, gridcolor="#eee", zeroline=False, showline=True,
