@@ -4,6 +4,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# localhost by default: a specific address also spares Streamlit its external-IP lookup, so the
+# app starts without touching the network. `make run ADDRESS=0.0.0.0` serves other machines.
+ADDRESS ?= localhost
+PORT    ?= 8501
 
 .PHONY: run test bench clean
 
@@ -14,7 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/streamlit run app.py
+	$(BIN)/streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
