@@ -35,7 +35,7 @@ import torch
 
 from optviz import noise as noise_stream
 from optviz.optimizers import build_optimizer, get_optimizer
-from optviz.optimizers.newton import autograd_hessian
+from optviz.optimizers._kernel import autograd_hessian
 from optviz.surfaces import Surface, get_surface
 
 RunSpec = tuple[str, Mapping[str, Any]]

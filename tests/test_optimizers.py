@@ -159,7 +159,7 @@ def test_spec_is_complete_and_self_consistent(key: str) -> None:
     assert re.search(r"\((19|20)\d\d\)", spec.reference), "reference names a year"
     assert "\n" not in spec.note
     assert spec.batched == (key != "lbfgs")
-    assert spec.needs_hessian == (key == "newton")
+    assert spec.needs_hessian == (key in ("newton", "diag_newton", "vsgd"))
     assert spec.needs_grad_fn == (key in ("diag_newton", "vsgd"))
     assert spec.separable == (key not in ("lbfgs", "newton", "adagrad_full", "natural_gradient"))
     # Balanced LaTeX (KaTeX-compatible commands only; rendered with KaTeX by hand).
@@ -211,7 +211,7 @@ def test_natural_gradient_says_it_is_the_empirical_fisher() -> None:
 # --- validation -----------------------------------------------------------------------------
 
 REFUSALS = [
-    ("adam", {"learning_rate": 0.1}, r"adam: unknown hyperparameter\(s\) 'learning_rate'"),
+    ("adam", {"learning_rate": 0.1}, r"adam: unknown hyperparameter 'learning_rate'"),
     ("adam", {"lr": True}, r"adam: lr must be a number in \[1e-06, 10\]"),
     ("adam", {"lr": "0.1"}, r"adam: lr must be a number"),
     ("adam", {"lr": float("nan")}, r"adam: lr must be finite"),
@@ -245,7 +245,7 @@ REFUSALS = [
     ("lbfgs", {"line_search_fn": "armijo"}, r"lbfgs: line_search_fn must be one of None, "),
     ("newton", {"damping": -1.0}, r"newton: damping = -1.0 is outside the allowed range \[0, "),
     ("natural_gradient", {"beta": 1.0}, r"natural_gradient: beta = 1.0 is outside"),
-    ("vsgd", {"lr": 0.1}, r"vsgd: unknown hyperparameter\(s\) 'lr'; allowed: init_lr"),
+    ("vsgd", {"lr": 0.1}, r"vsgd: unknown hyperparameter 'lr'; allowed: min_curvature"),
 ]
 
 
@@ -472,7 +472,7 @@ def test_diag_newton_first_steps_by_hand() -> None:
     a = torch.tensor([[4.0, 1.0], [1.0, 2.0]], dtype=F64)  # not axis-aligned: secants see H_xy
     f, _, _ = quadratic(a)
     p = leaf([1.0, 1.0])
-    opt = DiagNewton([p], lr=1.0, damping=0.5, beta=0.5, init_lr=0.1)
+    opt = DiagNewton([p], lr=1.0, damping=0.5, beta=0.5, init_lr=0.1, curvature="secant")
     path = run_steps(opt, p, f, 3)
     # step 1: g = (5, 3), a plain gradient step with γ₀ = 0.1
     x1, y1 = 1 - 0.5, 1 - 0.3
@@ -492,17 +492,77 @@ def test_diag_newton_first_steps_by_hand() -> None:
     )
 
 
-def test_diag_newton_is_exact_newton_on_an_axis_aligned_quadratic() -> None:
-    f, _, _ = quadratic(torch.diag(torch.tensor([4.0, 0.5], dtype=F64)))
+@pytest.mark.parametrize(("curvature", "steps"), [("exact", 1), ("secant", 2)])
+def test_diag_newton_is_exact_newton_on_an_axis_aligned_quadratic(curvature, steps) -> None:
+    """Exact curvature: one Newton step; the secant needs a first move to see it."""
+    f, _, hessian = quadratic(torch.diag(torch.tensor([4.0, 0.5], dtype=F64)))
     p = leaf([1.0, -2.0])
-    run_steps(DiagNewton([p], lr=1.0, damping=0.0, init_lr=0.1), p, f, 2)
+    opt = DiagNewton([p], lr=1.0, damping=0.0, init_lr=0.1, curvature=curvature,
+                     hessian_fn=hessian)
+    run_steps(opt, p, f, steps)
     torch.testing.assert_close(p.detach(), torch.zeros(1, 2, dtype=F64), rtol=0, atol=1e-15)
+
+
+def test_diag_newton_first_steps_by_hand_exact_curvature() -> None:
+    """h = |diag H| at θ (here H = [[6x², 1], [1, −2]] of f = ½x⁴ + xy − y²: |−2| is used)."""
+
+    def f(p):
+        x, y = p[..., 0], p[..., 1]
+        return 0.5 * x**4 + x * y - y**2
+
+    def hessian(p):
+        x = p[..., 0]
+        one = torch.ones_like(x)
+        return torch.stack((torch.stack((6 * x**2, one), -1), torch.stack((one, -2 * one), -1)), -2)
+
+    p = leaf([1.0, 0.5])
+    opt = DiagNewton([p], lr=0.5, damping=0.25, beta=0.5, hessian_fn=hessian)
+    path = run_steps(opt, p, f, 2)
+    x0, y0 = 1.0, 0.5
+    gx, gy = 2 * x0**3 + y0, x0 - 2 * y0  # (2.5, 0)
+    hx, hy = 6 * x0**2, 2.0  # first estimate: h̄ = h
+    x1, y1 = x0 - 0.5 * gx / (hx + 0.25), y0 - 0.5 * gy / (hy + 0.25)
+    gx, gy = 2 * x1**3 + y1, x1 - 2 * y1
+    cx, cy = 0.5 * hx + 0.5 * 6 * x1**2, 0.5 * hy + 0.5 * 2.0
+    x2, y2 = x1 - 0.5 * gx / (cx + 0.25), y1 - 0.5 * gy / (cy + 0.25)
+    expected = torch.tensor([[[x0, y0]], [[x1, y1]], [[x2, y2]]], dtype=F64)
+    torch.testing.assert_close(torch.stack(path), expected, rtol=1e-14, atol=1e-15)
+    torch.testing.assert_close(
+        opt.state[p]["curvature"], torch.tensor([[cx, cy]], dtype=F64), rtol=1e-14, atol=0
+    )
+    assert "prev_param" not in opt.state[p]  # the exact estimate needs no memory
+
+
+def test_vsgd_first_steps_by_hand_exact_curvature() -> None:
+    """Slow start at step 1 with h = max(|diag H|, h_min); then 1/τ averages."""
+    f, _, hessian = quadratic(torch.diag(torch.tensor([4.0, -0.25], dtype=F64)))
+    p = leaf([1.0, 1.0])
+    opt = VSGD([p], min_curvature=0.5, slow_constant=2.0, init_tau=10.0, hessian_fn=hessian)
+    path = run_steps(opt, p, f, 2)
+    expected = []
+    for a, h in ((4.0, 4.0), (-0.25, 0.5)):  # |−0.25| < h_min = 0.5
+        t0 = 1.0
+        g1 = a * t0
+        g_avg, v_avg, h_avg, tau = g1, 2 * (g1**2 + 1e-12), 2 * h, 10.0
+        ratio = g_avg**2 / (v_avg + 1e-12)
+        t1 = t0 - ratio / h_avg * g1
+        tau = (1 - ratio) * tau + 1
+        g2 = a * t1
+        w = 1 / tau
+        g_avg = (1 - w) * g_avg + w * g2
+        v_avg = (1 - w) * v_avg + w * g2**2
+        h_avg = (1 - w) * h_avg + w * h
+        t2 = t1 - min(g_avg**2 / (v_avg + 1e-12), 1.0) / h_avg * g2
+        expected.append((t0, t1, t2))
+    expected_t = torch.tensor(expected, dtype=F64).T.reshape(3, 1, 2)
+    torch.testing.assert_close(torch.stack(path), expected_t, rtol=1e-13, atol=1e-15)
 
 
 def test_vsgd_first_steps_by_hand() -> None:
     f, _, _ = quadratic(torch.diag(torch.tensor([4.0, 1.0], dtype=F64)))
     p = leaf([1.0, 1.0])
-    opt = VSGD([p], init_lr=0.1, min_curvature=0.5, slow_constant=2.0, init_tau=10.0)
+    opt = VSGD([p], init_lr=0.1, min_curvature=0.5, slow_constant=2.0, init_tau=10.0,
+               curvature="secant")
     path = run_steps(opt, p, f, 3)
     # step 1: gradient step, g = (4, 1)
     t1 = (0.6, 0.9)
@@ -532,7 +592,8 @@ def test_vsgd_floors_the_curvature() -> None:
         return 0.5 * p[..., 0] ** 2 + p[..., 1]
 
     p = leaf([1.0, 1.0])
-    opt = VSGD([p], min_curvature=0.5)
+    flat = torch.diag(torch.tensor([1.0, 0.0], dtype=F64))
+    opt = VSGD([p], min_curvature=0.5, hessian_fn=lambda q: flat.expand(*q.shape[:-1], 2, 2))
     path = torch.stack(run_steps(opt, p, f, 40))
     assert torch.isfinite(path).all()
     h_avg = opt.state[p]["h_avg"][0]
@@ -554,12 +615,19 @@ def noisy_quadratic_grad(p: torch.Tensor) -> torch.Tensor:
     return p * NOISY_CURVATURE
 
 
-def run_noisy_quadratic(key: str, steps: int = 500, n: int = 64, sigma: float = 1.0):
+def noisy_quadratic_hessian(p: torch.Tensor) -> torch.Tensor:
+    return torch.diag(NOISY_CURVATURE).expand(*p.shape[:-1], 2, 2)
+
+
+def run_noisy_quadratic(
+    key: str, steps: int = 500, n: int = 64, sigma: float = 1.0, curvature: str = "secant"
+):
     """Mean loss per step (steps + 1,), curvature state (steps, n, 2) and path (steps + 1, n, 2)
     of ``n`` independent particles from random starts in [−3, 3]², grad_fn given."""
     gen = torch.Generator().manual_seed(0)
     p = (torch.rand(n, 2, generator=gen, dtype=F64) * 6 - 3).requires_grad_(True)
-    opt = build_optimizer(key, [p], {}, grad_fn=noisy_quadratic_grad)
+    opt = build_optimizer(key, [p], {"curvature": curvature}, grad_fn=noisy_quadratic_grad,
+                          hessian_fn=noisy_quadratic_hessian)
     name = "h_avg" if key == "vsgd" else "curvature"
     path, curvature = [p.detach().clone()], []
     for _ in range(steps):
@@ -573,20 +641,22 @@ def run_noisy_quadratic(key: str, steps: int = 500, n: int = 64, sigma: float = 
     return loss, torch.stack(curvature), path_t
 
 
-def test_vsgd_keeps_learning_under_gradient_noise() -> None:
-    loss, curvature, _ = run_noisy_quadratic("vsgd")
+@pytest.mark.parametrize("curvature", ["exact", "secant"])
+def test_vsgd_keeps_learning_under_gradient_noise(curvature: str) -> None:
+    loss, curvature_state, _ = run_noisy_quadratic("vsgd", curvature=curvature)
     assert loss[500] < 0.1 * loss[20]
     # The oracle annealing η = 1/(h t) averages the noise: E f = Σ σ²/(2 h t) = 0.55/t here.
     # vSGD is meant to approach it; without the noise-free secant it sits at ~100x.
     t = torch.arange(451, 501, dtype=F64)
     assert (loss[451:] * t / 0.55).mean() < 5.0
-    ratio = curvature[1:] / NOISY_CURVATURE  # h̄ exists from step 2 on
+    ratio = curvature_state[1:] / NOISY_CURVATURE  # h̄ exists from step 2 on
     assert torch.isfinite(ratio).all()
     assert ratio.min() >= 0.1 and ratio.max() <= 100
 
 
-def test_diag_newton_under_noise_measures_the_exact_curvature_and_keeps_moving() -> None:
-    loss, curvature, path = run_noisy_quadratic("diag_newton")
+@pytest.mark.parametrize("estimate", ["exact", "secant"])
+def test_diag_newton_under_noise_measures_the_exact_curvature_and_keeps_moving(estimate) -> None:
+    loss, curvature, path = run_noisy_quadratic("diag_newton", curvature=estimate)
     torch.testing.assert_close(curvature[1:], NOISY_CURVATURE.expand_as(curvature[1:]))
     # With h exact the step is γ(hθ + σξ)/(h + μ), a linear AR(1) process per coordinate whose
     # stationary mean loss is Σ σ²/(2(h + 2μ)) = 1/6 + 1/24 (γ = 1, μ = 1): a noise floor.
@@ -602,7 +672,7 @@ def test_noise_free_grad_fn_changes_nothing_without_noise(key: str) -> None:
     paths = []
     for grad_fn in (None, rosenbrock_grad):
         p = leaf([-1.5, 2.0], [0.5, -0.5])
-        opt = build_optimizer(key, [p], grad_fn=grad_fn)
+        opt = build_optimizer(key, [p], {"curvature": "secant"}, grad_fn=grad_fn)
         for _ in range(100):
             p.grad = rosenbrock_grad(p.detach())
             opt.step()
@@ -638,7 +708,8 @@ def test_diag_newton_first_steps_by_hand_with_noise_and_grad_fn() -> None:
     _, grad, _ = quadratic(a)
     grad_fn, calls = _counting(grad)
     p = leaf([1.0, 1.0])
-    opt = DiagNewton([p], lr=1.0, damping=0.5, beta=0.5, init_lr=0.1, grad_fn=grad_fn)
+    opt = DiagNewton([p], lr=1.0, damping=0.5, beta=0.5, init_lr=0.1, grad_fn=grad_fn,
+                     curvature="secant")
     path = _noisy_steps(opt, p, grad)
 
     def exact(x, y):
@@ -667,7 +738,8 @@ def test_vsgd_first_steps_by_hand_with_noise_and_grad_fn() -> None:
     grad_fn, calls = _counting(grad)
     p = leaf([1.0, 1.0])
     opt = VSGD(
-        [p], init_lr=0.1, min_curvature=0.5, slow_constant=2.0, init_tau=10.0, grad_fn=grad_fn
+        [p], init_lr=0.1, min_curvature=0.5, slow_constant=2.0, init_tau=10.0, grad_fn=grad_fn,
+        curvature="secant",
     )
     path = _noisy_steps(opt, p, grad)
     expected = []
@@ -696,7 +768,7 @@ def test_secant_optimizers_refuse_a_grad_fn_of_the_wrong_shape(cls) -> None:
     p = leaf([1.0, 2.0], [3.0, 4.0])
     p.grad = torch.ones(2, 2, dtype=F64)
     with pytest.raises(ValueError, match=r"grad_fn must map \(N, 2\) positions"):
-        cls([p], grad_fn=lambda rows: rows[:, 0]).step()
+        cls([p], grad_fn=lambda rows: rows[:, 0], curvature="secant").step()
     with pytest.raises(ValueError, match="Invalid grad_fn"):
         cls([p], grad_fn=1.0)
 
@@ -786,7 +858,7 @@ def test_batched_rows_equal_single_row_runs_bit_for_bit(key: str, grad_fn) -> No
     ("key", "names"),
     [
         ("newton", {"hessian": (3, 2, 2), "direction": (3, 2)}),
-        ("diag_newton", {"curvature": (3, 2), "estimates": (3, 2), "prev_grad": (3, 2)}),
+        ("diag_newton", {"curvature": (3, 2), "estimates": (3, 2)}),
         ("vsgd", {"g_avg": (3, 2), "v_avg": (3, 2), "h_avg": (3, 2), "tau": (3, 2)}),
         ("adagrad_full", {"G": (3, 2, 2), "G_sqrt": (3, 2, 2)}),
         ("natural_gradient", {"fisher": (3, 2, 2)}),

@@ -1,8 +1,9 @@
 """Optimizer registry: ``torch.optim`` classes and our own, with schemas, maths and references.
 
-Every entry is an :class:`OptimizerSpec` (class, hyperparameter schema, LaTeX of the rule that
-runs, reference); :data:`VARIANTS` are the names the UI lists (Momentum, Nesterov, AMSGrad,
-Adam + L2, ...) as presets of those entries. Imports only torch.
+Every entry is an :class:`OptimizerSpec` (class path, hyperparameter schema, LaTeX of the rule
+that runs, reference); :data:`VARIANTS` are the names the UI lists (Momentum, Nesterov, AMSGrad,
+Adam + L2, ...) as presets of those entries. Listing needs no torch: the classes (and torch) are
+imported on first use.
 """
 
 from __future__ import annotations
@@ -10,30 +11,38 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Iterable, Mapping
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from optviz.optimizers._secant import GradFn
-from optviz.optimizers.adagrad_full import AdaGradFull
-from optviz.optimizers.diag_newton import DiagNewton
-from optviz.optimizers.natural_gradient import NaturalGradient
-from optviz.optimizers.newton import HessianFn, Newton
 from optviz.optimizers.registry import REGISTRY, VARIANTS
-from optviz.optimizers.spec import Hyperparameter, OptimizerSpec, Variant
-from optviz.optimizers.vsgd import VSGD
+from optviz.optimizers.spec import (
+    FROM_SIGNATURE,
+    Hyperparameter,
+    HyperparameterError,
+    OptimizerSpec,
+    Variant,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+_LAZY = {
+    "VSGD": "optviz.optimizers.vsgd",
+    "AdaGradFull": "optviz.optimizers.adagrad_full",
+    "DiagNewton": "optviz.optimizers.diag_newton",
+    "NaturalGradient": "optviz.optimizers.natural_gradient",
+    "Newton": "optviz.optimizers.newton",
+    "KernelOptimizer": "optviz.optimizers._kernel",
+    "GradFn": "optviz.optimizers._kernel",
+    "HessianFn": "optviz.optimizers._kernel",
+}
 
 __all__ = [
+    "FROM_SIGNATURE",
     "REGISTRY",
     "VARIANTS",
-    "VSGD",
-    "AdaGradFull",
-    "DiagNewton",
-    "GradFn",
-    "HessianFn",
     "Hyperparameter",
-    "NaturalGradient",
-    "Newton",
+    "HyperparameterError",
     "OptimizerSpec",
     "Variant",
     "build_optimizer",
@@ -42,7 +51,16 @@ __all__ = [
     "list_optimizers",
     "list_variants",
     "variant_hyperparameters",
+    *_LAZY,
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'optviz.optimizers' has no attribute {name!r}")
 
 
 def list_optimizers() -> list[str]:
@@ -51,10 +69,12 @@ def list_optimizers() -> list[str]:
 
 
 def get_optimizer(key: str) -> OptimizerSpec:
-    """The spec for ``key``; KeyError lists the known keys."""
+    """The spec for ``key``; KeyError lists the known keys, TypeError for a non-string."""
+    if not isinstance(key, str):
+        raise TypeError(f"optimizer must be a registry key (str), got {type(key).__name__}")
     try:
         return REGISTRY[key]
-    except (KeyError, TypeError):
+    except KeyError:
         raise KeyError(f"unknown optimizer {key!r}; known: {', '.join(REGISTRY)}") from None
 
 
@@ -64,10 +84,12 @@ def list_variants() -> list[str]:
 
 
 def get_variant(key: str) -> Variant:
-    """The variant ``key``; KeyError lists the known keys."""
+    """The variant ``key``; KeyError lists the known keys, TypeError for a non-string."""
+    if not isinstance(key, str):
+        raise TypeError(f"variant must be a key (str), got {type(key).__name__}")
     try:
         return VARIANTS[key]
-    except (KeyError, TypeError):
+    except KeyError:
         raise KeyError(f"unknown variant {key!r}; known: {', '.join(VARIANTS)}") from None
 
 
@@ -78,7 +100,7 @@ def variant_hyperparameters(key: str, hparams: Mapping[str, Any] | None = None) 
 
 
 @functools.cache
-def _takes_foreach(cls: type[torch.optim.Optimizer]) -> bool:
+def _takes_foreach(cls: type) -> bool:
     return "foreach" in inspect.signature(cls.__init__).parameters
 
 
@@ -86,8 +108,8 @@ def build_optimizer(
     key: str,
     params: torch.Tensor | Iterable[Any],
     hparams: Mapping[str, Any] | None = None,
-    hessian_fn: HessianFn | None = None,
-    grad_fn: GradFn | None = None,
+    hessian_fn: Any = None,
+    grad_fn: Any = None,
 ) -> torch.optim.Optimizer:
     """A validated optimizer instance.
 
@@ -95,6 +117,8 @@ def build_optimizer(
     ``grad_fn`` (``(N, 2) -> (N, 2)``, the noise-free gradient) only to specs with
     ``needs_grad_fn``; the others ignore them.
     """
+    import torch
+
     spec = get_optimizer(key)
     kwargs = spec.validate(hparams)
     if spec.needs_hessian:

@@ -1,38 +1,56 @@
-r"""Secant curvature of the last move, shared by the diagonal quasi-Newton method and vSGD.
+r"""Per-coordinate curvature for the diagonal methods (diagonal quasi-Newton, vSGD).
 
-.. math::
-    h = \left|\frac{G(\theta_{t-1}) - G(\theta_{t-2})}{\theta_{t-1} - \theta_{t-2}}\right|
-    \quad\text{(elementwise)}
+Two estimates of :math:`h_i \approx \partial^2 f/\partial\theta_i^2`, elementwise on ``(N, 2)``:
 
-Both gradients :math:`G` must come from the same sample, or their noise does not cancel: with
-independent noise :math:`\xi` the difference carries :math:`\xi_t - \xi_{t-1}`, divided by a step
-that shrinks, and :math:`h` blows up (the method then freezes). Schaul & LeCun (2013), "Adaptive
-learning rates and parallelization for stochastic, sparse, non-smooth gradients" (ICLR), measure
-the finite difference on one minibatch for this reason. Under additive gradient noise the same
-sample at both points is the noise-free gradient, so :math:`G` is ``grad_fn`` when the optimizer
-is given one; without it :math:`G` is ``p.grad``, which is right only when there is no noise.
+- **exact** (the default): the diagonal of the Hessian at :math:`\theta_{t-1}`, as the papers
+  compute it (Becker & LeCun 1988 by a second backward pass; Schaul, Zhang & LeCun 2012 by
+  "bbprop"). Every surface has its closed-form Hessian, so this costs one evaluation per step.
+- **secant**: :math:`|\Delta G/\Delta\theta|` over the last move, a finite difference that also
+  picks up cross terms :math:`H_{xy}\Delta y/\Delta x` and divides by moves that may be a few ulps
+  long (then :math:`h` is rounding noise: on Beale vSGD's average reached 8e12 against a true
+  3–46). Both gradients :math:`G` must come from one sample, or their noise does not cancel
+  (Schaul & LeCun 2013): under additive noise that is the noise-free gradient.
+
+Curvature may be negative (a saddle, Rosenbrock's ridge) or zero: both methods use its size
+:math:`|h|`, which keeps the step along :math:`-g` (a descent direction), and bound the step
+where :math:`|h|` is small (diagonal quasi-Newton adds :math:`\mu`, vSGD floors at
+:math:`h_{\min}`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 
-from optviz.optimizers._common import RowOptimizer
+CURVATURES = ("exact", "secant")
 
-GradFn = Callable[[torch.Tensor], torch.Tensor]
+
+def check_curvature(name: str, value: object) -> None:
+    """Refuse a curvature estimate other than ``exact`` / ``secant``."""
+    if value not in CURVATURES:
+        raise ValueError(f"Invalid {name}: {value!r} (must be 'exact' or 'secant')")
+
+
+def hessian_diagonal(hessian: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Elementwise :math:`|\partial^2 f/\partial\theta_i^2|` from ``(N, 2, 2)`` Hessians, and
+    where it is finite."""
+    if hessian is None:
+        raise RuntimeError("curvature='exact' needs hessian_fn (or a closure returning the loss)")
+    h = hessian.diagonal(dim1=-2, dim2=-1).abs()
+    valid = torch.isfinite(h)
+    return torch.where(valid, h, torch.zeros_like(h)), valid
 
 
 def secant_curvature(
     theta: torch.Tensor, grad: torch.Tensor, state: dict
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Elementwise :math:`|\Delta g / \Delta\theta|` since the last step, and where it is defined.
+    r"""Elementwise :math:`|\Delta G / \Delta\theta|` since the last step, and where it is defined.
 
-    ``grad`` is differenced against ``state["prev_grad"]`` (the same kind of gradient, taken at
-    ``state["prev_param"]``). A coordinate that did not move (:math:`\Delta\theta = 0`, e.g. a
-    frozen row) gives no estimate.
+    ``grad`` is differenced against ``state["prev_grad"]`` (taken at ``state["prev_param"]``);
+    before any move, or for a coordinate that did not move (:math:`\Delta\theta = 0`: no move, no
+    curvature update), there is no estimate.
     """
+    if "prev_param" not in state:
+        return torch.zeros_like(theta), torch.zeros_like(theta, dtype=torch.bool)
     d_theta = theta - state["prev_param"]
     valid = (d_theta != 0) & torch.isfinite(d_theta)
     safe = torch.where(valid, d_theta, torch.ones_like(d_theta))
@@ -41,28 +59,16 @@ def secant_curvature(
     return torch.where(valid, h, torch.zeros_like(h)), valid
 
 
-class SecantOptimizer(RowOptimizer):
-    """A :class:`RowOptimizer` whose curvature is the secant of the gradient ``secant_gradient``.
-
-    ``grad_fn`` maps ``(N, 2)`` positions to their ``(N, 2)`` noise-free gradients; when given it
-    is called once per step (at the current point; the previous one is kept in the state as
-    ``prev_grad``), while the update itself still uses ``p.grad``, noise included.
-    """
-
-    def __init__(self, params, defaults: dict, grad_fn: GradFn | None = None) -> None:
-        if grad_fn is not None and not callable(grad_fn):
-            raise ValueError(f"Invalid grad_fn: {grad_fn!r} (must be callable or None)")
-        super().__init__(params, defaults)
-        self.grad_fn = grad_fn
-
-    def secant_gradient(self, theta: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
-        """The gradient the secant differences: ``grad_fn(theta)`` when given, else ``grad``."""
-        if self.grad_fn is None:
-            return grad
-        out = torch.as_tensor(self.grad_fn(theta.clone())).to(theta)
-        if out.numel() != theta.numel() or out.dim() == 0 or out.shape[-1] != 2:
-            raise ValueError(
-                f"{self.label}: grad_fn must map (N, 2) positions to (N, 2) gradients; "
-                f"got shape {tuple(out.shape)} for positions {tuple(theta.shape)}"
-            )
-        return out.reshape(theta.shape).clone()
+def curvature_estimate(
+    curvature: str,
+    theta: torch.Tensor,
+    hessian: torch.Tensor | None,
+    clean_grad: torch.Tensor,
+    state: dict,
+) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """``(h, valid, memory)``: this step's estimate and what the next step needs to remember."""
+    if curvature == "exact":
+        h, valid = hessian_diagonal(hessian)
+        return h, valid, {}
+    h, valid = secant_curvature(theta, clean_grad, state)
+    return h, valid, {"prev_param": theta.clone(), "prev_grad": clean_grad.clone()}

@@ -14,34 +14,43 @@ Stochastic Optimization", JMLR 12.
 
 from __future__ import annotations
 
-from optviz.optimizers import _linalg2x2 as la
-from optviz.optimizers._common import RowOptimizer, check_number
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import torch
+
+from optviz.optimizers._kernel import KernelOptimizer, check_number
+from optviz.optimizers._linalg2x2 import add_identity, outer, solve, sqrtm_psd
 
 
-class AdaGradFull(RowOptimizer):
-    r"""Full-matrix AdaGrad on ``(N, 2)`` rows, per row in closed form.
+def init(theta: torch.Tensor) -> dict:
+    """:math:`G_0 = 0` per row."""
+    return {"step": 0, "G": theta.new_zeros(theta.shape[0], 2, 2)}
+
+
+def update(
+    grad: torch.Tensor, state: dict, theta: torch.Tensor, *, lr: float = 0.5, eps: float = 1e-8
+) -> tuple[torch.Tensor, dict]:
+    r""":math:`G \leftarrow G + gg^\top`, :math:`\Delta\theta = -\eta(\delta I + G^{1/2})^{-1}g`.
 
     :math:`G^{1/2} = (G + sI)/t` with :math:`s = \sqrt{\det G}`, :math:`t = \sqrt{\operatorname{tr}
-    G + 2s}`, then the adjugate solve; a diagonal :math:`G` stays exactly diagonal. ``eps``
-    :math:`\delta` keeps :math:`\delta I + G^{1/2}` invertible while :math:`G` is (nearly) rank
-    one, as in the first steps; there its condition number is about :math:`|g|/\delta` and the
-    small eigenvalue of :math:`G` is known only to rounding (:math:`\sqrt{\det G}` to
-    :math:`\sim\sqrt{\epsilon_{\text{mach}}}\,|g|^2`), so float64 steps wobble in the 8th digit
-    or so: invisible in a plot. State: ``G``, ``G_sqrt`` (both ``(N, 2, 2)``), ``step``.
+    G + 2s}`; a diagonal :math:`G` stays exactly diagonal. While :math:`G` is (nearly) rank one
+    its small eigenvalue is known only to rounding, so float64 steps wobble in the 8th digit or
+    so: invisible in a plot. State: ``G``, ``G_sqrt`` (both ``(N, 2, 2)``), ``step``.
     """
+    G = state["G"] + outer(grad)
+    G_sqrt = sqrtm_psd(G)
+    state = {"step": state["step"] + 1, "G": G, "G_sqrt": G_sqrt}
+    return -lr * solve(add_identity(G_sqrt, eps), grad), state
+
+
+class AdaGradFull(KernelOptimizer):
+    """Full-matrix AdaGrad on ``(N, 2)`` rows, per row in closed form (:func:`update`)."""
 
     label = "AdaGradFull"
-
-    def __init__(self, params, lr: float = 0.5, eps: float = 1e-8) -> None:
-        check_number("lr", lr, 0.0, strict=True)
-        check_number("eps", eps, 0.0, strict=True)
-        super().__init__(params, {"lr": lr, "eps": eps})
-
-    def _update(self, theta, grad, group, state):
-        if not state:
-            state["step"] = 0
-            state["G"] = theta.new_zeros(theta.shape[0], 2, 2)
-        state["step"] += 1
-        state["G"] = state["G"] + la.outer(grad)
-        state["G_sqrt"] = la.sqrtm_psd(state["G"])
-        return group["lr"] * la.solve(la.add_identity(state["G_sqrt"], group["eps"]), grad)
+    init_state = staticmethod(init)
+    update_state = staticmethod(update)
+    checks: ClassVar[dict[str, Callable[[str, Any], None]]] = {
+        "lr": lambda n, v: check_number(n, v, 0.0, strict=True),
+        "eps": lambda n, v: check_number(n, v, 0.0, strict=True),
+    }

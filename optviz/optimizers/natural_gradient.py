@@ -16,34 +16,50 @@ Gradient Descent", NeurIPS.
 
 from __future__ import annotations
 
-from optviz.optimizers import _linalg2x2 as la
-from optviz.optimizers._common import RowOptimizer, check_fraction, check_number
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import torch
+
+from optviz.optimizers._kernel import KernelOptimizer, check_fraction, check_number
+from optviz.optimizers._linalg2x2 import add_identity, outer, solve
 
 
-class NaturalGradient(RowOptimizer):
-    r"""Empirical-Fisher natural gradient on ``(N, 2)`` rows, per row in closed form.
+def init(theta: torch.Tensor) -> dict:
+    """:math:`F_0 = 0` per row."""
+    return {"step": 0, "fisher": theta.new_zeros(theta.shape[0], 2, 2)}
 
-    :math:`F` is an exponential moving average of :math:`g g^\top` with Adam-style bias correction
-    (``beta`` = 0: only the current gradient, :math:`(gg^\top + \lambda I)^{-1}g = g/(|g|^2 +
-    \lambda)`). ``damping`` :math:`\lambda > 0` keeps the rank-deficient :math:`\hat F` invertible
-    and sets the step :math:`\eta g/\lambda` where gradients are small.
-    State: ``fisher`` (:math:`F_t`, ``(N, 2, 2)``), ``step``.
+
+def update(
+    grad: torch.Tensor,
+    state: dict,
+    theta: torch.Tensor,
+    *,
+    lr: float = 0.5,
+    damping: float = 10.0,
+    beta: float = 0.9,
+) -> tuple[torch.Tensor, dict]:
+    r""":math:`\Delta\theta = -\eta(\hat F + \lambda I)^{-1} g` with the bias-corrected average
+    :math:`\hat F` of :math:`gg^\top` (``beta`` = 0: :math:`g/(|g|^2 + \lambda)`).
+
+    ``damping`` :math:`\lambda > 0` keeps the rank-deficient :math:`\hat F` invertible and sets the
+    step :math:`\eta g/\lambda` where gradients are small. State: ``fisher`` (:math:`F_t`).
     """
+    step = state["step"] + 1
+    fisher = beta * state["fisher"] + (1 - beta) * outer(grad)
+    fisher_hat = fisher / (1 - beta**step)
+    state = {"step": step, "fisher": fisher}
+    return -lr * solve(add_identity(fisher_hat, damping), grad), state
+
+
+class NaturalGradient(KernelOptimizer):
+    """Empirical-Fisher natural gradient on ``(N, 2)`` rows, in closed form (:func:`update`)."""
 
     label = "NaturalGradient"
-
-    def __init__(self, params, lr: float = 1.0, damping: float = 1.0, beta: float = 0.9) -> None:
-        check_number("lr", lr, 0.0, strict=True)
-        check_number("damping", damping, 0.0, strict=True)
-        check_fraction("beta", beta)
-        super().__init__(params, {"lr": lr, "damping": damping, "beta": beta})
-
-    def _update(self, theta, grad, group, state):
-        beta = group["beta"]
-        if not state:
-            state["step"] = 0
-            state["fisher"] = theta.new_zeros(theta.shape[0], 2, 2)
-        state["step"] += 1
-        state["fisher"] = beta * state["fisher"] + (1 - beta) * la.outer(grad)
-        fisher_hat = state["fisher"] / (1 - beta ** state["step"])
-        return group["lr"] * la.solve(la.add_identity(fisher_hat, group["damping"]), grad)
+    init_state = staticmethod(init)
+    update_state = staticmethod(update)
+    checks: ClassVar[dict[str, Callable[[str, Any], None]]] = {
+        "lr": lambda n, v: check_number(n, v, 0.0, strict=True),
+        "damping": lambda n, v: check_number(n, v, 0.0, strict=True),
+        "beta": check_fraction,
+    }

@@ -10,82 +10,95 @@ Every default lowers Rosenbrock's loss from (−1.5, 2) within 200 steps (tests 
 
 from __future__ import annotations
 
-import torch
+from typing import Any
 
-from optviz.optimizers.adagrad_full import AdaGradFull
-from optviz.optimizers.diag_newton import DiagNewton
-from optviz.optimizers.natural_gradient import NaturalGradient
-from optviz.optimizers.newton import Newton
-from optviz.optimizers.spec import Hyperparameter, OptimizerSpec, Variant
-from optviz.optimizers.vsgd import VSGD
+from optviz.optimizers.spec import FROM_SIGNATURE, Hyperparameter, OptimizerSpec, Variant
 
 # --- reusable hyperparameters -------------------------------------------------------------
 
 
-def _lr(default: float, help: str = "step size γ") -> Hyperparameter:
-    return Hyperparameter("lr", "float", default, 1e-6, 10.0, True, help, "learning rate γ")
+def _lr(default: Any, help: str = "step size γ") -> Hyperparameter:
+    return Hyperparameter(
+        name="lr",
+        kind="float",
+        default=default,
+        low=1e-6,
+        high=10.0,
+        log=True,
+        help=help,
+        label="learning rate γ",
+    )
 
 
-def _eps(default: float, help: str = "ε added to the denominator for stability") -> Hyperparameter:
-    return Hyperparameter("eps", "float", default, 1e-16, 1.0, True, help, "epsilon ε")
+def _eps(default: Any, help: str = "ε added to the denominator for stability") -> Hyperparameter:
+    return Hyperparameter(
+        name="eps",
+        kind="float",
+        default=default,
+        low=1e-16,
+        high=1.0,
+        log=True,
+        help=help,
+        label="epsilon ε",
+    )
 
 
 def _weight_decay(default: float = 0.0, symbol: str = "λ") -> Hyperparameter:
     return Hyperparameter(
-        "weight_decay",
-        "float",
-        default,
-        0.0,
-        10.0,
-        False,
-        f"L2 penalty: {symbol}θ is added to the gradient",
-        f"weight decay {symbol}",
+        name="weight_decay",
+        kind="float",
+        default=default,
+        low=0.0,
+        high=10.0,
+        log=False,
+        help=f"L2 penalty: {symbol}θ is added to the gradient",
+        label=f"weight decay {symbol}",
     )
 
 
 def _betas() -> Hyperparameter:
     return Hyperparameter(
-        "betas",
-        "pair",
-        (0.9, 0.999),
-        0.0,
-        0.9999,
-        False,
-        "decay rates (β₁, β₂) of the moving averages of g and g²",
-        "betas (β₁, β₂)",
+        name="betas",
+        kind="pair",
+        default=(0.9, 0.999),
+        low=0.0,
+        high=0.9999,
+        log=False,
+        help="decay rates (β₁, β₂) of the moving averages of g and g²",
+        label="betas (β₁, β₂)",
     )
 
 
-def _fraction(name: str, default: float, help: str, label: str) -> Hyperparameter:
-    return Hyperparameter(name, "float", default, 0.0, 0.9999, False, help, label)
+def _fraction(name: str, default: Any, help: str, label: str) -> Hyperparameter:
+    return Hyperparameter(
+        name=name,
+        kind="float",
+        default=default,
+        low=0.0,
+        high=0.9999,
+        log=False,
+        help=help,
+        label=label,
+    )
 
 
 def _amsgrad() -> Hyperparameter:
     return Hyperparameter(
-        "amsgrad", "bool", False, help="use the running maximum of v (AMSGrad)", label="AMSGrad"
+        name="amsgrad",
+        kind="bool",
+        default=False,
+        help="use the running maximum of v (AMSGrad)",
+        label="AMSGrad",
     )
 
 
 def _decoupled() -> Hyperparameter:
     return Hyperparameter(
-        "decoupled_weight_decay",
-        "bool",
-        False,
+        name="decoupled_weight_decay",
+        kind="bool",
+        default=False,
         help="decay θ directly, θ ← θ(1 − γλ), as AdamW does, instead of adding λθ to g",
         label="decoupled weight decay",
-    )
-
-
-def _init_lr() -> Hyperparameter:
-    return Hyperparameter(
-        "init_lr",
-        "float",
-        1e-3,
-        1e-6,
-        10.0,
-        True,
-        "γ₀ of the first step, a plain gradient step (no curvature known yet)",
-        "first step size γ₀",
     )
 
 
@@ -109,25 +122,25 @@ SGD = OptimizerSpec(
     key="sgd",
     label="SGD",
     family="first-order",
-    cls=torch.optim.SGD,
-    hyperparameters=(
+    cls_path="torch.optim.SGD",
+    schema=(
         _lr(1e-3),
         _fraction("momentum", 0.0, "momentum factor μ (0 = plain gradient descent)", "momentum μ"),
         Hyperparameter(
-            "dampening",
-            "float",
-            0.0,
-            0.0,
-            1.0,
-            False,
-            "τ: new gradients enter b as (1 − τ)g",
-            "dampening τ",
+            name="dampening",
+            kind="float",
+            default=0.0,
+            low=0.0,
+            high=1.0,
+            log=False,
+            help="τ: new gradients enter b as (1 − τ)g",
+            label="dampening τ",
         ),
         _weight_decay(),
         Hyperparameter(
-            "nesterov",
-            "bool",
-            False,
+            name="nesterov",
+            kind="bool",
+            default=False,
             help="Nesterov momentum (needs μ > 0 and τ = 0)",
             label="Nesterov",
         ),
@@ -159,31 +172,31 @@ RPROP = OptimizerSpec(
     key="rprop",
     label="Rprop",
     family="adaptive",
-    cls=torch.optim.Rprop,
-    hyperparameters=(
+    cls_path="torch.optim.Rprop",
+    schema=(
         _lr(1e-2, "initial step size η₀ of every coordinate"),
         Hyperparameter(
-            "etas",
-            "pair",
-            (0.5, 1.2),
-            0.0,
-            10.0,
-            False,
-            "(η₋, η₊): shrink factor after a sign change (0 < η₋ < 1), growth factor otherwise "
-            "(η₊ > 1); torch requires 0 < η₋ < 1 < η₊",
-            "etas (η₋, η₊)",
+            name="etas",
+            kind="pair",
+            default=(0.5, 1.2),
+            low=0.0,
+            high=10.0,
+            log=False,
+            help="(η₋, η₊): shrink factor after a sign change (0 < η₋ < 1), growth factor "
+            "otherwise (η₊ > 1); torch requires 0 < η₋ < 1 < η₊",
+            label="etas (η₋, η₊)",
             bounds=((0.0, 1.0), (1.0, 10.0)),
             exclusive=True,
         ),
         Hyperparameter(
-            "step_sizes",
-            "pair",
-            (1e-6, 50.0),
-            0.0,
-            1000.0,
-            False,
-            "(Γ_min, Γ_max): bounds of each coordinate's step size",
-            "step sizes (Γ_min, Γ_max)",
+            name="step_sizes",
+            kind="pair",
+            default=(1e-6, 50.0),
+            low=0.0,
+            high=1000.0,
+            log=False,
+            help="(Γ_min, Γ_max): bounds of each coordinate's step size",
+            label="step sizes (Γ_min, Γ_max)",
             ordered=True,
         ),
     ),
@@ -213,29 +226,29 @@ ADAGRAD = OptimizerSpec(
     key="adagrad",
     label="AdaGrad",
     family="adaptive",
-    cls=torch.optim.Adagrad,
-    hyperparameters=(
+    cls_path="torch.optim.Adagrad",
+    schema=(
         _lr(0.5, "step size γ (demo default; torch: 0.01)"),
         Hyperparameter(
-            "lr_decay",
-            "float",
-            0.0,
-            0.0,
-            10.0,
-            False,
-            "η: step t uses γ/(1 + (t − 1)η)",
-            "lr decay η",
+            name="lr_decay",
+            kind="float",
+            default=0.0,
+            low=0.0,
+            high=10.0,
+            log=False,
+            help="η: step t uses γ/(1 + (t − 1)η)",
+            label="lr decay η",
         ),
         _weight_decay(),
         Hyperparameter(
-            "initial_accumulator_value",
-            "float",
-            0.0,
-            0.0,
-            100.0,
-            False,
-            "starting value G₀ of the sum of squared gradients",
-            "initial accumulator G₀",
+            name="initial_accumulator_value",
+            kind="float",
+            default=0.0,
+            low=0.0,
+            high=100.0,
+            log=False,
+            help="starting value G₀ of the sum of squared gradients",
+            label="initial accumulator G₀",
         ),
         _eps(1e-10),
     ),
@@ -260,17 +273,17 @@ RMSPROP = OptimizerSpec(
     key="rmsprop",
     label="RMSprop",
     family="adaptive",
-    cls=torch.optim.RMSprop,
-    hyperparameters=(
+    cls_path="torch.optim.RMSprop",
+    schema=(
         _lr(1e-2),
         _fraction("alpha", 0.99, "smoothing α of the moving average of g²", "alpha α"),
         _eps(1e-8),
         _weight_decay(),
         _fraction("momentum", 0.0, "momentum μ on the normalized step", "momentum μ"),
         Hyperparameter(
-            "centered",
-            "bool",
-            False,
+            name="centered",
+            kind="bool",
+            default=False,
             help="divide by the estimated variance v − ḡ² instead of v",
             label="centered",
         ),
@@ -301,8 +314,8 @@ ADADELTA = OptimizerSpec(
     key="adadelta",
     label="AdaDelta",
     family="adaptive",
-    cls=torch.optim.Adadelta,
-    hyperparameters=(
+    cls_path="torch.optim.Adadelta",
+    schema=(
         _lr(1.0, "γ scales the step (1 = the paper's rule)"),
         _fraction("rho", 0.9, "decay ρ of both moving averages", "rho ρ"),
         _eps(1e-6, "ε inside both square roots (it also sets the first steps' size)"),
@@ -327,8 +340,8 @@ ADAM = OptimizerSpec(
     key="adam",
     label="Adam",
     family="adaptive",
-    cls=torch.optim.Adam,
-    hyperparameters=(
+    cls_path="torch.optim.Adam",
+    schema=(
         _lr(0.05, "step size γ (demo default; torch: 0.001)"),
         _betas(),
         _eps(1e-8),
@@ -362,20 +375,20 @@ ADAMW = OptimizerSpec(
     key="adamw",
     label="AdamW",
     family="adaptive",
-    cls=torch.optim.AdamW,
-    hyperparameters=(
+    cls_path="torch.optim.AdamW",
+    schema=(
         _lr(0.05, "step size γ (demo default; torch: 0.001)"),
         _betas(),
         _eps(1e-8),
         Hyperparameter(
-            "weight_decay",
-            "float",
-            0.01,
-            0.0,
-            10.0,
-            False,
-            "decoupled decay λ: θ ← θ(1 − γλ) before the Adam step",
-            "weight decay λ",
+            name="weight_decay",
+            kind="float",
+            default=0.01,
+            low=0.0,
+            high=10.0,
+            log=False,
+            help="decoupled decay λ: θ ← θ(1 − γλ) before the Adam step",
+            label="weight decay λ",
         ),
         _amsgrad(),
     ),
@@ -403,8 +416,8 @@ ADAMAX = OptimizerSpec(
     key="adamax",
     label="Adamax",
     family="adaptive",
-    cls=torch.optim.Adamax,
-    hyperparameters=(
+    cls_path="torch.optim.Adamax",
+    schema=(
         _lr(0.1, "step size γ (demo default; torch: 0.002)"),
         _betas(),
         _eps(1e-8),
@@ -428,21 +441,21 @@ NADAM = OptimizerSpec(
     key="nadam",
     label="NAdam",
     family="adaptive",
-    cls=torch.optim.NAdam,
-    hyperparameters=(
+    cls_path="torch.optim.NAdam",
+    schema=(
         _lr(0.05, "step size γ (demo default; torch: 0.002)"),
         _betas(),
         _eps(1e-8),
         _weight_decay(),
         Hyperparameter(
-            "momentum_decay",
-            "float",
-            0.004,
-            0.0,
-            1.0,
-            False,
-            "ψ in the momentum schedule μ_t = β₁(1 − ½·0.96^{tψ})",
-            "momentum decay ψ",
+            name="momentum_decay",
+            kind="float",
+            default=0.004,
+            low=0.0,
+            high=1.0,
+            log=False,
+            help="ψ in the momentum schedule μ_t = β₁(1 − ½·0.96^{tψ})",
+            label="momentum decay ψ",
         ),
         _decoupled(),
     ),
@@ -470,8 +483,8 @@ RADAM = OptimizerSpec(
     key="radam",
     label="RAdam",
     family="adaptive",
-    cls=torch.optim.RAdam,
-    hyperparameters=(
+    cls_path="torch.optim.RAdam",
+    schema=(
         _lr(1e-3, "step size γ (its first ~5 steps are un-normalized: γ·m̂)"),
         _betas(),
         _eps(1e-8),
@@ -505,38 +518,38 @@ ASGD = OptimizerSpec(
     key="asgd",
     label="ASGD",
     family="first-order",
-    cls=torch.optim.ASGD,
-    hyperparameters=(
+    cls_path="torch.optim.ASGD",
+    schema=(
         _lr(1e-3, "step size γ (demo default; torch's 0.01 diverges on Rosenbrock)"),
         Hyperparameter(
-            "lambd",
-            "float",
-            1e-4,
-            0.0,
-            1.0,
-            False,
-            "λ: decay term θ(1 − λη_t) and step-size decay γ/(1 + λγt)^α",
-            "lambda λ",
+            name="lambd",
+            kind="float",
+            default=1e-4,
+            low=0.0,
+            high=1.0,
+            log=False,
+            help="λ: decay term θ(1 − λη_t) and step-size decay γ/(1 + λγt)^α",
+            label="lambda λ",
         ),
         Hyperparameter(
-            "alpha",
-            "float",
-            0.75,
-            0.0,
-            2.0,
-            False,
-            "α: power of the step-size decay",
-            "alpha α",
+            name="alpha",
+            kind="float",
+            default=0.75,
+            low=0.0,
+            high=2.0,
+            log=False,
+            help="α: power of the step-size decay",
+            label="alpha α",
         ),
         Hyperparameter(
-            "t0",
-            "float",
-            1e6,
-            1.0,
-            1e9,
-            True,
-            "t₀: step at which averaging starts",
-            "averaging start t₀",
+            name="t0",
+            kind="float",
+            default=1e6,
+            low=1.0,
+            high=1e9,
+            log=True,
+            help="t₀: step at which averaging starts",
+            label="averaging start t₀",
         ),
         _weight_decay(symbol="ω"),
     ),
@@ -562,43 +575,44 @@ LBFGS = OptimizerSpec(
     key="lbfgs",
     label="L-BFGS",
     family="quasi-Newton",
-    cls=torch.optim.LBFGS,
-    hyperparameters=(
+    cls_path="torch.optim.LBFGS",
+    schema=(
         _lr(1.0, "step length γ (the line search's first trial when it is on)"),
         Hyperparameter(
-            "max_iter",
-            "int",
-            1,
-            1,
-            100,
-            False,
-            "iterations per step() (demo default 1 = one iteration per frame; torch: 20)",
-            "iterations per step",
+            name="max_iter",
+            kind="int",
+            default=1,
+            low=1,
+            high=100,
+            log=False,
+            help="iterations per step() (demo default 1 = one iteration per frame; torch: 20)",
+            label="iterations per step",
         ),
         Hyperparameter(
-            "max_eval",
-            "int",
-            25,
-            1,
-            1000,
-            False,
-            "function evaluations per step() (the line search needs several; torch: max_iter·5/4)",
-            "evaluations per step",
+            name="max_eval",
+            kind="int",
+            default=25,
+            low=1,
+            high=1000,
+            log=False,
+            help="function evaluations per step() (the line search needs several; "
+            "torch: max_iter·5/4)",
+            label="evaluations per step",
         ),
         Hyperparameter(
-            "history_size",
-            "int",
-            100,
-            1,
-            1000,
-            False,
-            "m: number of (s, y) pairs kept",
-            "history m",
+            name="history_size",
+            kind="int",
+            default=100,
+            low=1,
+            high=1000,
+            log=False,
+            help="m: number of (s, y) pairs kept",
+            label="history m",
         ),
         Hyperparameter(
-            "line_search_fn",
-            "choice",
-            "strong_wolfe",
+            name="line_search_fn",
+            kind="choice",
+            default="strong_wolfe",
             help="'strong_wolfe' (default here: a clean path) or None (torch's default: fixed γ)",
             label="line search",
             choices=(None, "strong_wolfe"),
@@ -618,8 +632,11 @@ LBFGS = OptimizerSpec(
         r" \end{aligned}"
     ),
     note=(
-        "One step() runs up to max_iter iterations (torch default 20, here 1) and stops "
-        "early once the gradient or the change falls below tolerance."
+        "One step() runs up to max_iter iterations (torch default 20, here 1). PyTorch's "
+        "guards, which run here too: no step at all once max|g| ≤ 10⁻⁷ (tolerance_grad), and a "
+        "step() ends early when max|g| ≤ 10⁻⁷, when max|α d| ≤ 10⁻⁹ or the loss changes by "
+        "less than 10⁻⁹ (tolerance_change), or after max_eval evaluations; a pair (s, y) with "
+        "yᵀs ≤ 10⁻¹⁰ is not stored."
     ),
     reference=(
         "Liu & Nocedal (1989), On the Limited Memory BFGS Method for Large Scale Optimization"
@@ -628,34 +645,77 @@ LBFGS = OptimizerSpec(
     batched=False,
 )
 
-# --- our own -------------------------------------------------------------------------------
+# --- our own (every default from the kernel's signature: optviz/optimizers/<key>.py) -----
+
+_SIG = FROM_SIGNATURE
+
+_CURVATURE = Hyperparameter(
+    name="curvature",
+    kind="choice",
+    default=_SIG,
+    help=(
+        "'exact': |∂²f/∂θᵢ²|, the Hessian's diagonal at θ, as the paper computes it; 'secant': "
+        "|Δ∇f/Δθ| over the last move (a finite difference that also picks up cross terms and "
+        "turns to rounding noise when moves are tiny)"
+    ),
+    label="curvature estimate",
+    choices=("exact", "secant"),
+)
+
+
+def _secant_init_lr() -> Hyperparameter:
+    return Hyperparameter(
+        name="init_lr",
+        kind="float",
+        default=_SIG,
+        low=1e-6,
+        high=10.0,
+        log=True,
+        help="γ₀ of the first step of the secant estimate, a plain gradient step (no move yet, "
+        "so no curvature); unused with the exact curvature",
+        label="first step size γ₀ (secant)",
+    )
+
+
+# The curvature line shared by the diagonal methods' rules.
+_DIAGONAL_H = (
+    r" h_t &= \begin{cases} \left| \dfrac{\partial^2 f}{\partial \theta_i^2}(\theta_{t-1})"
+    r" \right| & \text{exact (noise-free)} \\"
+    r" \left| \dfrac{G(\theta_{t-1}) - G(\theta_{t-2})}{\theta_{t-1} - \theta_{t-2}} \right|"
+    r" & \text{secant}, \ G = \nabla f \text{ noise-free} \end{cases} \\"
+)
+
+_SECANT_GUARD = (
+    "Secant only: before the first move, or for a coordinate that did not move (Δθᵢ = 0), "
+    "there is no estimate and h̄ keeps its value (no move, no curvature update)."
+)
 
 NEWTON = OptimizerSpec(
     key="newton",
     label="Newton",
     family="second-order",
-    cls=Newton,
-    hyperparameters=(
-        _lr(1.0, "step scale γ (1 = full Newton step)"),
+    cls_path="optviz.optimizers.newton.Newton",
+    schema=(
+        _lr(_SIG, "step scale γ (1 = full Newton step)"),
         Hyperparameter(
-            "damping",
-            "float",
-            0.0,
-            0.0,
-            1e4,
-            False,
-            "λ added to the Hessian's diagonal; 0 = pure Newton (a singular Hessian then gives "
-            "a non-finite step)",
-            "damping λ",
+            name="damping",
+            kind="float",
+            default=_SIG,
+            low=0.0,
+            high=1e4,
+            help="λ added to the Hessian's diagonal; 0 = pure Newton (a singular Hessian then "
+            "gives a non-finite step, reported as divergence)",
+            label="damping λ",
         ),
     ),
     update_rule=(
         r"\theta_t = \theta_{t-1} - \gamma\, \bigl(\nabla^2 f(\theta_{t-1}) + \lambda I\bigr)^{-1}"
-        r" \nabla f(\theta_{t-1})"
+        r" \bigl(\nabla f(\theta_{t-1}) + \xi_t\bigr)"
     ),
     note=(
-        "Exact Hessian, solved per point in closed form; pure Newton heads for the nearest "
-        "stationary point, saddles and maxima included."
+        "Exact Hessian (noise-free), solved per point in closed form by the 2×2 adjugate; ξ is "
+        "the gradient noise, if any. Pure Newton heads for the nearest stationary point, "
+        "saddles and maxima included."
     ),
     reference="Nocedal & Wright (2006), Numerical Optimization, 2nd ed., ch. 3 (Newton's method)",
     separable=False,
@@ -667,39 +727,38 @@ DIAG_NEWTON = OptimizerSpec(
     key="diag_newton",
     label="Diagonal quasi-Newton",
     family="quasi-Newton",
-    cls=DiagNewton,
-    hyperparameters=(
-        _lr(1.0, "step scale γ on g/(h̄ + μ)"),
+    cls_path="optviz.optimizers.diag_newton.DiagNewton",
+    schema=(
+        _lr(_SIG, "step scale γ on g/(h̄ + μ)"),
         Hyperparameter(
-            "damping",
-            "float",
-            1.0,
-            0.0,
-            1e4,
-            False,
-            "μ added to the curvature estimate: bounds the step where curvature looks small",
-            "damping μ",
+            name="damping",
+            kind="float",
+            default=_SIG,
+            low=0.0,
+            high=1e4,
+            help="μ added to the curvature |h|: bounds the step where the curvature is small, "
+            "zero or negative",
+            label="damping μ",
         ),
-        _fraction("beta", 0.5, "β: moving average of the curvature estimates", "beta β"),
-        _init_lr(),
+        _fraction("beta", _SIG, "β: moving average of the curvature estimates", "beta β"),
+        _CURVATURE,
+        _secant_init_lr(),
     ),
     update_rule=(
         r"\begin{aligned}"
         r" g_t &= \nabla f(\theta_{t-1}) + \xi_t \quad (\xi_t \text{: gradient noise, if any}) \\"
-        r" h_t &= \left| \frac{\nabla f(\theta_{t-1}) - \nabla f(\theta_{t-2})}"
-        r"{\theta_{t-1} - \theta_{t-2}} \right|"
-        r" \quad (\text{elementwise secant, noise-free}) \\"
-        r" \bar h_t &= \beta\, \bar h_{t-1} + (1-\beta)\, h_t \quad (\bar h = h \text{ at the first"
-        r" estimate}) \\"
+        + _DIAGONAL_H
+        + r" \bar h_t &= \beta\, \bar h_{t-1} + (1-\beta)\, h_t \quad (\bar h = h \text{ at the"
+        r" first estimate}) \\"
         r" \theta_t &= \theta_{t-1} - \gamma\, \frac{g_t}{\bar h_t + \mu}"
-        r" \quad (\theta_1 = \theta_0 - \gamma_0\, g_1)"
+        r" \quad (\text{secant's first step: } \theta_1 = \theta_0 - \gamma_0\, g_1)"
         r" \end{aligned}"
     ),
     note=(
-        "Becker & LeCun computed the diagonal second derivative with an extra backward pass; "
-        "here it is the secant of the last move, which also picks up cross terms, taken on the "
-        "noise-free gradient (one sample at both points, so the noise cancels; one extra "
-        "gradient per step) while the step uses the noisy g."
+        "Becker & LeCun's pseudo-Newton step: the exact diagonal second derivative (they "
+        "computed it by a second backward pass; here it is the surface's closed-form Hessian). "
+        "|h| keeps the step along −g where the curvature is negative (a saddle, Rosenbrock's "
+        "ridge) and μ bounds it where |h| is small. " + _SECANT_GUARD
     ),
     reference=(
         "Becker & LeCun (1988), Improving the convergence of back-propagation learning with "
@@ -707,6 +766,7 @@ DIAG_NEWTON = OptimizerSpec(
     ),
     separable=True,
     batched=True,
+    needs_hessian=True,
     needs_grad_fn=True,
 )
 
@@ -714,60 +774,61 @@ VSGD_SPEC = OptimizerSpec(
     key="vsgd",
     label="vSGD",
     family="adaptive",
-    cls=VSGD,
-    hyperparameters=(
-        _init_lr(),
+    cls_path="optviz.optimizers.vsgd.VSGD",
+    schema=(
         Hyperparameter(
-            "min_curvature",
-            "float",
-            1.0,
-            1e-6,
-            1e6,
-            True,
-            "h_min: floor of the curvature estimate (bounds the step g/h)",
-            "curvature floor h_min",
+            name="min_curvature",
+            kind="float",
+            default=_SIG,
+            low=1e-6,
+            high=1e6,
+            log=True,
+            help="h_min: floor of the curvature |h| (bounds the step g/h where the curvature "
+            "is small, zero or negative)",
+            label="curvature floor h_min",
         ),
         Hyperparameter(
-            "slow_constant",
-            "float",
-            2.0,
-            1.0,
-            100.0,
-            False,
-            "C: the statistics start inflated by C (a cautious start)",
-            "slow start C",
+            name="slow_constant",
+            kind="float",
+            default=_SIG,
+            low=1.0,
+            high=100.0,
+            help="C: the statistics start inflated by C (a cautious start)",
+            label="slow start C",
         ),
         Hyperparameter(
-            "init_tau",
-            "float",
-            10.0,
-            1.0,
-            1e4,
-            True,
-            "τ₀: initial memory, in steps",
-            "initial memory τ₀",
+            name="init_tau",
+            kind="float",
+            default=_SIG,
+            low=1.0,
+            high=1e4,
+            log=True,
+            help="τ₀: initial memory, in steps",
+            label="initial memory τ₀",
         ),
-        _eps(1e-12, "ε added to v̄ in the ratio ḡ²/v̄"),
+        _eps(_SIG, "ε added to v̄ in the ratio ḡ²/v̄"),
+        _CURVATURE,
+        _secant_init_lr(),
     ),
     update_rule=(
         r"\begin{aligned}"
         r" g_t &= \nabla f(\theta_{t-1}) + \xi_t \quad (\xi_t \text{: gradient noise, if any}) \\"
-        r" h_t &= \max\!\left( \left| \frac{\nabla f(\theta_{t-1}) - \nabla f(\theta_{t-2})}"
-        r"{\theta_{t-1} - \theta_{t-2}} \right|,\ h_{\min} \right)"
-        r" \quad (\text{noise-free secant}) \\"
-        r" \bar g &\leftarrow (1 - \tau^{-1})\, \bar g + \tau^{-1} g_t, \quad"
+        + _DIAGONAL_H
+        + r" \bar g &\leftarrow (1 - \tau^{-1})\, \bar g + \tau^{-1} g_t, \quad"
         r" \bar v \leftarrow (1 - \tau^{-1})\, \bar v + \tau^{-1} g_t^2, \quad"
-        r" \bar h \leftarrow (1 - \tau^{-1})\, \bar h + \tau^{-1} h_t \\"
-        r" \eta^*_t &= \frac{\bar g^2}{\bar h\, (\bar v + \epsilon)}, \quad"
-        r" \tau \leftarrow \Bigl(1 - \frac{\bar g^2}{\bar v + \epsilon}\Bigr)\, \tau + 1 \\"
+        r" \bar h \leftarrow (1 - \tau^{-1})\, \bar h + \tau^{-1} \max(h_t, h_{\min}) \\"
+        r" \eta^*_t &= \frac{\min(\bar g^2/(\bar v + \epsilon),\ 1)}{\bar h}, \quad"
+        r" \tau \leftarrow \Bigl(1 - \min\bigl(\tfrac{\bar g^2}{\bar v + \epsilon}, 1\bigr)"
+        r"\Bigr)\, \tau + 1 \\"
         r" \theta_t &= \theta_{t-1} - \eta^*_t\, g_t"
         r" \end{aligned}"
     ),
     note=(
-        "The paper estimates the curvature h with a 'bbprop' backward pass on the current "
-        "sample; here it is the secant of the last move on one sample at both points (the "
-        "noise-free gradient, one extra per step), so the noise cancels, as in Schaul & LeCun's "
-        "finite-difference variant. First step: γ₀g; then ḡ = g, v̄ = C(g² + ε), h̄ = Ch, τ = τ₀."
+        "The paper's curvature is a 'bbprop' estimate of the Hessian's diagonal; here it is "
+        "the exact diagonal of the surface's Hessian (noise-free). |h| keeps the rate positive "
+        "where the curvature is negative, h_min bounds the step where it vanishes. At the first "
+        "estimate (step 1; the secant's step 2, after a first step γ₀g) the statistics start "
+        "as ḡ = g, v̄ = C(g² + ε), h̄ = C·max(h, h_min), τ = τ₀. " + _SECANT_GUARD
     ),
     reference=(
         "Schaul, Zhang & LeCun (2012), No More Pesky Learning Rates, arXiv:1206.1106 (ICML 2013); "
@@ -776,6 +837,7 @@ VSGD_SPEC = OptimizerSpec(
     ),
     separable=True,
     batched=True,
+    needs_hessian=True,
     needs_grad_fn=True,
 )
 
@@ -783,10 +845,10 @@ ADAGRAD_FULL = OptimizerSpec(
     key="adagrad_full",
     label="Full-matrix AdaGrad",
     family="adaptive",
-    cls=AdaGradFull,
-    hyperparameters=(
-        _lr(0.5, "step size η"),
-        _eps(1e-8, "δ added to G^{1/2} so it stays invertible"),
+    cls_path="optviz.optimizers.adagrad_full.AdaGradFull",
+    schema=(
+        _lr(_SIG, "step size η"),
+        _eps(_SIG, "δ added to G^{1/2} so it stays invertible"),
     ),
     update_rule=(
         r"\begin{aligned}"
@@ -796,7 +858,8 @@ ADAGRAD_FULL = OptimizerSpec(
     ),
     note=(
         "δ is added to G^{1/2}, as in Duchi et al., so a diagonal G gives exactly torch's "
-        "AdaGrad g/(√G + ε) with ε = δ."
+        "AdaGrad g/(√G + ε) with ε = δ. G^{1/2} in closed form: (G + √det G · I)/√(tr G + "
+        "2√det G)."
     ),
     reference=(
         "Duchi, Hazan & Singer (2011), Adaptive Subgradient Methods for Online Learning and "
@@ -810,22 +873,22 @@ NATURAL_GRADIENT = OptimizerSpec(
     key="natural_gradient",
     label="Natural gradient",
     family="second-order",
-    cls=NaturalGradient,
-    hyperparameters=(
-        _lr(0.5, "step size η"),
+    cls_path="optviz.optimizers.natural_gradient.NaturalGradient",
+    schema=(
+        _lr(_SIG, "step size η"),
         Hyperparameter(
-            "damping",
-            "float",
-            10.0,
-            1e-6,
-            1e4,
-            True,
-            "λ added to F (F is rank-deficient); small gradients give steps ηg/λ",
-            "damping λ",
+            name="damping",
+            kind="float",
+            default=_SIG,
+            low=1e-6,
+            high=1e4,
+            log=True,
+            help="λ added to F (F is rank-deficient); small gradients give steps ηg/λ",
+            label="damping λ",
         ),
         _fraction(
             "beta",
-            0.9,
+            _SIG,
             "β: moving average of g gᵀ — the empirical-Fisher approximation, not the true "
             "Fisher of a probabilistic model",
             "beta β",

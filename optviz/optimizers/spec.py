@@ -1,20 +1,55 @@
-"""Schema of the registry: hyperparameters, optimizer specs, UI variants, and their validation."""
+"""Schema of the registry: hyperparameters, optimizer specs, UI variants, and their validation.
+
+Importing this module (and the registry) does not import torch: a spec names its class by a
+dotted path (``cls_path``) and imports it on first use, so listing optimizers stays instant.
+"""
 
 from __future__ import annotations
 
+import functools
+import importlib
+import inspect
 import math
 import numbers
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 Kind = Literal["float", "int", "bool", "pair", "choice"]
 
 
+class _FromSignature:
+    """Sentinel default: take the class's own default (its signature) when the spec is used."""
+
+    def __repr__(self) -> str:
+        return "FROM_SIGNATURE"
+
+
+FROM_SIGNATURE: Any = _FromSignature()
+
+
+class HyperparameterError(ValueError):
+    """Hyperparameters refused, all at once: ``errors`` is a list of ``(name, message)``, where
+    ``name`` is the hyperparameter at fault (``None`` for the combination or the mapping)."""
+
+    def __init__(self, errors: list[tuple[str | None, str]]) -> None:
+        super().__init__("; ".join(message for _, message in errors))
+        self.errors = errors
+
+
 def _fmt(x: float) -> str:
     return f"{x:g}"
+
+
+def _show(value: Any, limit: int = 40) -> str:
+    """``repr`` cut to ``limit`` characters, safe for huge integers."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"a {len(str(abs(value))) if value.bit_length() < 10_000 else 'huge'}-digit integer"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -52,7 +87,8 @@ class Hyperparameter:
             raise ValueError(f"{self.name}: a log scale needs a positive lower bound")
         if self.bounds:
             self._check_bounds()
-        self.check(self.default, "registry")  # a default must pass its own schema
+        if self.default is not FROM_SIGNATURE:
+            self.check(self.default, "registry")  # a default must pass its own schema
 
     def _check_bounds(self) -> None:
         """``bounds``: pairs only, two ``(low, high)``, each inside ``[low, high]``."""
@@ -101,18 +137,18 @@ class Hyperparameter:
                 return value
             if type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"):
                 return bool(value)
-            raise ValueError(f"{where} must be True or False, got {value!r}")
+            raise ValueError(f"{where} must be True or False, got {_show(value)}")
         if self.kind == "choice":
             if isinstance(value, str) and value.lower() == "none" and None in self.choices:
                 return None
             if any(value is c or (value == c and type(value) is type(c)) for c in self.choices):
                 return value
-            raise ValueError(f"{where} must be {self.range_text()}, got {value!r}")
+            raise ValueError(f"{where} must be {self.range_text()}, got {_show(value)}")
         if self.kind == "pair":
             if isinstance(value, str | bytes | Mapping) or not hasattr(value, "__len__"):
-                raise ValueError(f"{where} must be {self.range_text()}, got {value!r}")
+                raise ValueError(f"{where} must be {self.range_text()}, got {_show(value)}")
             if len(value) != 2:
-                raise ValueError(f"{where} must be {self.range_text()}, got {value!r}")
+                raise ValueError(f"{where} must be {self.range_text()}, got {_show(value)}")
             pair = (self._number(value[0], where, 0), self._number(value[1], where, 1))
             if self.ordered and pair[0] > pair[1]:
                 raise ValueError(f"{where} must be {self.range_text()}, got {pair!r}")
@@ -123,17 +159,21 @@ class Hyperparameter:
 
     def _number(self, value: Any, where: str, element: int | None = None) -> float:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise ValueError(f"{where} must be a number in {self.range_text()}, got {value!r}")
-        x = float(value)
+            raise ValueError(f"{where} must be a number in {self.range_text()}, got {_show(value)}")
+        try:
+            x = float(value)
+        except OverflowError:  # a huge integer: 10**400
+            raise ValueError(f"{where} = {_show(value)} is too large: "
+                             f"allowed {self.range_text()}") from None
         if not math.isfinite(x):
-            raise ValueError(f"{where} must be finite, got {value!r}")
+            raise ValueError(f"{where} must be finite, got {_show(value)}")
         self._in_range(x, where, element)
         return x
 
     def _integer(self, value: Any, where: str) -> int:
         is_whole_float = isinstance(value, float) and math.isfinite(value) and value.is_integer()
         if isinstance(value, bool) or not (isinstance(value, numbers.Integral) or is_whole_float):
-            raise ValueError(f"{where} must be {self.range_text()}, got {value!r}")
+            raise ValueError(f"{where} must be {self.range_text()}, got {_show(value)}")
         n = int(value)
         self._in_range(n, where)
         return n
@@ -159,18 +199,20 @@ class Hyperparameter:
 class OptimizerSpec:
     """One registry entry: the class, its hyperparameter schema, its maths and provenance.
 
+    ``cls_path`` names the class (``"torch.optim.Adam"``); :attr:`cls` imports it on first use.
+    A hyperparameter whose default is :data:`FROM_SIGNATURE` takes the class's own default (for
+    optviz's own optimizers, every default: their kernel's signature is the one source).
     ``separable``: the update is elementwise (each coordinate on its own); ``batched``: rows of an
     ``(N, 2)`` leaf are independent, so N particles can share one instance (False only for
-    L-BFGS); ``needs_hessian``: the constructor takes ``hessian_fn``; ``needs_grad_fn``: the
-    constructor takes ``grad_fn`` (``(N, 2)`` positions -> ``(N, 2)`` noise-free gradients) and
-    measures curvature with it, so that gradient noise cancels.
+    L-BFGS); ``needs_hessian``: the constructor takes ``hessian_fn``; ``needs_grad_fn``: it takes
+    ``grad_fn`` (``(N, 2)`` positions -> ``(N, 2)`` noise-free gradients, for a secant).
     """
 
     key: str
     label: str
     family: str
-    cls: type[torch.optim.Optimizer]
-    hyperparameters: tuple[Hyperparameter, ...]
+    cls_path: str
+    schema: tuple[Hyperparameter, ...]
     update_rule: str
     note: str
     reference: str
@@ -178,18 +220,49 @@ class OptimizerSpec:
     batched: bool
     needs_hessian: bool = False
     needs_grad_fn: bool = False
-    _by_name: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        by_name = {hp.name: hp for hp in self.hyperparameters}
-        if len(by_name) != len(self.hyperparameters):
+        names = [hp.name for hp in self.schema]
+        if len(set(names)) != len(names):
             raise ValueError(f"{self.key}: duplicate hyperparameter names")
-        object.__setattr__(self, "_by_name", by_name)
+
+    @property
+    def is_torch(self) -> bool:
+        """Whether the class is PyTorch's own (``torch.optim``), not optviz's."""
+        return self.cls_path.startswith("torch.optim.")
+
+    @property
+    def class_name(self) -> str:
+        """The class's name, without importing it."""
+        return self.cls_path.rsplit(".", 1)[1]
+
+    @functools.cached_property
+    def cls(self) -> type[torch.optim.Optimizer]:
+        """The optimizer class (imported on first use)."""
+        module, name = self.cls_path.rsplit(".", 1)
+        return getattr(importlib.import_module(module), name)
+
+    @functools.cached_property
+    def hyperparameters(self) -> tuple[Hyperparameter, ...]:
+        """The schema with every default filled in (from the class where it says so)."""
+        own = _class_defaults(self.cls)
+        filled = []
+        for hp in self.schema:
+            if hp.default is FROM_SIGNATURE:
+                if hp.name not in own:
+                    raise ValueError(f"{self.key}: {self.cls_path} has no default for {hp.name}")
+                hp = replace(hp, default=own[hp.name])
+            filled.append(hp)
+        return tuple(filled)
+
+    @functools.cached_property
+    def _by_name(self) -> dict[str, Hyperparameter]:
+        return {hp.name: hp for hp in self.hyperparameters}
 
     @property
     def names(self) -> tuple[str, ...]:
         """Hyperparameter names in schema order."""
-        return tuple(self._by_name)
+        return tuple(hp.name for hp in self.schema)
 
     def hyperparameter(self, name: str) -> Hyperparameter:
         """The schema entry ``name`` (KeyError lists the known names)."""
@@ -207,33 +280,57 @@ class OptimizerSpec:
         """Complete, checked torch keyword arguments for ``hparams`` (missing ones: defaults).
 
         Refuses unknown names, wrong types (a bool is not a number), NaN/inf, values out of range
-        and combinations torch itself refuses (e.g. Nesterov without momentum): ValueError naming
-        the optimizer, the field and what is allowed.
+        and combinations torch itself refuses (e.g. Nesterov without momentum) with one
+        :class:`HyperparameterError` (a ValueError) listing every problem and its hyperparameter.
         """
         hparams = {} if hparams is None else hparams
         if not isinstance(hparams, Mapping):
-            raise ValueError(f"{self.key}: hyperparameters must be a mapping, got {hparams!r}")
-        unknown = [name for name in hparams if name not in self._by_name]
-        if unknown:
-            raise ValueError(
-                f"{self.key}: unknown hyperparameter(s) {', '.join(map(repr, unknown))}; "
-                f"allowed: {', '.join(self.names)}"
+            raise HyperparameterError(
+                [(None, f"{self.key}: hyperparameters must be a mapping, got {hparams!r}")]
             )
-        kwargs = {
-            hp.name: hp.check(hparams.get(hp.name, hp.default), self.key)
-            for hp in self.hyperparameters
-        }
+        errors: list[tuple[str | None, str]] = [
+            (str(name), f"{self.key}: unknown hyperparameter {name!r}; allowed: "
+             f"{', '.join(self.names)}")
+            for name in hparams
+            if name not in self._by_name
+        ]
+        kwargs: dict[str, Any] = {}
+        for hp in self.hyperparameters:
+            try:
+                kwargs[hp.name] = hp.check(hparams.get(hp.name, hp.default), self.key)
+            except (ValueError, TypeError, OverflowError) as err:
+                errors.append((hp.name, str(err)))
+        if errors:
+            raise HyperparameterError(errors)
         self._probe(kwargs)
         return kwargs
 
     def _probe(self, kwargs: dict[str, Any]) -> None:
         """Construct the class once on a dummy parameter to surface torch's own refusals."""
+        import torch
+
         dummy = torch.zeros(1, 2, dtype=torch.float64, requires_grad=True)
         try:
             self.cls([dummy], **kwargs)
         except (ValueError, TypeError, RuntimeError) as err:
             shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-            raise ValueError(f"{self.key}: {self.cls.__name__} refuses {shown}: {err}") from err
+            raise HyperparameterError(
+                [(None, f"{self.key}: {self.class_name} refuses {shown}: {err}")]
+            ) from err
+
+
+def _class_defaults(cls: type) -> dict[str, Any]:
+    """Keyword defaults of an optimizer class: a kernel's hyperparameters, or ``__init__``'s."""
+    update = getattr(cls, "update_state", None)
+    if update is not None:
+        from optviz.optimizers._kernel import kernel_defaults
+
+        return kernel_defaults(update)
+    return {
+        name: p.default
+        for name, p in inspect.signature(cls.__init__).parameters.items()
+        if p.default is not p.empty
+    }
 
 
 @dataclass(frozen=True)
