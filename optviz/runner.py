@@ -33,6 +33,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from optviz import arguments
 from optviz import noise as noise_stream
 from optviz.optimizers import build_optimizer, get_optimizer
 from optviz.optimizers._kernel import autograd_hessian
@@ -102,18 +103,7 @@ def _single_thread() -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def _check_seed(seed: Any) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise ValueError(f"seed must be a whole number, got {seed!r}")
-    if not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"seed must be between 0 and {MAX_SEED}, got {seed}")
-
-
 def _check_limits(steps: int, n_runs: int, n_starts: int) -> None:
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
-        raise ValueError(f"steps must be a whole number, got {steps!r}")
-    if not 1 <= steps <= MAX_STEPS:
-        raise ValueError(f"steps must be between 1 and {MAX_STEPS:,}, got {steps}")
     if n_runs < 1 or n_starts < 1:
         raise ValueError("simulate needs at least one run and one start")
     particles = n_runs * n_starts
@@ -129,15 +119,43 @@ def _check_limits(steps: int, n_runs: int, n_starts: int) -> None:
         )
 
 
-def _as_starts(starts: Any) -> np.ndarray:
-    array = np.asarray(starts, dtype=np.float64)
-    if array.ndim == 1 and array.shape == (2,):
-        array = array[None, :]
-    if array.ndim != 2 or array.shape[1] != 2:
-        raise ValueError(f"starts must be a list of (x, y) pairs, got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError("every start must be finite")
-    return array
+def _as_surface(surface: Any) -> Surface:
+    if isinstance(surface, Surface):
+        return surface
+    if not isinstance(surface, str):
+        raise TypeError(f"surface must be a surface name (str) or a Surface, got "
+                        f"{type(surface).__name__}")
+    try:
+        return get_surface(surface)
+    except KeyError as err:
+        raise ValueError(f"surface: {err.args[0] if err.args else surface}") from None
+
+
+def _as_runs(runs: Any) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """``[(key, kwargs), ...]`` validated: complete torch keyword arguments per run."""
+    if isinstance(runs, str | bytes | Mapping) or not isinstance(runs, Sequence):
+        raise TypeError(f"runs must be a list of (optimizer, hyperparameters) pairs, got "
+                        f"{type(runs).__name__}")
+    validated = []
+    for i, run in enumerate(runs):
+        if isinstance(run, str | bytes) or not isinstance(run, Sequence) or len(run) != 2:
+            raise TypeError(f"runs[{i}] must be an (optimizer, hyperparameters) pair, got "
+                            f"{arguments.show(run)}")
+        key, hparams = run
+        if hparams is not None and not isinstance(hparams, Mapping):
+            raise TypeError(f"runs[{i}] hyperparameters must be a mapping, got "
+                            f"{type(hparams).__name__}")
+        try:
+            spec = get_optimizer(key)
+        except TypeError as err:
+            raise TypeError(f"runs[{i}]: {err}") from None
+        except KeyError as err:
+            raise ValueError(f"runs[{i}]: {err.args[0]}") from None
+        try:
+            validated.append((key, spec.validate(hparams)))
+        except ValueError as err:
+            raise ValueError(f"runs[{i}]: {err}") from err
+    return tuple(validated)
 
 
 def _autograd_gradient(f: Callable[[torch.Tensor], torch.Tensor]):
@@ -223,17 +241,17 @@ def simulate(
     the state after ``k`` steps). ``time_limit`` (seconds) stops a scene too heavy to wait for
     with :class:`SimulationTimeout`. Memory: about 50 bytes per particle-step (more with state).
     """
-    surf = get_surface(surface) if isinstance(surface, str) else surface
-    start_array = _as_starts(starts)
-    runs = list(runs)
-    _check_limits(steps, len(runs), len(start_array))
-    _check_seed(seed)
-    sigma = surf.noise if noise is None else float(noise)
-    if not np.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"noise must be a finite number ≥ 0, got {noise!r}")
-    if gradient not in ("closed_form", "autograd"):
-        raise ValueError(f"gradient must be 'closed_form' or 'autograd', got {gradient!r}")
-    validated = tuple((key, get_optimizer(key).validate(hp)) for key, hp in runs)
+    surf = _as_surface(surface)
+    start_array = arguments.points("starts", starts)
+    steps = arguments.whole("steps", steps, 1, MAX_STEPS)
+    seed = arguments.whole("seed", seed, 0, MAX_SEED)
+    sigma = surf.noise if noise is None else arguments.real("noise", noise, low=0.0)
+    gradient = arguments.choice("gradient", gradient, ("closed_form", "autograd"))  # type: ignore[assignment]
+    record_state = arguments.flag("record_state", record_state)
+    if time_limit is not None:
+        time_limit = arguments.real("time_limit", time_limit, low=0.0)
+    validated = _as_runs(runs)
+    _check_limits(steps, len(validated), len(start_array))
     if gradient == "closed_form":
         value_and_grad, hessian_fn, grad_fn = surf.value_and_grad, surf.hessian, surf.grad
     else:

@@ -165,8 +165,8 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
             "", "",
             "def hessian(rows):",
             '    """The Hessian of f at each (x, y) row (autograd): (N, 2, 2)."""',
-            "    return torch.stack([torch.autograd.functional.hessian(lambda v: f(v[0], v[1]), q)",
-            "                        for q in rows])",
+            "    hessian_of = torch.autograd.functional.hessian",
+            "    return torch.stack([hessian_of(lambda v: f(v[0], v[1]), q) for q in rows])",
         ]
         kwargs.append("hessian_fn=hessian")
     if spec.needs_grad_fn:
@@ -174,8 +174,8 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
             "", "",
             "def gradient(rows):",
             '    """The gradient of f at each (x, y) row (autograd), without noise: (N, 2)."""',
-            "    return torch.stack([torch.autograd.functional.jacobian(lambda v: f(v[0], v[1]), q)",
-            "                        for q in rows])",
+            "    jacobian = torch.autograd.functional.jacobian",
+            "    return torch.stack([jacobian(lambda v: f(v[0], v[1]), q) for q in rows])",
         ]
         kwargs.append("grad_fn=gradient")
     ctor = cls if own else f"torch.optim.{cls}"

@@ -20,6 +20,7 @@ from optviz.optimizers.spec import (
     Hyperparameter,
     HyperparameterError,
     OptimizerSpec,
+    UnknownNameError,
     Variant,
 )
 
@@ -44,6 +45,7 @@ __all__ = [
     "Hyperparameter",
     "HyperparameterError",
     "OptimizerSpec",
+    "UnknownNameError",
     "Variant",
     "build_optimizer",
     "get_optimizer",
@@ -75,7 +77,9 @@ def get_optimizer(key: str) -> OptimizerSpec:
     try:
         return REGISTRY[key]
     except KeyError:
-        raise KeyError(f"unknown optimizer {key!r}; known: {', '.join(REGISTRY)}") from None
+        raise UnknownNameError(
+            f"unknown optimizer {key!r}; known: {', '.join(REGISTRY)}"
+        ) from None
 
 
 def list_variants() -> list[str]:
@@ -90,7 +94,9 @@ def get_variant(key: str) -> Variant:
     try:
         return VARIANTS[key]
     except KeyError:
-        raise KeyError(f"unknown variant {key!r}; known: {', '.join(VARIANTS)}") from None
+        raise UnknownNameError(
+            f"unknown variant {key!r}; known: {', '.join(VARIANTS)}"
+        ) from None
 
 
 def variant_hyperparameters(key: str, hparams: Mapping[str, Any] | None = None) -> dict[str, Any]:

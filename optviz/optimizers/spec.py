@@ -31,6 +31,14 @@ class _FromSignature:
 FROM_SIGNATURE: Any = _FromSignature()
 
 
+class UnknownNameError(KeyError, ValueError):
+    """An unknown registry key: a ``KeyError`` for lookups, a ``ValueError`` for the contract
+    that a bad value raises ``ValueError``; its text is the plain message."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class HyperparameterError(ValueError):
     """Hyperparameters refused, all at once: ``errors`` is a list of ``(name, message)``, where
     ``name`` is the hyperparameter at fault (``None`` for the combination or the mapping)."""
