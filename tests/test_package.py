@@ -10,8 +10,10 @@ another working directory, with that folder first on the path.
 from __future__ import annotations
 
 import ast
+import doctest
 import json
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -180,3 +182,26 @@ def test_declared_dependencies_cover_every_import_and_agree_with_requirements() 
         if name != "torch":
             assert str(declared[name]) == str(Requirement(f"{name}{spec}").specifier), name
     assert project["scripts"] == {"optviz": "optviz.cli:main"}
+
+
+# ----------------------------------------------------------------------------- README
+
+
+def _readme_examples() -> list[tuple[int, str]]:
+    """(line, text) of every ```pycon block of the README."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return [(text[: m.start()].count("\n") + 2, m.group(1))
+            for m in re.finditer(r"^```pycon\n(.*?)^```", text, flags=re.S | re.M)]
+
+
+def test_readme_python_example_runs_as_a_doctest() -> None:
+    examples = _readme_examples()
+    assert examples, "the README has no ```pycon example"
+    parser = doctest.DocTestParser()
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    for line, text in examples:
+        test = parser.get_doctest(text, {}, f"README.md:{line}", str(ROOT / "README.md"), line)
+        assert test.examples
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0 and result.attempted >= 8, result
