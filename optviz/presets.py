@@ -7,17 +7,18 @@ file (read by the scene reader, so a preset is exactly what a user could load), 
 simulated runs, at the scene itself and in a neighbourhood of it (starts moved, learning rates
 scaled, other seeds), so a lesson never rests on one lucky point. Listing presets reads the files
 only; a preset's :class:`~optviz.scenario.Scenario` is built when first asked for. Where the
-textbook story and the run disagree
-the scene was changed, or the sentence says what really happens (AdaDelta ignores the scale of the
-loss but not that of :math:`\\theta`: :math:`\\varepsilon` sets its step size; AdamW lands nearer
-the origin than Adam + L2, not nearer the decay-free minimum).
+textbook story and the runs disagree, the scene was changed or the sentence says what really
+happens (AdaDelta ignores the scale of the loss but not that of :math:`\\theta`:
+:math:`\\varepsilon` sets its step size; AdamW lands nearer the origin than Adam + L2, not nearer
+the decay-free minimum; SGD's escape from the saddle is a turn, not a departure, within 250 steps
+at a smaller rate).
 
 The story, in order:
 
 1. SGD vs Momentum in Rosenbrock's valley (Polyak 1964).
 2. Nesterov vs heavy-ball momentum: the look-ahead gradient damps the bouncing (Nesterov 1983;
    Sutskever et al. 2013).
-3. Newton–Raphson goes to the saddle of :math:`x^2 - y^2`; first-order methods leave it
+3. Newton–Raphson goes to the saddle of :math:`x^2 - y^2`; first-order methods turn away
    (Dauphin et al. 2014).
 4. AdaGrad's effective step :math:`\\gamma/\\sqrt{\\sum g^2}` only shrinks; RMSprop's
    exponential average forgets (Duchi et al. 2011; Tieleman & Hinton 2012).
