@@ -12,6 +12,8 @@ COPY requirements.txt .
 RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
 
 COPY --chown=optviz:optviz . .
+# The package itself (no dependencies: requirements.txt installed them), for the `optviz` command.
+RUN pip install --no-deps .
 USER optviz
 
 EXPOSE 8501

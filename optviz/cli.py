@@ -157,28 +157,42 @@ def progress_bar(stream: TextIO, label: str, width: int = 30) -> Callable[[float
 # ---------------------------------------------------------------------------- commands
 
 
+def _class_path(spec) -> str:
+    """``"torch.optim.Adam"`` or ``"optviz.optimizers.newton.Newton"``, without importing torch
+    where the registry gives ``cls_path``."""
+    path = getattr(spec, "cls_path", None)
+    if path is None:  # a registry without cls_path: the class itself (imports torch)
+        cls = spec.cls
+        public = "torch.optim" if cls.__module__.startswith("torch.optim") else cls.__module__
+        path = f"{public}.{cls.__qualname__}"
+    return path
+
+
+def _where(path: str) -> str:
+    """How the list shows a class: ``torch.optim.Adam`` as it is, our own as ``optviz (Newton)``."""
+    module, _, name = path.rpartition(".")
+    return path if module.startswith("torch.optim") else f"optviz ({name})"
+
+
 def _cmd_list() -> int:
+    """Surfaces, optimizers and presets with their titles: reads data files and the registry's
+    metadata only (nothing compiles, no preset or default run is built)."""
     from optviz.optimizers import get_optimizer, get_variant, list_variants
-    from optviz.surfaces import get_surface, list_surfaces
+    from optviz.presets import preset_titles
+    from optviz.surfaces import catalogue
 
     out = sys.stdout
     out.write("surfaces:\n")
-    for key in list_surfaces():
-        out.write(f"  {key:20s} {get_surface(key).title}\n")
+    for entry in catalogue():
+        out.write(f"  {entry.name:20s} {entry.title}\n")
     out.write("optimizers:\n")
     for key in list_variants():
         variant = get_variant(key)
-        cls = get_optimizer(variant.optimizer).cls
-        where = (f"torch.optim.{cls.__name__}" if cls.__module__.startswith("torch.optim")
-                 else f"optviz ({cls.__name__})")
+        where = _where(_class_path(get_optimizer(variant.optimizer)))
         out.write(f"  {key:20s} {variant.label:24s} {where}\n")
-    try:
-        from optviz.presets import get_preset, list_presets
-    except ImportError:
-        return 0
     out.write("presets:\n")
-    for key in list_presets():
-        out.write(f"  {key:20s} {get_preset(key).title}\n")
+    for key, title in preset_titles().items():
+        out.write(f"  {key:20s} {title}\n")
     return 0
 
 

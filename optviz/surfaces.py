@@ -23,15 +23,21 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from optviz.formula import CompiledFormula, compile_formula
+from optviz._data import data_dir, toml_files
 
-SURFACES_DIR = Path(__file__).resolve().parent.parent / "surfaces"
+if TYPE_CHECKING:  # the formula compiler (torch, sympy) is imported when a formula is compiled
+    import torch
+
+    from optviz.formula import CompiledFormula
+
+#: The folder of the surface files (packaged, or the checkout's top-level ``surfaces/``).
+SURFACES_DIR = data_dir("surfaces")
 
 Point = tuple[float, float]
 Domain = tuple[tuple[float, float], tuple[float, float]]
@@ -197,6 +203,8 @@ def _surface_from_table(data: Mapping[str, Any], stem: str) -> Surface:
     minima = _points(data["minima"], "minimum")
     starts = _points(data["default_starts"], "default start")
     saddles = _points(data.get("saddles", []), "saddle")
+    from optviz.formula import compile_formula
+
     if not starts:
         raise ValueError("default_starts needs at least one point")
     _check_inside(minima, domain, "minimum")
@@ -231,16 +239,20 @@ def _surface_from_table(data: Mapping[str, Any], stem: str) -> Surface:
     )
 
 
-def load_surface_file(path: str | Path) -> Surface:
+def _stem(path: Traversable) -> str:
+    return path.name.removesuffix(".toml")
+
+
+def load_surface_file(path: str | Path | Traversable) -> Surface:
     """Load and validate one surface file; any problem is a ``ValueError`` naming the file.
 
     (:class:`optviz.formula.FormulaError` is a ``ValueError`` too.)
     """
-    path = Path(path)
+    path = Path(path) if isinstance(path, str) else path
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
-        return _surface_from_table(data, path.stem)
+        return _surface_from_table(data, _stem(path))
     except (tomllib.TOMLDecodeError, ValueError) as exc:
         raise ValueError(f"surfaces/{path.name}: {exc}") from exc
 
@@ -248,35 +260,55 @@ def load_surface_file(path: str | Path) -> Surface:
 # ----------------------------------------------------------------------------- catalogue
 
 
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """What the list of surfaces shows, read from the TOML file without compiling its formula."""
+
+    name: str
+    title: str
+    order: int
+    path: Traversable
+
+
+def _entry(path: Traversable) -> CatalogueEntry:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"surfaces/{path.name}: {exc}") from exc
+    order, title = data.get("order", 10**6), data.get("title")
+    if isinstance(order, bool) or not isinstance(order, int):
+        raise ValueError(f"surfaces/{path.name}: 'order' must be an integer, got {order!r}")
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError(f"surfaces/{path.name}: 'title' must be a non-empty string")
+    return CatalogueEntry(_stem(path), title.strip(), order, path)
+
+
 @lru_cache(maxsize=1)
-def _catalogue() -> dict[str, tuple[int, Path]]:
-    """Surface key -> (sort position, file), read once; the formulas compile on demand."""
-    entries: dict[str, tuple[int, Path]] = {}
-    for path in sorted(SURFACES_DIR.glob("*.toml")):
-        try:
-            with path.open("rb") as fh:
-                order = tomllib.load(fh).get("order", 10**6)
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"surfaces/{path.name}: {exc}") from exc
-        if isinstance(order, bool) or not isinstance(order, int):
-            raise ValueError(f"surfaces/{path.name}: 'order' must be an integer, got {order!r}")
-        entries[path.stem] = (order, path)
-    return entries
+def _catalogue() -> dict[str, CatalogueEntry]:
+    """Surface key -> entry, in list order; read once, the formulas compile on demand."""
+    entries = [_entry(path) for path in toml_files("surfaces")]
+    entries.sort(key=lambda e: (e.order, e.name))
+    return {e.name: e for e in entries}
+
+
+def catalogue() -> list[CatalogueEntry]:
+    """Every stored surface's name, title and order, in list order (cheap: nothing compiles)."""
+    return list(_catalogue().values())
 
 
 def list_surfaces() -> list[str]:
     """Keys of ``surfaces/*.toml`` by their ``order`` key (rosenbrock first), then by name."""
-    catalogue = _catalogue()
-    return sorted(catalogue, key=lambda name: (catalogue[name][0], name))
+    return list(_catalogue())
 
 
 @cache
 def get_surface(name: str) -> Surface:
     """The surface stored as ``surfaces/<name>.toml`` (loaded once, then cached)."""
-    catalogue = _catalogue()
-    if name not in catalogue:
+    entries = _catalogue()
+    if name not in entries:
         raise KeyError(f"unknown surface {name!r}; known surfaces: {', '.join(list_surfaces())}")
-    return load_surface_file(catalogue[name][1])
+    return load_surface_file(entries[name].path)
 
 
 def _auto_log_scale(compiled: CompiledFormula, domain: Domain, n: int = 64) -> bool:
@@ -319,6 +351,8 @@ def surface_from_formula(
     sigma = _number(noise, "noise")
     if sigma < 0:
         raise ValueError(f"noise must be ≥ 0, got {sigma}")
+    from optviz.formula import compile_formula
+
     compiled = compile_formula(formula)
     (xmin, xmax), (ymin, ymax) = window
     if default_starts is None:
