@@ -125,9 +125,6 @@ def test_import_optviz_and_the_catalogues_load_nothing_heavy() -> None:
     assert _loaded_after(code) == []
 
 
-@pytest.mark.xfail(reason="the optimizer registry (optviz/optimizers) still imports torch; "
-                   "the lead's torch-free registry with OptimizerSpec.cls_path makes this pass",
-                   strict=False)
 def test_optviz_list_loads_nothing_heavy() -> None:
     code = """if True:
         import contextlib, io
