@@ -277,3 +277,28 @@ def test_time_limit_stops_a_heavy_scene_with_a_clear_error() -> None:
         simulate(
             "rastrigin", [("lbfgs", {})], np.zeros((50, 2)) + 1.0, steps=10_000, time_limit=0.0
         )
+
+
+# --- the diagonal methods' curvature: exact by default, stable to rounding -------------------
+
+
+@pytest.mark.parametrize("key", ["vsgd", "diag_newton"])
+def test_exact_curvature_is_stable_where_the_secant_amplified_rounding(key: str) -> None:
+    """Beale from (1, 1.5): with the secant, vSGD's averaged curvature reached 8e12 (the true
+    diagonal is at most a few hundred along the path) and a 1e-15 change of the start, or the
+    autograd instead of the closed-form gradient (1e-14 apart), moved the end by 1e-2. With the
+    exact diagonal both stay below 1e-9, and h̄ stays within the Hessian diagonal's range."""
+    starts = [(1.0, 1.5), (1.0 + 1e-15, 1.5)]
+    name = "h_avg" if key == "vsgd" else "curvature"
+    exact = simulate("beale", [(key, {})], starts, steps=300, record_state=True)
+    autograd = simulate("beale", [(key, {})], starts[:1], steps=300, gradient="autograd")
+    assert np.abs(exact.xy[0, 0] - exact.xy[0, 1]).max() < 1e-9
+    assert np.abs(exact.xy[0, 0] - autograd.xy[0, 0]).max() < 1e-9
+    surface = optviz.get_surface("beale")
+    path = torch.from_numpy(exact.xy[0, 0])
+    diagonal = surface.hessian(path).diagonal(dim1=-2, dim2=-1).abs().numpy()
+    h_bar = exact.state[0][name][0, 1:]  # after each step
+    scale = 2.0 if key == "vsgd" else 1.0  # vSGD's slow start inflates h̄ by C = 2
+    assert np.nanmax(h_bar) <= scale * max(diagonal.max(), 1.0) * (1 + 1e-12)
+    secant = simulate("beale", [(key, {"curvature": "secant"})], starts, steps=300)
+    assert np.abs(secant.xy[0, 0] - secant.xy[0, 1]).max() > 1e-4  # what the default avoids
