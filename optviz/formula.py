@@ -32,6 +32,12 @@ and :math:`\nabla^2 f`, the same sweep over the gradient's program, O(n) again (
 *Evaluating Derivatives*, 2nd ed., 2008, ch. 3); ``sympy.diff`` re-walks every subtree and is
 superlinear on deep nests. Each program keeps only the operations its outputs need and reuses a
 register's storage after its last use, so memory is the peak of live values, not their total.
+
+At a kink (``sqrt`` or a power with a non-integer or variable exponent at base 0, ``atan2`` at the
+origin; ``abs`` by torch's own sign(0) = 0) every derivative is the symmetric subgradient 0, in
+the closed form, under autograd through :meth:`CompiledFormula.f` (first and second order) and in
+the exported PyTorch code: Ackley's gradient at its minimum (0, 0) is 0, not NaN. A consequence to
+know: ``x**y`` at x = 0 has derivative 0 even where y is an integer (x**y at y = 1 is x).
 """
 
 from __future__ import annotations
@@ -122,9 +128,54 @@ def _define(name: str, arity: int, torch_fn: Callable, numpy_fn: Callable, tex: 
     _SPECS[name] = _Spec(arity, torch_fn, numpy_fn, tex, partials)
 
 
+# ---------------------------------------------------------------- kinks
+# At a point where sqrt, a non-integer power or atan2 is not differentiable (argument 0, or the
+# origin for atan2) every derivative is taken as 0: the symmetric (minimum-norm) element of the
+# subdifferential of the kink it makes in f, e.g. 0 for the cone sqrt(x**2 + y**2) at the origin
+# (Rockafellar, *Convex Analysis*, 1970, §23; Clarke, *Optimization and Nonsmooth Analysis*, 1983,
+# §2.1), as torch already does for abs (sign(0) = 0). The closed form masks those derivatives
+# (_Emitter.zero_at); under autograd the functions below do (each selects the plain function away
+# from the kink and a detached value at it, so no NaN reaches a backward pass, first or second).
+# The exported PyTorch script embeds their source (optviz.exports.torch_expr).
+def sqrt0(a):
+    r"""$\sqrt{a}$; every derivative is 0 where $a = 0$ (also under double backward)."""
+    at0 = a == 0
+    return torch.where(at0, a.detach(), torch.sqrt(torch.where(at0, 1.0, a)))
+
+
+def pow0(a, b):
+    r"""$a^b$; every derivative is 0 where $a = 0$ (the limit of $a^b \ln a$ for $b > 0$)."""
+    at0 = a == 0
+    return torch.where(at0, (a**b).detach(), torch.where(at0, 1.0, a) ** b)
+
+
+def atan2_0(a, b):
+    r"""$\operatorname{atan2}(a, b)$; every derivative is 0 at $a = b = 0$."""
+    at0 = (a == 0) & (b == 0)
+    return torch.where(at0, torch.atan2(a, b).detach(), torch.atan2(torch.where(at0, 1.0, a), b))
+
+
+def _needs_grad(*args: Any) -> bool:
+    return any(isinstance(a, torch.Tensor) and a.requires_grad for a in args)
+
+
+def _kink_safe(plain: Callable, safe: Callable) -> Callable:
+    """``plain`` (faster) unless autograd records the call, then ``safe``: same values."""
+    return lambda *args: safe(*args) if _needs_grad(*args) else plain(*args)
+
+
+_SAFE_POW = _kink_safe(lambda a, b: a**b, pow0)
+
+
 # derivative rules on registers: m is the _Emitter, r the function's own value, a (b) its arguments
 def _inv_sqrt(m: _Emitter, s: Operand) -> Operand:
     return m.div(1.0, m.call("sqrt", s))
+
+
+def _d_atan2(m: _Emitter, r: Operand, a: Operand, b: Operand) -> tuple[Operand, Operand]:
+    r"""$\partial_a = b / (a^2 + b^2)$, $\partial_b = -a / (a^2 + b^2)$; 0 at the origin."""
+    norm = m.add(m.power(a, 2.0), m.power(b, 2.0))
+    return m.zero_at(norm, m.div(b, norm)), m.zero_at(norm, m.neg(m.div(a, norm)))
 
 
 _define("sin", 1, torch.sin, np.sin, r"\sin", lambda m, r, a: (m.call("cos", a),))
@@ -136,9 +187,8 @@ _define("arccos", 1, torch.acos, np.arccos, r"\arccos",
         lambda m, r, a: (m.neg(_inv_sqrt(m, m.sub(1.0, m.power(a, 2.0)))),))
 _define("arctan", 1, torch.atan, np.arctan, r"\arctan",
         lambda m, r, a: (m.div(1.0, m.add(1.0, m.power(a, 2.0))),))
-_define("arctan2", 2, torch.atan2, np.arctan2, r"\operatorname{atan2}",
-        lambda m, r, a, b: (m.div(b, m.add(m.power(a, 2.0), m.power(b, 2.0))),
-                            m.neg(m.div(a, m.add(m.power(a, 2.0), m.power(b, 2.0))))))
+_define("arctan2", 2, _kink_safe(torch.atan2, atan2_0), np.arctan2, r"\operatorname{atan2}",
+        _d_atan2)
 _define("sinh", 1, torch.sinh, np.sinh, r"\sinh", lambda m, r, a: (m.call("cosh", a),))
 _define("cosh", 1, torch.cosh, np.cosh, r"\cosh", lambda m, r, a: (m.call("sinh", a),))
 _define("tanh", 1, torch.tanh, np.tanh, r"\tanh", lambda m, r, a: (m.sub(1.0, m.power(r, 2.0)),))
@@ -158,7 +208,8 @@ _define("log2", 1, torch.log2, np.log2, r"\log_{2}",
         lambda m, r, a: (m.div(1.0, m.mul(a, math.log(2.0))),))
 _define("log10", 1, torch.log10, np.log10, r"\log_{10}",
         lambda m, r, a: (m.div(1.0, m.mul(a, math.log(10.0))),))
-_define("sqrt", 1, torch.sqrt, np.sqrt, r"\sqrt{%s}", lambda m, r, a: (m.div(0.5, r),))
+_define("sqrt", 1, _kink_safe(torch.sqrt, sqrt0), np.sqrt, r"\sqrt{%s}",
+        lambda m, r, a: (m.zero_at(a, m.div(0.5, r)),))  # 1/(2 sqrt a), 0 at a = 0
 _define("abs", 1, torch.abs, np.abs, r"\left|%s\right|", lambda m, r, a: (m.call("sign", a),))
 _define("sign", 1, torch.sign, np.sign, r"\operatorname{sign}", lambda m, r, a: (0.0,))  # internal
 
@@ -655,6 +706,14 @@ class _Emitter:
             return _fold(_SPECS[name].torch, *args)
         return self.push("call", name, *args)
 
+    def zero_at(self, a: Operand, v: Operand) -> Operand:
+        """``v``, but 0 where ``a == 0``: a derivative taken as the subgradient 0 at a kink."""
+        if _is(v, 0.0) or _is(a, 0.0):
+            return 0.0
+        if isinstance(a, float):
+            return v
+        return self.push("zero_at", a, v)
+
     # ---------------------------------------------------------------- forward mode
     def tangent(self, a: Operand, var: int) -> Operand:
         """d a / d(x if var == 0 else y), once :meth:`differentiate` has reached ``a``."""
@@ -675,17 +734,29 @@ TangentRule = Callable[[_Emitter, int, tuple, int], Operand]
 
 
 def _d_power(m: _Emitter, r: int, op: tuple, v: int) -> Operand:
-    """(a^c)' = c a^{c-1} a': exact at a = 0 for the small integer exponents."""
+    """(a^c)' = c a^{c-1} a': exact at a = 0 for the integer exponents; for any other c the
+    derivative at a = 0 (infinite for c < 1, a cusp) is the subgradient 0."""
     _, a, c = op
-    return m.mul(m.mul(m.power(a, c - 1.0), c), m.tangent(a, v))
+    partial = m.mul(m.power(a, c - 1.0), c)
+    if not c.is_integer():
+        partial = m.zero_at(a, partial)
+    return m.mul(partial, m.tangent(a, v))
 
 
 def _d_pow(m: _Emitter, r: int, op: tuple, v: int) -> Operand:
-    r"""(a^b)' = b a^{b-1} a' + a^b \ln(a) b'."""
+    r"""(a^b)' = b a^{b-1} a' + a^b \ln(a) b', both terms 0 at a = 0 (where
+    :math:`a^b \ln a \to 0` for b > 0)."""
     _, a, b = op
     ta, tb = m.tangent(a, v), m.tangent(b, v)
-    out = 0.0 if _is(ta, 0.0) else m.mul(m.mul(b, m.power(a, m.add(b, -1.0))), ta)
-    return out if _is(tb, 0.0) else m.add(out, m.mul(m.mul(r, m.call("log", a)), tb))
+    out = 0.0 if _is(ta, 0.0) else m.mul(m.zero_at(a, m.mul(b, m.power(a, m.add(b, -1.0)))), ta)
+    return out if _is(tb, 0.0) else m.add(
+        out, m.mul(m.zero_at(a, m.mul(r, m.call("log", a))), tb))
+
+
+def _d_rpowc(m: _Emitter, r: int, op: tuple, v: int) -> Operand:
+    r"""(c^b)' = c^b \ln(c) b'; for c = 0, 0 (0^b is constant where it is finite)."""
+    _, c, b = op
+    return 0.0 if c == 0.0 else m.mul(m.mul(r, _fold(torch.log, c)), m.tangent(b, v))
 
 
 def _d_div(m: _Emitter, r: int, op: tuple, v: int) -> Operand:
@@ -722,8 +793,9 @@ _TANGENT: dict[str, TangentRule] = {
     "cdiv": lambda m, r, op, v: m.mul(m.div(-op[1], m.power(op[2], 2.0)), m.tangent(op[2], v)),
     "rsubc": lambda m, r, op, v: m.neg(m.tangent(op[2], v)),
     "powc": _d_power,
-    "rpowc": lambda m, r, op, v: m.mul(m.mul(r, _fold(torch.log, op[1])), m.tangent(op[2], v)),
+    "rpowc": _d_rpowc,
     "call": _d_call,
+    "zero_at": lambda m, r, op, v: m.zero_at(op[1], m.tangent(op[2], v)),
 }
 
 _ARITH: dict[str, Callable[..., Callable[[list], Any]]] = {
@@ -816,12 +888,31 @@ def _link(code: Sequence[tuple], backend: str, like: torch.Tensor | None = None
                 *(c[k] if k in c else r[i] for k, i in enumerate(regs)))))
         elif op == "powc" and args[1].is_integer() and abs(args[1]) <= 1024:
             steps.append((out, _ARITH[op](args[0], int(args[1]))))
+        elif op == "rpowc" and args[0] == 0.0 and backend == "torch":  # 0**b: derivative 0
+            zero = constant(0.0, always=True)
+            steps.append((out, lambda r, i=args[1], c=zero: (c ** r[i]).detach()))
+        elif op == "zero_at":
+            steps.append((out, _zero_at_step(backend, args, constant)))
+        elif op in ("powc", "pow") and backend == "torch":  # kink-safe under autograd
+            steps.append((out, lambda r, i=args[0], j=args[1], c=op == "powc":
+                          _SAFE_POW(r[i], j if c else r[j])))
         elif op in _TENSOR_CONSTANT:
             steps.append((out, _ARITH[op](*(constant(a) if isinstance(a, float) else a
                                              for a in args))))
         else:
             steps.append((out, _ARITH[op](*args)))
     return tuple(steps)
+
+
+def _zero_at_step(backend: str, args: tuple, constant: Callable) -> Callable[[list], Any]:
+    """where(a == 0, 0, v) for numpy or torch; v may be a constant."""
+    i, v = args
+    if backend == "numpy":
+        return lambda r: np.where(r[i] == 0, 0.0, v if isinstance(v, float) else r[v])
+    if isinstance(v, float):
+        c = constant(v, always=True)
+        return lambda r: torch.where(r[i] == 0, 0.0, c)
+    return lambda r: torch.where(r[i] == 0, 0.0, r[v])
 
 
 @dataclass(frozen=True, eq=False)
