@@ -286,9 +286,18 @@ def _check_exponent(node: ast.expr) -> None:
                                "x or y may not contain '**'")
         if (isinstance(p, ast.Constant) and isinstance(p.value, int | float)
                 and abs(p.value) > MAX_EXPONENT_NUMBER):
-            raise FormulaError(f"exponent number {p.value!r} at {_where(p)} is too large: numbers "
-                               f"in an exponent without x or y must be at most "
+            raise FormulaError(f"exponent number {_shown(p.value)} at {_where(p)} is too large: "
+                               f"numbers in an exponent without x or y must be at most "
                                f"{MAX_EXPONENT_NUMBER} in magnitude")
+
+
+def _shown(value: int | float) -> str:
+    """A number for a message: long integers abbreviated with their digit count."""
+    text = repr(value)  # at most MAX_FORMULA_LENGTH digits: far below Python's int-str limit
+    digits = text.lstrip("-")
+    if type(value) is int and len(digits) > 20:
+        return f"{text[:len(text) - len(digits) + 6]}…{digits[-3:]} ({len(digits)} digits)"
+    return text
 
 
 def _number(node: ast.Constant) -> sp.Expr:
@@ -301,7 +310,9 @@ def _number(node: ast.Constant) -> sp.Expr:
     except OverflowError:
         finite = False
     if not finite:
-        raise FormulaError(f"number at {_where(node)} is too large for float64")
+        shown = "" if isinstance(value, float) else f"{_shown(value)} "  # a float is inf here
+        raise FormulaError(f"number {shown}at {_where(node)} is too large for float64 "
+                           "(at most about 1.8e308)")
     return NumberAtom(str(value) if isinstance(value, int) else repr(value))
 
 

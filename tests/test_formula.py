@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import builtins
 import inspect
+import math
 import re
 import tracemalloc
 from collections.abc import Callable
@@ -457,3 +458,39 @@ def test_random_formulas_compile_and_run_or_raise_formula_error(text: str) -> No
     assert c.hessian(XY).shape == (4, 2, 2)
     assert c.numpy(XY[:, 0].numpy(), XY[:, 1].numpy()).shape == (4,)
     assert isinstance(c.latex, str) and c.latex
+
+
+_HUGE = "9" * 400
+_HUGE_FORMULAS = [
+    f"x + {_HUGE}", f"x + 10**{_HUGE}", f"x**{_HUGE}", f"x**-{_HUGE}", f"{_HUGE}**x",
+    f"x**(1/{_HUGE})", f"sin({_HUGE})*x", f"arctan2({_HUGE}, x)", f"x**(y*{_HUGE})",
+    f"({_HUGE})**2*x", f"x/{_HUGE}", f"-{_HUGE}", f"{_HUGE}.5 + y", "x + 10**400",
+    f"2**x**{_HUGE}", "x + 1e400", "x*1" + "0" * 400 + ".0",
+]
+
+
+@pytest.mark.parametrize("text", _HUGE_FORMULAS, ids=range(len(_HUGE_FORMULAS)))
+def test_huge_numbers_are_a_formula_error_never_overflow(text: str) -> None:
+    """A 400-digit integer (or a literal beyond float64) anywhere is a FormulaError (a
+    ValueError) that names the problem and abbreviates the number, never an OverflowError."""
+    with pytest.raises(FormulaError) as info:
+        compile_formula(text)
+    message = str(info.value)
+    assert "too large" in message and "column" in message and len(message) < 160
+    assert _HUGE not in message
+
+
+def test_huge_integer_message_names_its_size() -> None:
+    with pytest.raises(FormulaError, match=r"number 999999…999 \(400 digits\) at column 5 is "
+                                           r"too large for float64"):
+        compile_formula(f"x + {_HUGE}")
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("x*1e308*10", math.inf), ("(10**100)**3*x", 2e300), ("x + 1e-400", 2.0),
+    ("1e308*10 + x*0", math.inf), ("x**-100", 2.0**-100), ("x + 0." + "0" * 400 + "1", 2.0),
+    ("(1e200)**2 - x", math.inf), ("x*(1e-200)**2", 0.0)])
+def test_large_but_float64_numbers_fold_with_ieee_semantics(text: str, want: float) -> None:
+    """Numbers that are float64 fold in float64: overflow gives inf, underflow 0, no error."""
+    c = compile_formula(text)
+    assert c.f(torch.tensor([[2.0, 3.0]], dtype=torch.float64)).item() == want
