@@ -29,8 +29,9 @@ from typing import Any
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from optviz import formula as formula_module
-from optviz.formula import CompiledFormula, NumberAtom
+from optviz.formula import CompiledFormula, NumberAtom, atan2_0, pow0, sqrt0
+from optviz.formula import functions as formula_functions
+from optviz.formula.ir import _Emitter
 
 __all__ = ["CONST_HELPER", "HELPERS", "TORCH_FUNCTIONS", "TorchSource", "torch_source"]
 
@@ -54,7 +55,7 @@ _CONST = (
 #: Helper name -> its definition: ``const`` and the compiler's kink-safe functions.
 HELPERS: dict[str, str] = {"const": _CONST} | {
     fn.__name__: inspect.getsource(fn)
-    for fn in (formula_module.sqrt0, formula_module.pow0, formula_module.atan2_0)}
+    for fn in (sqrt0, pow0, atan2_0)}
 #: Every helper definition (what :attr:`TorchSource.uses_const` asks for); a script needs only
 #: :attr:`TorchSource.preamble`.
 CONST_HELPER = "\n\n".join(HELPERS.values())
@@ -107,7 +108,7 @@ def _varying(e: sp.Expr) -> bool:
 
 
 def _is_function(e: sp.Expr) -> bool:
-    return (isinstance(e, sp.Function) and type(e).__module__ == formula_module.__name__
+    return (isinstance(e, sp.Function) and type(e).__module__ == formula_functions.__name__
             and type(e).__name__ in TORCH_FUNCTIONS)
 
 
@@ -209,7 +210,7 @@ def _integer_exponent(e: sp.Expr) -> bool:
         return True
     if _varying(e):
         return False
-    value = formula_module._Emitter().emit(e)
+    value = _Emitter().emit(e)
     return isinstance(value, float) and value.is_integer()
 
 
