@@ -73,16 +73,20 @@ def atan2_0(a, b):
     return torch.where(at0, torch.atan2(a, b).detach(), torch.atan2(torch.where(at0, 1.0, a), b))
 
 
-def _needs_grad(*args: Any) -> bool:
-    return any(isinstance(a, torch.Tensor) and a.requires_grad for a in args)
+def _sqrt(a: torch.Tensor) -> torch.Tensor:
+    """torch.sqrt (faster) unless autograd records the call, then :func:`sqrt0`: same values."""
+    return sqrt0(a) if a.requires_grad else torch.sqrt(a)
 
 
-def _kink_safe(plain: Callable, safe: Callable) -> Callable:
-    """``plain`` (faster) unless autograd records the call, then ``safe``: same values."""
-    return lambda *args: safe(*args) if _needs_grad(*args) else plain(*args)
+def _atan2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """torch.atan2 unless autograd records the call, then :func:`atan2_0`."""
+    return atan2_0(a, b) if a.requires_grad or b.requires_grad else torch.atan2(a, b)
 
 
-_SAFE_POW = _kink_safe(lambda a, b: a**b, pow0)
+def _pow(a: torch.Tensor, b: Any) -> torch.Tensor:
+    """``a**b`` (b a tensor or a constant) unless autograd records it, then :func:`pow0`."""
+    grad = a.requires_grad or (isinstance(b, torch.Tensor) and b.requires_grad)
+    return pow0(a, b) if grad else a**b
 
 
 # derivative rules on registers: m is the _Emitter, r the function's own value, a (b) its arguments
@@ -105,7 +109,7 @@ _define("arccos", 1, torch.acos, np.arccos, r"\arccos",
         lambda m, r, a: (m.neg(_inv_sqrt(m, m.sub(1.0, m.power(a, 2.0)))),))
 _define("arctan", 1, torch.atan, np.arctan, r"\arctan",
         lambda m, r, a: (m.div(1.0, m.add(1.0, m.power(a, 2.0))),))
-_define("arctan2", 2, _kink_safe(torch.atan2, atan2_0), np.arctan2, r"\operatorname{atan2}",
+_define("arctan2", 2, _atan2, np.arctan2, r"\operatorname{atan2}",
         _d_atan2)
 _define("sinh", 1, torch.sinh, np.sinh, r"\sinh", lambda m, r, a: (m.call("cosh", a),))
 _define("cosh", 1, torch.cosh, np.cosh, r"\cosh", lambda m, r, a: (m.call("sinh", a),))
@@ -126,7 +130,7 @@ _define("log2", 1, torch.log2, np.log2, r"\log_{2}",
         lambda m, r, a: (m.div(1.0, m.mul(a, math.log(2.0))),))
 _define("log10", 1, torch.log10, np.log10, r"\log_{10}",
         lambda m, r, a: (m.div(1.0, m.mul(a, math.log(10.0))),))
-_define("sqrt", 1, _kink_safe(torch.sqrt, sqrt0), np.sqrt, r"\sqrt{%s}",
+_define("sqrt", 1, _sqrt, np.sqrt, r"\sqrt{%s}",
         lambda m, r, a: (m.zero_at(a, m.div(0.5, r)),))  # 1/(2 sqrt a), 0 at a = 0
 _define("abs", 1, torch.abs, np.abs, r"\left|%s\right|", lambda m, r, a: (m.call("sign", a),))
 _define("sign", 1, torch.sign, np.sign, r"\operatorname{sign}", lambda m, r, a: (0.0,))  # internal

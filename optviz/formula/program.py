@@ -11,7 +11,7 @@ import numpy as np
 import sympy as sp
 import torch
 
-from .functions import _SAFE_POW, _SPECS
+from .functions import _SPECS, _pow
 from .ir import Operand, _registers, _t
 
 __all__ = ["CompiledFormula"]
@@ -135,7 +135,7 @@ def _link(code: Sequence[tuple], backend: str, like: torch.Tensor | None = None
             steps.append((out, _zero_at_step(backend, args, constant)))
         elif op in ("powc", "pow") and backend == "torch":  # kink-safe under autograd
             steps.append((out, lambda r, i=args[0], j=args[1], c=op == "powc":
-                          _SAFE_POW(r[i], j if c else r[j])))
+                          _pow(r[i], j if c else r[j])))
         elif op in _TENSOR_CONSTANT:
             steps.append((out, _ARITH[op](*(constant(a) if isinstance(a, float) else a
                                              for a in args))))
@@ -145,14 +145,17 @@ def _link(code: Sequence[tuple], backend: str, like: torch.Tensor | None = None
 
 
 def _zero_at_step(backend: str, args: tuple, constant: Callable) -> Callable[[list], Any]:
-    """where(a == 0, 0, v) for numpy or torch; v may be a constant."""
+    """where(a == 0, 0, v) for numpy or torch; v may be a constant. (For torch, comparing with
+    a 0-d tensor and masked_fill take a third of the time of ``a == 0`` and where on a few
+    points.)"""
     i, v = args
     if backend == "numpy":
         return lambda r: np.where(r[i] == 0, 0.0, v if isinstance(v, float) else r[v])
+    zero = constant(0.0, always=True)
     if isinstance(v, float):
         c = constant(v, always=True)
-        return lambda r: torch.where(r[i] == 0, 0.0, c)
-    return lambda r: torch.where(r[i] == 0, 0.0, r[v])
+        return lambda r: torch.where(r[i] == zero, zero, c)
+    return lambda r: r[v].masked_fill(r[i] == zero, 0.0)
 
 
 @dataclass(frozen=True, eq=False)
