@@ -55,19 +55,19 @@ def _define(name: str, arity: int, torch_fn: Callable, numpy_fn: Callable, tex: 
 # (_Emitter.zero_at); under autograd the functions below do (each selects the plain function away
 # from the kink and a detached value at it, so no NaN reaches a backward pass, first or second).
 # The exported PyTorch script embeds their source (optviz.exports.torch_expr).
-def sqrt0(a):
+def sqrt0(a: torch.Tensor) -> torch.Tensor:
     r"""$\sqrt{a}$; every derivative is 0 where $a = 0$ (also under double backward)."""
     at0 = a == 0
     return torch.where(at0, a.detach(), torch.sqrt(torch.where(at0, 1.0, a)))
 
 
-def pow0(a, b):
+def pow0(a: torch.Tensor, b: torch.Tensor | float) -> torch.Tensor:
     r"""$a^b$; every derivative is 0 where $a = 0$ (the limit of $a^b \ln a$ for $b > 0$)."""
     at0 = a == 0
     return torch.where(at0, (a**b).detach(), torch.where(at0, 1.0, a) ** b)
 
 
-def atan2_0(a, b):
+def atan2_0(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     r"""$\operatorname{atan2}(a, b)$; every derivative is 0 at $a = b = 0$."""
     at0 = (a == 0) & (b == 0)
     return torch.where(at0, torch.atan2(a, b).detach(), torch.atan2(torch.where(at0, 1.0, a), b))
