@@ -13,7 +13,7 @@ import torch
 
 import optviz
 from optviz.exports.torch_expr import torch_source
-from optviz.formula import atan2_0, compile_formula, pow0, sqrt0
+from optviz.formula import acos0, acosh0, asin0, atan2_0, compile_formula, pow0, sqrt0
 from optviz.runner import _autograd_gradient, _autograd_hessian
 
 # formula, point, value, gradient, Hessian (the kink's part is 0; the rest is the true value)
@@ -105,6 +105,11 @@ def test_kink_safe_functions_equal_plain_ones_bitwise() -> None:
                         (atan2_0(a, b), torch.atan2(a, b)), (atan2_0(b, a), torch.atan2(b, a))):
         np.testing.assert_array_equal(safe.numpy(), plain.numpy())
         assert torch.equal(torch.signbit(safe), torch.signbit(plain))
+    t = torch.tensor([-1.0, 1.0, 0.0, -0.0, 0.5, 2.0, -3.0, math.nan, 1.0 + 2**-52],
+                     dtype=torch.float64)
+    for safe, plain in ((asin0, torch.asin), (acos0, torch.acos), (acosh0, torch.acosh)):
+        np.testing.assert_array_equal(safe(t).numpy(), plain(t).numpy())
+        assert torch.equal(torch.signbit(safe(t)), torch.signbit(plain(t)))
 
 
 def _stays_put_runs() -> list[tuple[str, dict]]:
@@ -163,3 +168,34 @@ def test_every_optimizer_at_an_irrational_minimum_stays_finite() -> None:
         if minima:
             r = optviz.simulate(name, runs, starts=minima, steps=30, noise=0.0)
             assert (np.asarray(r.diverged_at) < 0).all() and np.isfinite(r.xy).all(), name
+
+
+INVERSE_TRIG = [  # cones at the edge of arcsin / arccos / arcosh's domain: subgradient 0
+    ("arcsin(1 - x**2) + y", (0.0, 0.5), math.pi / 2 + 0.5, (0.0, 1.0)),
+    ("arccos(x**2 - 1)*y", (0.0, 2.0), 2 * math.pi, (0.0, math.pi)),
+    ("arccosh(1 + x**2 + y**2)", (0.0, 0.0), 0.0, (0.0, 0.0)),
+    ("arcsin(x)", (1.0, 0.0), math.pi / 2, (0.0, 0.0)),
+]
+
+
+@pytest.mark.parametrize(("text", "xy", "value", "grad"), INVERSE_TRIG,
+                         ids=[k[0] for k in INVERSE_TRIG])
+def test_inverse_trig_edges_are_kinks_everywhere(text, xy, value, grad) -> None:
+    """arcsin(1 - x²) ≈ π/2 − √2|x| is a cone at 0: closed form, autograd (first and second
+    order) and exported code all give the subgradient 0 there, finite Hessians, same values."""
+    c = compile_formula(text)
+    p = _point(xy)
+    v, g = c.value_and_grad(p)
+    assert v.item() == pytest.approx(value, abs=1e-15) and g[0].tolist() == list(grad)
+    h = c.hessian(p)
+    assert torch.isfinite(h).all()
+    av, ag = _autograd_gradient(c.f)(p)
+    assert ag[0].tolist() == list(grad) and av.item() == v.item()
+    torch.testing.assert_close(_autograd_hessian(c.f)(p), h, rtol=0, atol=0)
+    f = _exported(text)
+    q = p[0]
+    assert f(q[0], q[1]).item() == v.item()
+    eg = torch.autograd.functional.jacobian(lambda u: f(u[0], u[1]), q)
+    eh = torch.autograd.functional.hessian(lambda u: f(u[0], u[1]), q)
+    assert eg.tolist() == list(grad)
+    torch.testing.assert_close(eh, h[0], rtol=0, atol=0)

@@ -7,11 +7,11 @@ one of the formula module's own functions, and each becomes ``+ - * / **`` or a 
 call; anything else raises :class:`ValueError`. Numbers are re-emitted from their float value.
 
 Where the compiler takes a derivative as the subgradient 0 at a kink (``sqrt`` at 0, a power
-with a non-integer or variable exponent at base 0, ``atan2`` at the origin), the source calls the
-compiler's own kink-safe functions (:func:`~optviz.formula.sqrt0`, :func:`~optviz.formula.pow0`,
-:func:`~optviz.formula.atan2_0`), whose definitions :attr:`TorchSource.preamble` carries (their
-source, taken with :func:`inspect.getsource`), so autograd in the exported script gives the
-app's derivatives there too.
+with a non-integer or variable exponent at base 0, ``atan2`` at the origin, ``arcsin`` and
+``arccos`` at ±1, ``arccosh`` at 1), the source calls the compiler's own kink-safe functions
+(:func:`~optviz.formula.sqrt0`, :func:`~optviz.formula.pow0`, ...), whose definitions
+:attr:`TorchSource.preamble` carries (their source, taken with :func:`inspect.getsource`), so
+autograd in the exported script gives the app's derivatives there too.
 
 Python evaluates an all-number part such as ``1/0`` or ``(-8)**(1/3)`` itself (raising, or
 going complex) where the formula compiler folds it in float64 with torch's IEEE semantics
@@ -29,7 +29,16 @@ from typing import Any
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from optviz.formula import CompiledFormula, NumberAtom, atan2_0, pow0, sqrt0
+from optviz.formula import (
+    CompiledFormula,
+    NumberAtom,
+    acos0,
+    acosh0,
+    asin0,
+    atan2_0,
+    pow0,
+    sqrt0,
+)
 from optviz.formula import functions as formula_functions
 from optviz.formula.ir import _Emitter
 
@@ -55,11 +64,12 @@ _CONST = (
 #: Helper name -> its definition: ``const`` and the compiler's kink-safe functions.
 HELPERS: dict[str, str] = {"const": _CONST} | {
     fn.__name__: inspect.getsource(fn)
-    for fn in (sqrt0, pow0, atan2_0)}
+    for fn in (sqrt0, pow0, atan2_0, asin0, acos0, acosh0)}
 #: Every helper definition (what :attr:`TorchSource.uses_const` asks for); a script needs only
 #: :attr:`TorchSource.preamble`.
 CONST_HELPER = "\n\n".join(HELPERS.values())
-_KINK_FUNCTIONS = {"sqrt": "sqrt0", "arctan2": "atan2_0"}
+_KINK_FUNCTIONS = {"sqrt": "sqrt0", "arctan2": "atan2_0", "arcsin": "asin0", "arccos": "acos0",
+                   "arccosh": "acosh0"}
 
 
 class _TensorAtom(NumberAtom):

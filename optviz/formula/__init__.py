@@ -40,7 +40,8 @@ One phase per module: :mod:`~.check` (parse, whitelist, sympy tree), :mod:`~.lat
 function's forward and derivative rule side by side.
 
 At a kink (``sqrt`` or a power with a non-integer or variable exponent at base 0, ``atan2`` at the
-origin; ``abs`` by torch's own sign(0) = 0) every derivative is the symmetric subgradient 0, in
+origin, ``arcsin`` and ``arccos`` at ±1, ``arccosh`` at 1; ``abs`` by torch's own sign(0) = 0)
+every derivative is the symmetric subgradient 0, in
 the closed form, under autograd through :meth:`CompiledFormula.f` (first and second order) and in
 the exported PyTorch code: Ackley's gradient at its minimum (0, 0) is 0, not NaN. A consequence to
 know: ``x**y`` at x = 0 has derivative 0 even where y is an integer (x**y at y = 1 is x).
@@ -60,7 +61,7 @@ from .check import (
     _parse,
 )
 from .derivatives import differentiate
-from .functions import FUNCTIONS, atan2_0, pow0, sqrt0
+from .functions import FUNCTIONS, acos0, acosh0, asin0, atan2_0, pow0, sqrt0
 from .ir import _Emitter
 from .latex import to_latex
 from .program import CompiledFormula, _Program
@@ -73,6 +74,9 @@ __all__ = [
     "CompiledFormula",
     "FormulaError",
     "NumberAtom",
+    "acos0",
+    "acosh0",
+    "asin0",
     "atan2_0",
     "compile_formula",
     "pow0",

@@ -16,7 +16,7 @@ from sympy.core.function import FunctionClass
 if TYPE_CHECKING:
     from .ir import Operand, _Emitter
 
-__all__ = ["FUNCTIONS", "atan2_0", "pow0", "sqrt0"]
+__all__ = ["FUNCTIONS", "acos0", "acosh0", "asin0", "atan2_0", "pow0", "sqrt0"]
 
 
 class _Spec(NamedTuple):
@@ -73,9 +73,31 @@ def atan2_0(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.where(at0, torch.atan2(a, b).detach(), torch.atan2(torch.where(at0, 1.0, a), b))
 
 
-def _sqrt(a: torch.Tensor) -> torch.Tensor:
-    """torch.sqrt (faster) unless autograd records the call, then :func:`sqrt0`: same values."""
-    return sqrt0(a) if a.requires_grad else torch.sqrt(a)
+def asin0(a: torch.Tensor) -> torch.Tensor:
+    r"""$\arcsin a$; every derivative is 0 where $|a| = 1$ (e.g. the cone of
+    $\arcsin(1 - x^2)$ at 0)."""
+    at1 = a.abs() == 1
+    return torch.where(at1, torch.asin(a).detach(), torch.asin(torch.where(at1, 0.0, a)))
+
+
+def acos0(a: torch.Tensor) -> torch.Tensor:
+    r"""$\arccos a$; every derivative is 0 where $|a| = 1$."""
+    at1 = a.abs() == 1
+    return torch.where(at1, torch.acos(a).detach(), torch.acos(torch.where(at1, 0.0, a)))
+
+
+def acosh0(a: torch.Tensor) -> torch.Tensor:
+    r"""$\operatorname{arcosh} a$; every derivative is 0 where $a = 1$."""
+    at1 = a == 1
+    return torch.where(at1, torch.acosh(a).detach(), torch.acosh(torch.where(at1, 2.0, a)))
+
+
+def _autograd_safe(plain: Callable, safe: Callable) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``plain`` (faster) unless autograd records the call, then ``safe``: the same values."""
+    return lambda a: safe(a) if a.requires_grad else plain(a)
+
+
+_sqrt = _autograd_safe(torch.sqrt, sqrt0)
 
 
 def _atan2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -90,8 +112,10 @@ def _pow(a: torch.Tensor, b: Any) -> torch.Tensor:
 
 
 # derivative rules on registers: m is the _Emitter, r the function's own value, a (b) its arguments
-def _inv_sqrt(m: _Emitter, s: Operand) -> Operand:
-    return m.div(1.0, m.call("sqrt", s))
+def _inv_sqrt(m: _Emitter, s: Operand, kink: bool = True) -> Operand:
+    r""":math:`1/\sqrt{s}`; with ``kink``, 0 where s = 0 (arcsin, arccos at ±1, arcosh at 1)."""
+    out = m.div(1.0, m.call("sqrt", s))
+    return m.zero_at(s, out) if kink else out
 
 
 def _d_atan2(m: _Emitter, r: Operand, a: Operand, b: Operand) -> tuple[Operand, Operand]:
@@ -103,9 +127,9 @@ def _d_atan2(m: _Emitter, r: Operand, a: Operand, b: Operand) -> tuple[Operand, 
 _define("sin", 1, torch.sin, np.sin, r"\sin", lambda m, r, a: (m.call("cos", a),))
 _define("cos", 1, torch.cos, np.cos, r"\cos", lambda m, r, a: (m.neg(m.call("sin", a)),))
 _define("tan", 1, torch.tan, np.tan, r"\tan", lambda m, r, a: (m.add(1.0, m.power(r, 2.0)),))
-_define("arcsin", 1, torch.asin, np.arcsin, r"\arcsin",
+_define("arcsin", 1, _autograd_safe(torch.asin, asin0), np.arcsin, r"\arcsin",
         lambda m, r, a: (_inv_sqrt(m, m.sub(1.0, m.power(a, 2.0))),))
-_define("arccos", 1, torch.acos, np.arccos, r"\arccos",
+_define("arccos", 1, _autograd_safe(torch.acos, acos0), np.arccos, r"\arccos",
         lambda m, r, a: (m.neg(_inv_sqrt(m, m.sub(1.0, m.power(a, 2.0)))),))
 _define("arctan", 1, torch.atan, np.arctan, r"\arctan",
         lambda m, r, a: (m.div(1.0, m.add(1.0, m.power(a, 2.0))),))
@@ -115,8 +139,8 @@ _define("sinh", 1, torch.sinh, np.sinh, r"\sinh", lambda m, r, a: (m.call("cosh"
 _define("cosh", 1, torch.cosh, np.cosh, r"\cosh", lambda m, r, a: (m.call("sinh", a),))
 _define("tanh", 1, torch.tanh, np.tanh, r"\tanh", lambda m, r, a: (m.sub(1.0, m.power(r, 2.0)),))
 _define("arcsinh", 1, torch.asinh, np.arcsinh, r"\operatorname{arsinh}",
-        lambda m, r, a: (_inv_sqrt(m, m.add(m.power(a, 2.0), 1.0)),))
-_define("arccosh", 1, torch.acosh, np.arccosh, r"\operatorname{arcosh}",
+        lambda m, r, a: (_inv_sqrt(m, m.add(m.power(a, 2.0), 1.0), kink=False),))
+_define("arccosh", 1, _autograd_safe(torch.acosh, acosh0), np.arccosh, r"\operatorname{arcosh}",
         lambda m, r, a: (_inv_sqrt(m, m.sub(m.power(a, 2.0), 1.0)),))
 _define("arctanh", 1, torch.atanh, np.arctanh, r"\operatorname{artanh}",
         lambda m, r, a: (m.div(1.0, m.sub(1.0, m.power(a, 2.0))),))
