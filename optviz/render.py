@@ -2,11 +2,12 @@ r"""Animation frames of a scene drawn with Pillow: the GIF, MP4 and PNG exports 
 
 Like :mod:`optviz.figures`, this module is pure: plain numpy data in (a
 :class:`~optviz.figures.Landscape` and :class:`~optviz.figures.Track` records), ``PIL.Image`` out;
-it imports no torch, Streamlit or optviz core. It draws what the animated figure shows, in the
-same colours: the landscape coloured by :func:`optviz.figures.landscape_image` (so both share
-one colour mapping), the isolines of :func:`optviz.figures.isolines`, the global minima as gold
-stars, saddle points, the starts, and each path growing with a head dot, a ✗ where a run
-diverged, a legend and a step counter.
+it imports no torch, Streamlit or optviz core. Ticks, the pull of far points towards the window
+and the aspect rule come from :mod:`optviz.geometry`, as the figures' do. It draws what the
+animated figure shows, in the same colours: the landscape coloured by
+:func:`optviz.figures.landscape_image` (so both share one colour mapping), the isolines of
+:func:`optviz.figures.isolines`, the global minima as gold stars, saddle points, the starts,
+and each path growing with a head dot, a ✗ where a run diverged, a legend and a step counter.
 
 Drawing is supersampled: everything in the plot is drawn at :data:`SUPERSAMPLE` times the pixel
 size and reduced with a box filter (Pillow draws without anti-aliasing). The static part (axes,
