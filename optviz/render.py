@@ -2,11 +2,12 @@ r"""Animation frames of a scene drawn with Pillow: the GIF, MP4 and PNG exports 
 
 Like :mod:`optviz.figures`, this module is pure: plain numpy data in (a
 :class:`~optviz.figures.Landscape` and :class:`~optviz.figures.Track` records), ``PIL.Image`` out;
-it imports no torch, Streamlit or optviz core. It draws what the animated figure shows, in the
-same colours: the landscape coloured by :func:`optviz.figures.landscape_image` (so both share
-one colour mapping), the isolines of :func:`optviz.figures.isolines`, the global minima as gold
-stars, saddle points, the starts, and each path growing with a head dot, a ✗ where a run
-diverged, a legend and a step counter.
+it imports no torch, Streamlit or optviz core. Ticks, the pull of far points towards the window
+and the aspect rule come from :mod:`optviz.geometry`, as the figures' do. It draws what the
+animated figure shows, in the same colours: the landscape coloured by
+:func:`optviz.figures.landscape_image` (so both share one colour mapping), the isolines of
+:func:`optviz.figures.isolines`, the global minima as gold stars, saddle points, the starts,
+and each path growing with a head dot, a ✗ where a run diverged, a legend and a step counter.
 
 Drawing is supersampled: everything in the plot is drawn at :data:`SUPERSAMPLE` times the pixel
 size and reduced with a box filter (Pillow draws without anti-aliasing). The static part (axes,
@@ -32,6 +33,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from optviz.figures import Landscape, Track, isolines, landscape_image
+from optviz.geometry import equal_aspect as default_equal_aspect
+from optviz.geometry import nice_ticks, pull_far, tick_labels
 
 __all__ = [
     "SUPERSAMPLE",
@@ -44,7 +47,6 @@ __all__ = [
 #: Supersampling factor of everything drawn inside the plot.
 SUPERSAMPLE = 2
 
-_FAR = 50.0  # points farther than this many window spans are pulled in (drawing only)
 _BG = (255, 255, 255)
 _INK = (34, 34, 34)
 _MUTED = (90, 90, 90)
@@ -56,6 +58,7 @@ _HEAD_RADIUS = 5.5
 _MARGIN_LEFT, _MARGIN_RIGHT, _MARGIN_BOTTOM = 58, 20, 46
 _TITLE_ROW, _LEGEND_ROW = 32, 21
 _FONT_TITLE, _FONT_TEXT, _FONT_TICK = 16, 12, 11
+_TICK_DIGITS = 6  # axis tick labels: at least this many significant digits
 
 _FONT_FILES = {False: "DejaVuSans.ttf", True: "DejaVuSans-Bold.ttf"}  # found by Pillow
 _FALLBACK = {"−": "-", "–": "-", "—": "-", "×": "x", "·": ".", "…": "...", "≤": "<=",
@@ -162,7 +165,7 @@ def plan_layout(
     (x0, x1), (y0, y1) = x_range, y_range
     ratio = (y1 - y0) / (x1 - x0)
     if equal_aspect is None:
-        equal_aspect = 0.5 <= ratio <= 2.0
+        equal_aspect = default_equal_aspect(x_range, y_range)
     if not equal_aspect:
         ratio = 0.75
     plot_w, plot_h = (size, round(size * ratio)) if ratio <= 1 else (round(size / ratio), size)
@@ -186,19 +189,6 @@ def plan_layout(
     return SceneLayout(width=width, height=height, left=left, top=top, plot_w=plot_w,
                        plot_h=plot_h, legend_rows=tuple(tuple(r) for r in rows),
                        x_range=(float(x0), float(x1)), y_range=(float(y0), float(y1)))
-
-
-def _nice_ticks(lo: float, hi: float, n: int = 5) -> np.ndarray:
-    """About ``n`` round values inside ``[lo, hi]``."""
-    raw = (hi - lo) / max(n, 1)
-    mag = 10 ** np.floor(np.log10(raw))
-    step = mag * min((s for s in (1, 2, 2.5, 5, 10) if s * mag >= raw), default=10)
-    ticks = np.arange(np.ceil(lo / step - 1e-9) * step, hi + step * 1e-9, step)
-    return np.where(np.abs(ticks) < step * 1e-9, 0.0, ticks)
-
-
-def _tick_text(v: float) -> str:
-    return f"{v:.6g}"
 
 
 def _star(cx: float, cy: float, r: float) -> list[tuple[float, float]]:
@@ -266,12 +256,8 @@ class FrameRenderer:
         """Data -> supersampled plot pixels; far points pulled towards the window on their ray."""
         lay = self.layout
         (x0, x1), (y0, y1) = lay.x_range, lay.y_range
-        c = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
-        span = np.array([x1 - x0, y1 - y0])
-        with np.errstate(invalid="ignore", over="ignore"):
-            rel = (np.asarray(xy, dtype=float).reshape(-1, 2) - c) / span
-            r = np.max(np.abs(rel), axis=1, initial=0.0)
-            rel = rel * np.where(r > _FAR, _FAR / np.maximum(r, 1e-300), 1.0)[:, None]
+        near = pull_far(xy, lay.x_range, lay.y_range)
+        rel = (near - [(x0 + x1) / 2, (y0 + y1) / 2]) / [x1 - x0, y1 - y0]
         s = SUPERSAMPLE
         px = (rel[:, 0] + 0.5) * lay.plot_w * s
         py = (0.5 - rel[:, 1]) * lay.plot_h * s
@@ -334,15 +320,17 @@ class FrameRenderer:
         draw.rectangle([left - 1, t - 1, left + w, t + h], outline=_AXIS, width=1)
         tick_font = _font(_FONT_TICK)
         (x0, x1), (y0, y1) = lay.x_range, lay.y_range
-        for v in _nice_ticks(x0, x1, max(2, w // 110)):
+        xticks = nice_ticks(x0, x1, max(2, w // 110))
+        for v, label in zip(xticks, tick_labels(xticks, _TICK_DIGITS), strict=True):
             px = left + (v - x0) / (x1 - x0) * w
             draw.line([(px, t + h), (px, t + h + 4)], fill=_AXIS, width=1)
-            text = _safe(_tick_text(v), _FONT_TICK)
+            text = _safe(label, _FONT_TICK)
             draw.text((px, t + h + 6), text, font=tick_font, fill=_MUTED, anchor="mt")
-        for v in _nice_ticks(y0, y1, max(2, h // 90)):
+        yticks = nice_ticks(y0, y1, max(2, h // 90))
+        for v, label in zip(yticks, tick_labels(yticks, _TICK_DIGITS), strict=True):
             py = t + (y1 - v) / (y1 - y0) * h
             draw.line([(left - 5, py), (left - 1, py)], fill=_AXIS, width=1)
-            text = _safe(_tick_text(v), _FONT_TICK)
+            text = _safe(label, _FONT_TICK)
             draw.text((left - 8, py), text, font=tick_font, fill=_MUTED, anchor="rm")
         label_font = _font(_FONT_TEXT)
         draw.text((left + w / 2, t + h + 26), "x", font=label_font, fill=_INK, anchor="mt")

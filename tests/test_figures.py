@@ -579,3 +579,45 @@ def test_notes_on_the_plot_are_capped(land):
     note = next(a.text for a in fig.layout.annotations if "diverged" in a.text)
     assert note.count("<br>") == 3 and "and 4 more" in note
     assert len(divergence_notes(tracks)) == 7
+
+
+# ----------------------------------------------------------------------------- flat landscapes
+
+
+@pytest.mark.parametrize("value", [0.0, 3.0, -7.5, 1e16, -1e16, 1e18, 1e300])
+@pytest.mark.parametrize("log_scale", [False, True])
+def test_flat_landscapes_draw(value, log_scale):
+    """A constant f (even 1e16, where ±0.5 is lost to rounding) draws: mid-scale colour, one
+    colour-bar tick with its value, a loss chart and a rendered frame (the app showed
+    "arange: cannot compute length" and no figure)."""
+    from optviz.render import FrameRenderer, LegendEntry, plan_layout
+
+    xs, ys = np.linspace(-5, 5, 30), np.linspace(-5, 5, 30)
+    land = Landscape(xs, ys, np.full((30, 30), value), log_scale=log_scale, title="flat")
+    track = Track("Adam (lr=0.1)", COLORS[0], np.array([[1.0, 1.0], [0.9, 0.9], [0.8, 0.8]]),
+                  np.full(3, value))
+    cs = color_scale(land)
+    assert cs.flat == value and cs.lo < cs.hi and np.all(cs.unit() == 0.5)
+    fig = trajectory_figure(land, [track], max_frames=3)
+    strict_loads(sent_json(fig))
+    bar = next(t for t in fig.data if t.name == "colorbar").marker.colorbar
+    assert list(bar.ticktext) == [f"{value:.4g}"] and bar.title.text == "f"
+    strict_loads(sent_json(loss_figure([track])))
+    legend = [LegendEntry(track.label, track.color, (0,))]
+    layout = plan_layout(land.x_range, land.y_range, legend, size=120)
+    frame = np.asarray(FrameRenderer(layout, land, [track], legend).frame(2))
+    plot = frame[layout.top + 5 : layout.top + layout.plot_h - 5,
+                 layout.left + 5 : layout.left + 20]
+    assert (plot.std(axis=(0, 1)) < 1.0).all()  # one colour, not undefined grey
+    assert tuple(plot[0, 0]) != (200, 200, 200)
+
+
+def test_nearly_flat_huge_landscape_draws_with_distinct_ticks():
+    """1e18 + x over [-5, 5] is 1e18 ± a few float64 steps (128 apart): it still draws."""
+    xs = np.linspace(-5, 5, 40)
+    z = 1e18 + np.add.outer(np.zeros(40), xs * 1000)
+    land = Landscape(xs, xs, z)
+    fig = trajectory_figure(land, [], max_frames=2)
+    strict_loads(sent_json(fig))
+    bar = next(t for t in fig.data if t.name == "colorbar").marker.colorbar
+    assert len(set(bar.ticktext)) == len(bar.ticktext) >= 1

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+import importlib
 import inspect
+import math
+import pkgutil
 import re
 import tracemalloc
 from collections.abc import Callable
@@ -273,7 +276,9 @@ def test_raw_text_never_reaches_eval_exec_or_code_compilation(monkeypatch) -> No
     monkeypatch.setattr(builtins, "exec", forbidden)
     for text in ["(1 - x)**2 + 100*(y - x**2)**2", "sin(x)*exp(-y**2) + arctan2(y, x)"]:
         compile_formula(text).grad(torch.ones(2, dtype=torch.float64))
-    source = inspect.getsource(formula)
+    source = "".join(inspect.getsource(importlib.import_module(f"optviz.formula.{m.name}"))
+                     for m in pkgutil.iter_modules(formula.__path__)) + inspect.getsource(formula)
+    assert "def _compile(" in source and "class _Emitter" in source  # every module read
     for call in ["eval(", "exec(", "sympify(", "lambdify(", "parse_expr(", "compile("]:
         assert not re.search(rf"(?<![\w.]){re.escape(call)}", source), call
 
@@ -457,3 +462,39 @@ def test_random_formulas_compile_and_run_or_raise_formula_error(text: str) -> No
     assert c.hessian(XY).shape == (4, 2, 2)
     assert c.numpy(XY[:, 0].numpy(), XY[:, 1].numpy()).shape == (4,)
     assert isinstance(c.latex, str) and c.latex
+
+
+_HUGE = "9" * 400
+_HUGE_FORMULAS = [
+    f"x + {_HUGE}", f"x + 10**{_HUGE}", f"x**{_HUGE}", f"x**-{_HUGE}", f"{_HUGE}**x",
+    f"x**(1/{_HUGE})", f"sin({_HUGE})*x", f"arctan2({_HUGE}, x)", f"x**(y*{_HUGE})",
+    f"({_HUGE})**2*x", f"x/{_HUGE}", f"-{_HUGE}", f"{_HUGE}.5 + y", "x + 10**400",
+    f"2**x**{_HUGE}", "x + 1e400", "x*1" + "0" * 400 + ".0",
+]
+
+
+@pytest.mark.parametrize("text", _HUGE_FORMULAS, ids=range(len(_HUGE_FORMULAS)))
+def test_huge_numbers_are_a_formula_error_never_overflow(text: str) -> None:
+    """A 400-digit integer (or a literal beyond float64) anywhere is a FormulaError (a
+    ValueError) that names the problem and abbreviates the number, never an OverflowError."""
+    with pytest.raises(FormulaError) as info:
+        compile_formula(text)
+    message = str(info.value)
+    assert "too large" in message and "column" in message and len(message) < 160
+    assert _HUGE not in message
+
+
+def test_huge_integer_message_names_its_size() -> None:
+    with pytest.raises(FormulaError, match=r"number 999999…999 \(400 digits\) at column 5 is "
+                                           r"too large for float64"):
+        compile_formula(f"x + {_HUGE}")
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("x*1e308*10", math.inf), ("(10**100)**3*x", 2e300), ("x + 1e-400", 2.0),
+    ("1e308*10 + x*0", math.inf), ("x**-100", 2.0**-100), ("x + 0." + "0" * 400 + "1", 2.0),
+    ("(1e200)**2 - x", math.inf), ("x*(1e-200)**2", 0.0)])
+def test_large_but_float64_numbers_fold_with_ieee_semantics(text: str, want: float) -> None:
+    """Numbers that are float64 fold in float64: overflow gives inf, underflow 0, no error."""
+    c = compile_formula(text)
+    assert c.f(torch.tensor([[2.0, 3.0]], dtype=torch.float64)).item() == want

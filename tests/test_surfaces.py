@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 import torch
 
+import optviz
+from optviz.figures import Track
 from optviz.formula import FormulaError
 from optviz.surfaces import (
     SURFACES_DIR,
@@ -559,3 +561,23 @@ def test_broken_toml_syntax_is_refused_with_the_file_name(tmp_path):
     path.write_text('name = "broken\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"broken\.toml"):
         load_surface_file(path)
+
+
+@pytest.mark.parametrize("text", ["1e16", "1e18+x", "-1e16 + 0*y", "1e308 + x", "3"])
+def test_flat_and_huge_constant_formulas_draw_end_to_end(text):
+    """Accepted flat or huge-constant formulas give a grid, a figure, a loss chart and a
+    rendered frame (before: "arange: cannot compute length" and no figure)."""
+    from optviz.figures import loss_figure, trajectory_figure
+    from optviz.render import FrameRenderer, LegendEntry, plan_layout
+    from optviz.views import landscape_for
+
+    surface = surface_from_formula(text, domain=((-5.0, 5.0), (-5.0, 5.0)))
+    land = landscape_for(surface, 40)
+    assert np.isfinite(land.z).all()
+    r = optviz.simulate(surface, [("adam", {"lr": 0.1})], starts=[(1.0, 1.0)], steps=10)
+    track = Track("Adam", "#1f77b4", r.xy[0, 0], r.loss[0, 0], int(r.diverged_at[0, 0]))
+    trajectory_figure(land, [track], max_frames=3).to_json()
+    loss_figure([track]).to_json()
+    legend = [LegendEntry("Adam", "#1f77b4", (0,))]
+    FrameRenderer(plan_layout(land.x_range, land.y_range, legend, 120), land, [track],
+                  legend).frame(10)

@@ -6,6 +6,13 @@ number (:class:`~optviz.formula.NumberAtom`), an integer exponent, a sum, a prod
 one of the formula module's own functions, and each becomes ``+ - * / **`` or a ``torch.*``
 call; anything else raises :class:`ValueError`. Numbers are re-emitted from their float value.
 
+Where the compiler takes a derivative as the subgradient 0 at a kink (``sqrt`` at 0, a power
+with a non-integer or variable exponent at base 0, ``atan2`` at the origin, ``arcsin`` and
+``arccos`` at ±1, ``arccosh`` at 1), the source calls the compiler's own kink-safe functions
+(:func:`~optviz.formula.sqrt0`, :func:`~optviz.formula.pow0`, ...), whose definitions
+:attr:`TorchSource.preamble` carries (their source, taken with :func:`inspect.getsource`), so
+autograd in the exported script gives the app's derivatives there too.
+
 Python evaluates an all-number part such as ``1/0`` or ``(-8)**(1/3)`` itself (raising, or
 going complex) where the formula compiler folds it in float64 with torch's IEEE semantics
 (``inf``, ``nan``). So a constant part that contains a function, a power or a division by
@@ -15,16 +22,27 @@ anything but a non-zero number literal is written with its numbers as float64 te
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from optviz import formula as formula_module
-from optviz.formula import CompiledFormula, NumberAtom
+from optviz.formula import (
+    CompiledFormula,
+    NumberAtom,
+    acos0,
+    acosh0,
+    asin0,
+    atan2_0,
+    pow0,
+    sqrt0,
+)
+from optviz.formula import functions as formula_functions
+from optviz.formula.ir import _Emitter
 
-__all__ = ["CONST_HELPER", "TORCH_FUNCTIONS", "TorchSource", "torch_source"]
+__all__ = ["CONST_HELPER", "HELPERS", "TORCH_FUNCTIONS", "TorchSource", "torch_source"]
 
 #: Formula function -> the torch function that computes it (the compiler's own mapping).
 TORCH_FUNCTIONS: dict[str, str] = {
@@ -38,12 +56,20 @@ _CONSTANTS = {"pi": "math.pi", "e": "math.e", "ln2": "math.log(2.0)", "ln10": "m
 _X, _Y = sp.Symbol("x"), sp.Symbol("y")
 _INT_LIMIT = 10**6  # larger integers are written as floats (torch takes Python ints as int64)
 
-#: Definition the source needs when it uses ``const(...)``.
-CONST_HELPER = (
+_CONST = (
     "def const(value):\n"
     '    """A number as a float64 tensor, so that arithmetic on it follows IEEE rules."""\n'
     "    return torch.tensor(value, dtype=torch.float64)\n"
 )
+#: Helper name -> its definition: ``const`` and the compiler's kink-safe functions.
+HELPERS: dict[str, str] = {"const": _CONST} | {
+    fn.__name__: inspect.getsource(fn)
+    for fn in (sqrt0, pow0, atan2_0, asin0, acos0, acosh0)}
+#: Every helper definition (what :attr:`TorchSource.uses_const` asks for); a script needs only
+#: :attr:`TorchSource.preamble`.
+CONST_HELPER = "\n\n".join(HELPERS.values())
+_KINK_FUNCTIONS = {"sqrt": "sqrt0", "arctan2": "atan2_0", "arcsin": "asin0", "arccos": "acos0",
+                   "arccosh": "acosh0"}
 
 
 class _TensorAtom(NumberAtom):
@@ -52,12 +78,23 @@ class _TensorAtom(NumberAtom):
 
 class TorchSource:
     """Printed source of a formula: ``code`` (an expression in ``x`` and ``y``), whether it
-    uses ``math.`` constants and the ``const`` helper."""
+    uses ``math.`` constants, and the helpers it calls (``const``, ``sqrt0``, ...)."""
 
-    def __init__(self, code: str, uses_math: bool, uses_const: bool) -> None:
+    def __init__(self, code: str, uses_math: bool, helpers: frozenset[str] = frozenset()
+                 ) -> None:
         self.code = code
         self.uses_math = uses_math
-        self.uses_const = uses_const
+        self.helpers = helpers
+
+    @property
+    def uses_const(self) -> bool:
+        """Does the code call any helper (then :data:`CONST_HELPER` defines them all)?"""
+        return bool(self.helpers)
+
+    @property
+    def preamble(self) -> str:
+        """The definitions of the helpers the code calls, in a fixed order ("" if none)."""
+        return "\n\n".join(src for name, src in HELPERS.items() if name in self.helpers)
 
     def __repr__(self) -> str:
         return f"TorchSource({self.code!r})"
@@ -81,7 +118,7 @@ def _varying(e: sp.Expr) -> bool:
 
 
 def _is_function(e: sp.Expr) -> bool:
-    return (isinstance(e, sp.Function) and type(e).__module__ == formula_module.__name__
+    return (isinstance(e, sp.Function) and type(e).__module__ == formula_functions.__name__
             and type(e).__name__ in TORCH_FUNCTIONS)
 
 
@@ -142,7 +179,7 @@ class _Printer(StrPrinter):
     def __init__(self) -> None:
         super().__init__({"order": "none"})
         self.uses_math = False
-        self.uses_const = False
+        self.helpers: set[str] = set()
 
     def _print_NumberAtom(self, e: NumberAtom) -> str:
         text = _number(e)
@@ -150,8 +187,16 @@ class _Printer(StrPrinter):
         return text
 
     def _print__TensorAtom(self, e: NumberAtom) -> str:
-        self.uses_const = True
+        self.helpers.add("const")
         return f"const({self._print_NumberAtom(e)})"
+
+    def _print_Pow(self, e: sp.Pow, rational: bool = False) -> str:
+        """``a**b``, or ``pow0(a, b)`` where the compiler takes the derivative at a = 0 as 0:
+        a varying base with a variable or non-integer exponent."""
+        if not _varying(e.base) or _integer_exponent(e.exp):
+            return super()._print_Pow(e, rational)
+        self.helpers.add("pow0")
+        return f"pow0({self._print(e.base)}, {self._print(e.exp)})"
 
     def _print_Symbol(self, e: sp.Symbol) -> str:
         if e.name not in ("x", "y"):
@@ -162,7 +207,21 @@ class _Printer(StrPrinter):
         if not _is_function(e):
             raise ValueError(f"cannot write {type(e).__name__} as PyTorch code")
         args = ", ".join(self._print(a) for a in e.args)
+        kink_safe = _KINK_FUNCTIONS.get(type(e).__name__)
+        if kink_safe:
+            self.helpers.add(kink_safe)
+            return f"{kink_safe}({args})"
         return f"torch.{TORCH_FUNCTIONS[type(e).__name__]}({args})"
+
+
+def _integer_exponent(e: sp.Expr) -> bool:
+    """Is ``e`` a constant the compiler folds to an integer (``2``, ``2.0``, ``4/2``)?"""
+    if isinstance(e, sp.Integer):
+        return True
+    if _varying(e):
+        return False
+    value = _Emitter().emit(e)
+    return isinstance(value, float) and value.is_integer()
 
 
 def torch_source(compiled: CompiledFormula) -> TorchSource:
@@ -177,4 +236,4 @@ def torch_source(compiled: CompiledFormula) -> TorchSource:
     code = printer.doprint(_guard(expr))
     if not _varying(expr):
         code = f"({code}) + 0*x + 0*y"
-    return TorchSource(code, printer.uses_math, printer.uses_const)
+    return TorchSource(code, printer.uses_math, frozenset(printer.helpers))

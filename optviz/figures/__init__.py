@@ -1,7 +1,9 @@
 """Pure Plotly figure builders for optviz: plain numpy data in, ``go.Figure`` out.
 
-They import only plotly, numpy, contourpy and Pillow (never torch, Streamlit or the optviz
-core), so the app converts its results to :class:`Landscape` and :class:`Track` first.
+They import only plotly, numpy, contourpy, Pillow and :mod:`optviz.geometry` (ticks, far-point
+pull and aspect rule, shared with the Pillow renderer :mod:`optviz.render`), never torch,
+Streamlit or the optviz core, so the app converts its results to :class:`Landscape` and
+:class:`Track` first.
 
 * :func:`trajectory_figure`: the animated race over the landscape (Play / Pause, speed,
   step slider; the landscape is a picture so that it survives animation).

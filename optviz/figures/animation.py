@@ -34,6 +34,9 @@ from typing import Any, Literal
 import numpy as np
 import plotly.graph_objects as go
 
+from optviz.geometry import equal_aspect as default_equal_aspect
+from optviz.geometry import pull_far
+
 from .data import (
     Landscape,
     Track,
@@ -69,7 +72,6 @@ _UNSELECTED = dict(marker=dict(opacity=1.0))  # a click selection must not dim t
 _HIDDEN = dict(marker=dict(opacity=0.0))
 _NO_EXTRA = "<extra></extra>"
 _MAX_NOTES = 4  # divergence notes written on the plot (all of them: divergence_notes())
-_FAR = 50.0  # points farther than this many window spans are pulled in (drawing only)
 # A trace emptied in a frame keeps its old drawing (plotly.js skips empty traces when it
 # animates): "nothing" is one null point instead.
 _EMPTY: dict[str, Any] = {"x": [None], "y": [None]}
@@ -139,18 +141,6 @@ class _Run:
         return {"x": self.x[a:b], "y": self.y[a:b]} if b > a else _EMPTY
 
 
-def _draw_xy(xy: np.ndarray, land: Landscape) -> np.ndarray:
-    """``xy`` with points far outside the window pulled towards it along their ray."""
-    (x0, x1), (y0, y1) = land.x_range, land.y_range
-    c = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
-    span = np.array([x1 - x0, y1 - y0])
-    rel = (xy - c) / span
-    with np.errstate(invalid="ignore", over="ignore"):
-        r = np.max(np.abs(rel), axis=1)
-        scale = _FAR / np.maximum(r, _FAR)
-    return c + rel * scale[:, None] * span
-
-
 def _cross_point(xy: np.ndarray, land: Landscape) -> tuple[float, float]:
     """Where to put the ✗: the last point if it is in view, else where the path last left the
     window (1 % inside its edge), else the last point clamped into the window."""
@@ -180,7 +170,7 @@ def _prepare(track: Track, land: Landscape, ks: np.ndarray, stride: int, dec: in
     steps = np.zeros(0, dtype=int)
     if last >= 0:
         steps = np.union1d(np.arange(0, last + 1, stride), np.append(ks[ks <= last], last))
-    xy = _draw_xy(track.xy[steps], land)
+    xy = pull_far(track.xy[steps], land.x_range, land.y_range)
     cross = _cross_point(track.xy[: last + 1], land) if (stop >= 0 and last >= 0) else None
     return _Run(track=track, steps=steps.astype(int), x=round_list(xy[:, 0], dec),
                 y=round_list(xy[:, 1], dec), last=last, stop=stop, cross=cross,
@@ -291,7 +281,7 @@ def trajectory_figure(
     fig.frames = frames
 
     if equal_aspect is None:
-        equal_aspect = 0.5 <= (y1 - y0) / (x1 - x0) <= 2.0
+        equal_aspect = default_equal_aspect(land.x_range, land.y_range)
     layout, plot_h = _layout(land, legend_names(tracks), height=height, width=width,
                              equal_aspect=equal_aspect, colorbar=colorbar)
     notes = [n for n in (divergence_note(t) for t in tracks) if n]

@@ -25,6 +25,8 @@ import plotly.colors as pcolors
 import plotly.graph_objects as go
 from PIL import Image
 
+from optviz.geometry import nice_ticks, padded_range, tick_labels
+
 from .data import Landscape, decimals_for, round_list
 
 __all__ = [
@@ -54,6 +56,7 @@ class ColorScale:
     log_scale: bool
     base: float
     eps: float
+    flat: float | None = None  # the one value of f where the finite grid is flat, else None
 
     def unit(self) -> np.ndarray:
         """``t`` mapped to ``[0, 1]``; +inf of f maps to 1, undefined points stay NaN."""
@@ -85,9 +88,10 @@ def color_scale(land: Landscape) -> ColorScale:
         hi = float(np.percentile(finite, 99.5))
         lo = float(finite.min())
     t[np.isneginf(z) | np.isnan(z)] = np.nan
-    if not hi > lo:
-        lo, hi = lo - 0.5, hi + 0.5
-    return ColorScale(t=t, lo=lo, hi=hi, log_scale=land.log_scale, base=base, eps=eps)
+    flat = float(finite.min()) if not hi > lo else None
+    lo, hi = padded_range(lo, hi)  # a flat grid (even f = 1e16) sits mid-scale
+    return ColorScale(t=t, lo=lo, hi=hi, log_scale=land.log_scale, base=base, eps=eps,
+                      flat=flat)
 
 
 def _lut(colorscale: str | list, lighten: float, n: int = 255) -> np.ndarray:
@@ -202,27 +206,21 @@ def isoline_trace(land: Landscape, n_levels: int = 15) -> go.Scatter:
     )
 
 
-def _nice_ticks(lo: float, hi: float, n: int = 5) -> np.ndarray:
-    """About ``n`` round tick values inside ``[lo, hi]``."""
-    raw = (hi - lo) / max(n, 1)
-    mag = 10 ** np.floor(np.log10(raw))
-    step = mag * min((s for s in (1, 2, 2.5, 5, 10) if s * mag >= raw), default=10)
-    # + 0.0 turns a -0.0 tick (low end in (-step, 0)) into 0.0, so it never prints as "-0"
-    return np.arange(np.ceil(lo / step) * step, hi + step * 1e-9, step) + 0.0
-
-
 def colorbar_trace(
     land: Landscape, colorscale: str | list = "Viridis", lighten: float = 0.45
 ) -> go.Scatter:
     """A colour bar for the picture: a scatter whose two markers sit outside the fixed axes.
 
     (A picture carries no colour bar, and contour or heatmap traces would vanish on Play.)
-    On a log scale the ticks are decades of :math:`f - b` and the title says so.
+    On a log scale the ticks are decades of :math:`f - b` and the title says so; a flat
+    landscape has one tick, its value, mid-bar.
     """
     cs = color_scale(land)
     lut = _lut(colorscale, lighten, n=11)
     scale = [[i / 10, f"rgb({r},{g},{b})"] for i, (r, g, b) in enumerate(lut.tolist())]
-    if cs.log_scale:
+    if cs.flat is not None:
+        tickvals, ticktext, title = [(cs.lo + cs.hi) / 2], tick_labels([cs.flat]), "f"
+    elif cs.log_scale:
         decades = np.arange(np.ceil(cs.lo - 1e-9), np.floor(cs.hi + 1e-9) + 1)
         if len(decades) > 7:
             decades = decades[:: int(np.ceil(len(decades) / 6))]
@@ -230,9 +228,9 @@ def colorbar_trace(
         ticktext = [f"{10.0 ** d:g}" for d in decades]
         title = "f" if cs.base == 0 else f"f − ({cs.base:.4g})"
     else:
-        ticks = _nice_ticks(cs.lo, cs.hi)
+        ticks = nice_ticks(cs.lo, cs.hi)
         tickvals = ticks.tolist()
-        ticktext = [f"{v:.4g}" for v in ticks]
+        ticktext = tick_labels(ticks)
         title = "f"
     x_out = land.x_range[0] - 10 * (land.x_range[1] - land.x_range[0])
     y_out = land.y_range[0] - 10 * (land.y_range[1] - land.y_range[0])
