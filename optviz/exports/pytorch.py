@@ -28,7 +28,7 @@ from typing import Any
 
 from optviz import noise as noise_stream
 from optviz.exports.source import gather
-from optviz.exports.torch_expr import CONST_HELPER, torch_source
+from optviz.exports.torch_expr import torch_source
 from optviz.optimizers import get_optimizer
 from optviz.runner import LOSS_BOUND, POSITION_BOUND
 from optviz.scenario import Scenario
@@ -135,8 +135,8 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
     out += ["import sys", ""]
     out += ["import numpy as np"] if sigma > 0 else []
     out += ["import torch", "", ""]
-    if source.uses_const:
-        out += [CONST_HELPER, ""]
+    if source.helpers:  # the formula's kink-safe functions, their own source
+        out += [source.preamble, "", ""]
     out += [
         "def f(x, y):",
         '    """The loss surface; x and y are float64 tensors."""',
