@@ -82,14 +82,52 @@ class Trajectories:
 
 @dataclass
 class _Group:
-    """One optimizer instance and the rows of the combined particle tensor it owns."""
+    """One optimizer instance, its parameters and the rows of the combined tensor it owns.
+
+    ``leaves`` is one ``(n, 2)`` leaf (elementwise optimizers: rows are particles) or one leaf
+    per particle (per-tensor and per-particle optimizers, shaped as the spec says).
+    """
 
     run: int
-    leaf: torch.Tensor  # (n, 2) float64 leaf
+    leaves: list[torch.Tensor]
     optimizer: torch.optim.Optimizer
     rows: slice  # its rows in the combined (M, 2) tensor
     starts: np.ndarray  # start indices of its rows
     closure_based: bool  # lbfgs: evaluates the surface itself through a closure
+
+    def positions(self) -> torch.Tensor:
+        """The current points, ``(n, 2)``."""
+        if len(self.leaves) == 1:
+            return self.leaves[0].detach().reshape(-1, 2)
+        return torch.cat([leaf.detach().reshape(-1, 2) for leaf in self.leaves])
+
+    def set_grad(self, grad: torch.Tensor) -> None:
+        """Hand each parameter its rows of ``grad`` (``(n, 2)``) as ``.grad``."""
+        if len(self.leaves) == 1:
+            self.leaves[0].grad = grad.reshape(self.leaves[0].shape)
+            return
+        for i, leaf in enumerate(self.leaves):
+            leaf.grad = grad[i].reshape(leaf.shape)
+
+    def state_rows(self) -> dict[str, torch.Tensor]:
+        """The optimizer's state tensors shaped like the points, stacked to ``(n, 2, ...)``."""
+        if len(self.leaves) == 1:
+            leaf = self.leaves[0]
+            n = leaf.reshape(-1, 2).shape[0]
+            state = self.optimizer.state.get(leaf, {})
+            return {
+                name: value.reshape(n, *value.shape[leaf.dim() - 1 :])
+                for name, value in state.items()
+                if torch.is_tensor(value) and value.shape[: leaf.dim()] == leaf.shape
+            }
+        states = [self.optimizer.state.get(leaf, {}) for leaf in self.leaves]
+        out = {}
+        for name in states[0]:
+            values = [st.get(name) for st in states]
+            if all(torch.is_tensor(v) and v.shape == leaf.shape
+                   for v, leaf in zip(values, self.leaves, strict=True)):
+                out[name] = torch.stack([v.reshape(2) for v in values])
+        return out
 
 
 @contextmanager
@@ -348,7 +386,7 @@ class _Simulation:
         return [
             slice(r * n, (r + 1) * n)
             for r, spec in enumerate(specs)
-            if getattr(spec, flag, False) and spec.batched
+            if getattr(spec, flag, False) and not spec.needs_closure
         ]
 
     def _build_groups(self) -> list[_Group]:
@@ -363,22 +401,20 @@ class _Simulation:
                 extra["hessian_fn"] = self.hessians.for_rows(rows)
             if getattr(spec, "needs_grad_fn", False):
                 extra["grad_fn"] = self.clean_grads.for_rows(rows)
-            chunks = (
-                [np.arange(n_starts)] if spec.batched else [np.array([i]) for i in range(n_starts)]
-            )
+            if spec.execution == "per_particle":
+                chunks = [np.array([i]) for i in range(n_starts)]
+            else:
+                chunks = [np.arange(n_starts)]
             for chunk in chunks:
-                leaf = torch.tensor(self.starts[chunk], dtype=torch.float64, requires_grad=True)
-                optimizer = build_optimizer(key, [leaf], kwargs, **extra)
-                groups.append(
-                    _Group(
-                        run,
-                        leaf,
-                        optimizer,
-                        slice(row, row + len(chunk)),
-                        chunk,
-                        closure_based=not spec.batched,
-                    )
-                )
+                points = torch.tensor(self.starts[chunk], dtype=torch.float64)
+                if spec.execution == "elementwise":
+                    leaves = [points.requires_grad_(True)]
+                else:  # one parameter per particle, shaped as the optimizer expects
+                    leaves = [point.reshape(spec.param_shape).clone().requires_grad_(True)
+                              for point in points]
+                optimizer = build_optimizer(key, leaves, kwargs, **extra)
+                rows = slice(row, row + len(chunk))
+                groups.append(_Group(run, leaves, optimizer, rows, chunk, spec.needs_closure))
                 row += len(chunk)
         return groups
 
@@ -390,10 +426,10 @@ class _Simulation:
         calls = iter(range(1 << 16))
 
         def closure() -> torch.Tensor:
-            loss, g = self.value_and_grad(group.leaf.detach())
+            loss, g = self.value_and_grad(group.positions())
             if self.sigma > 0:
                 g = g + self._noise(group.rows, step, next(calls))
-            group.leaf.grad = g.clone()
+            group.set_grad(g.clone())
             return loss.sum()
 
         return closure
@@ -409,7 +445,7 @@ class _Simulation:
         loss_limit: torch.Tensor | float = LOSS_BOUND
 
         for step in range(steps + 1):
-            xy = torch.cat([g.leaf.detach() for g in self.groups])
+            xy = torch.cat([g.positions() for g in self.groups])
             loss, grad = self.value_and_grad(xy)
             if step == 0:
                 loss_limit = LOSS_BOUND * torch.nan_to_num(loss.abs(), nan=1.0).clamp(min=1.0)
@@ -433,7 +469,7 @@ class _Simulation:
             self.clean_grads.start_step(xy)
             for group in self.groups:
                 if not group.closure_based:
-                    group.leaf.grad = grad[group.rows]
+                    group.set_grad(grad[group.rows])
                     group.optimizer.step()
                 elif ok[group.rows].all():  # a dead L-BFGS particle stops searching
                     group.optimizer.step(self._closure_for(group, step))
@@ -446,11 +482,7 @@ class _Simulation:
         for group, hist in zip(self.groups, state_hist, strict=True):
             if group.closure_based:
                 continue
-            state = group.optimizer.state.get(group.leaf, {})
-            n = group.leaf.shape[0]
-            for name, value in state.items():
-                if not (torch.is_tensor(value) and value.dim() >= 2 and value.shape[0] == n):
-                    continue
+            for name, value in group.state_rows().items():
                 if name not in hist:
                     hist[name] = torch.full(
                         (self.steps + 1, *value.shape), float("nan"), dtype=torch.float64
@@ -470,13 +502,17 @@ class _Simulation:
 
         state = None
         if self.record_state:
-            per_run: list[dict[str, np.ndarray]] = [{} for _ in self.runs]
+            parts: list[dict[str, list[np.ndarray]]] = [{} for _ in self.runs]
             for group, hist in zip(self.groups, state_hist, strict=True):
-                if not group.closure_based:  # lbfgs keeps whole-parameter history, not per row
-                    per_run[group.run] = {
-                        name: h.numpy().swapaxes(0, 1) for name, h in hist.items()
-                    }
-            state = tuple(per_run)
+                if group.closure_based:  # lbfgs keeps whole-parameter history, not per row
+                    continue
+                for name, h in hist.items():  # groups of one run hold its starts in order
+                    parts[group.run].setdefault(name, []).append(h.numpy().swapaxes(0, 1))
+            state = tuple(
+                {name: arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+                 for name, arrays in run_parts.items()}
+                for run_parts in parts
+            )
         return Trajectories(
             surface=self.surface.name,
             runs=self.runs,

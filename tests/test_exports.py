@@ -347,6 +347,8 @@ _SCRIPT_CASES = [  # surface, variant, hyperparameters, noise, steps, starts
     ("rosenbrock", "radam", {"decoupled_weight_decay": True, "weight_decay": 0.1}, None, 100,
      ((-1.5, 2.0), (0.5, -0.5))),
     ("booth", "asgd", {"t0": 20.0}, None, 100, ((-8.0, 2.0), (9.0, 0.0))),
+    ("rosenbrock", "adafactor", {}, 0.3, 100, ((-1.5, 2.0), (0.5, -0.5))),
+    ("himmelblau", "muon", {"lr": 0.05}, None, 100, ((-4.0, 4.0), (1.0, 1.0))),
 ]
 
 

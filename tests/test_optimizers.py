@@ -32,21 +32,8 @@ from optviz.optimizers import (
 )
 
 F64 = torch.float64
-TORCH_KEYS = [
-    "sgd",
-    "rprop",
-    "adagrad",
-    "rmsprop",
-    "adadelta",
-    "adam",
-    "adamw",
-    "adamax",
-    "nadam",
-    "radam",
-    "asgd",
-    "lbfgs",
-]
-OWN_KEYS = ["newton", "diag_newton", "vsgd", "adagrad_full", "natural_gradient"]
+TORCH_KEYS = [k for k in list_optimizers() if get_optimizer(k).is_torch]
+OWN_KEYS = [k for k in list_optimizers() if not get_optimizer(k).is_torch]
 VARIANT_LABELS = {
     "sgd": "SGD",
     "momentum": "Momentum",
@@ -63,6 +50,8 @@ VARIANT_LABELS = {
     "nadam": "NAdam",
     "radam": "RAdam",
     "asgd": "ASGD",
+    "adafactor": "Adafactor",
+    "muon": "Muon",
     "lbfgs": "L-BFGS",
     "newton": "Newton",
     "diag_newton": "Diagonal quasi-Newton",
@@ -139,7 +128,9 @@ def run_steps(opt, p, f, steps: int, *, closure: bool = False) -> list[torch.Ten
 
 
 def test_registry_has_the_contract_keys_in_order() -> None:
-    assert list_optimizers() == TORCH_KEYS + OWN_KEYS
+    assert list_optimizers() == TORCH_KEYS + OWN_KEYS  # torch.optim first, then our own
+    assert {"sgd", "adam", "lbfgs", "adafactor", "muon"} <= set(TORCH_KEYS)
+    assert OWN_KEYS == ["newton", "diag_newton", "vsgd", "adagrad_full", "natural_gradient"]
     assert list_variants() == list(VARIANT_LABELS)
     assert {k: VARIANTS[k].label for k in VARIANTS} == VARIANT_LABELS
     for key in TORCH_KEYS:
@@ -158,10 +149,13 @@ def test_spec_is_complete_and_self_consistent(key: str) -> None:
     assert spec.label and spec.family and spec.reference
     assert re.search(r"\((19|20)\d\d\)", spec.reference), "reference names a year"
     assert "\n" not in spec.note
-    assert spec.batched == (key != "lbfgs")
+    assert spec.needs_closure == (key == "lbfgs")
+    assert spec.batched == (spec.execution == "elementwise")
     assert spec.needs_hessian == (key in ("newton", "diag_newton", "vsgd"))
     assert spec.needs_grad_fn == (key in ("diag_newton", "vsgd"))
-    assert spec.separable == (key not in ("lbfgs", "newton", "adagrad_full", "natural_gradient"))
+    assert spec.separable == (
+        key not in ("lbfgs", "newton", "adagrad_full", "natural_gradient", "adafactor", "muon")
+    )
     # Balanced LaTeX (KaTeX-compatible commands only; rendered with KaTeX by hand).
     rule = spec.update_rule.replace(r"\{", "").replace(r"\}", "")
     assert rule.count("{") == rule.count("}")
@@ -199,6 +193,9 @@ def test_defaults_are_torchs_except_for_demo_learning_rates() -> None:
         ("lbfgs", "max_iter"): 1,
         ("lbfgs", "max_eval"): 25,
         ("lbfgs", "line_search_fn"): "strong_wolfe",
+        ("adafactor", "lr"): 0.05,
+        ("muon", "lr"): 0.02,
+        ("muon", "weight_decay"): 0.0,
     }
 
 
@@ -372,7 +369,7 @@ def test_defaults_lower_rosenbrock_within_200_steps(variant: str, with_grad_fn: 
     p = leaf([-1.5, 2.0])
     extra = _hessian_kwargs(spec) | ({"grad_fn": rosenbrock_grad} if with_grad_fn else {})
     opt = spec.cls([p], **variant_hyperparameters(variant), **extra)
-    path = torch.stack(run_steps(opt, p, rosenbrock, 200, closure=not spec.batched))
+    path = torch.stack(run_steps(opt, p, rosenbrock, 200, closure=spec.needs_closure))
     assert torch.isfinite(path).all()
     assert rosenbrock(path[-1]).item() < rosenbrock(path[0]).item() == 12.5
 

@@ -24,6 +24,8 @@ TORCH_CASES: dict[str, list[dict]] = {
     "radam": [{"lr": 1e-3}, {"lr": 5e-3, "weight_decay": 0.01}],
     "asgd": [{"lr": 1e-3}, {"lr": 5e-4, "lambd": 1e-3, "alpha": 0.75, "t0": 50.0}],
     "lbfgs": [{"lr": 1.0}, {"lr": 0.5, "history_size": 5, "max_iter": 5, "line_search_fn": None}],
+    "adafactor": [{"lr": 0.05}, {"lr": 0.02, "beta2_decay": -0.5, "d": 1.5, "weight_decay": 0.1}],
+    "muon": [{"lr": 0.02}, {"lr": 0.01, "momentum": 0.8, "nesterov": False, "ns_steps": 3}],
 }
 SURFACE_STARTS = {"rosenbrock": [(-1.5, 2.0), (0.5, -0.5)], "himmelblau": [(0.0, 0.0), (-1.0, 4.0)]}
 
@@ -31,8 +33,10 @@ SURFACE_STARTS = {"rosenbrock": [(-1.5, 2.0), (0.5, -0.5)], "himmelblau": [(0.0,
 def plain_loop(surface: str, key: str, kwargs: dict, start, steps: int) -> np.ndarray:
     """What a notebook does: one 2-element tensor, autograd, the torch.optim class itself."""
     surf = optviz.get_surface(surface)
-    p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-    opt = get_optimizer(key).cls([p], **get_optimizer(key).validate(kwargs))
+    spec = get_optimizer(key)
+    shape = (2,) if spec.execution == "elementwise" else spec.param_shape  # Muon: a 1×2 matrix
+    p = torch.tensor(start, dtype=torch.float64).reshape(shape).requires_grad_(True)
+    opt = spec.cls([p], **spec.validate(kwargs))
     path = [p.detach().clone()]
 
     def closure():
@@ -43,8 +47,39 @@ def plain_loop(surface: str, key: str, kwargs: dict, start, steps: int) -> np.nd
 
     for _ in range(steps):
         opt.step(closure)
-        path.append(p.detach().clone())
+        path.append(p.detach().clone().reshape(2))
+    path[0] = path[0].reshape(2)
     return torch.stack(path).numpy()
+
+
+def test_the_cases_cover_every_torch_optimizer() -> None:
+    torch_keys = {k for k in optviz.list_optimizers() if get_optimizer(k).is_torch}
+    assert set(TORCH_CASES) == torch_keys
+
+
+@pytest.mark.parametrize(
+    "key", [k for k in optviz.list_optimizers() if get_optimizer(k).execution != "elementwise"]
+)
+def test_a_wrong_execution_declaration_would_be_caught(key: str, monkeypatch) -> None:
+    """Run a per-tensor or per-particle optimizer as if it were elementwise (all particles as
+    rows of one leaf): its result no longer equals the plain loop, which the exactness tests
+    above would report. So the registry's declaration is checked, not trusted."""
+    import dataclasses
+
+    from optviz.optimizers import registry
+
+    spec = get_optimizer(key)
+    wrong = dataclasses.replace(spec, execution="elementwise", needs_closure=False)
+    monkeypatch.setitem(registry.REGISTRY, key, wrong)
+    starts = [(-1.5, 2.0), (0.5, -0.5)]
+    try:
+        result = simulate("rosenbrock", [(key, TORCH_CASES.get(key, [{}])[0])], starts, steps=20,
+                          gradient="autograd")
+    except (RuntimeError, ValueError, TypeError):
+        return  # refused outright (e.g. Muon needs 2-D parameters): also caught
+    monkeypatch.setitem(registry.REGISTRY, key, spec)
+    expected = plain_loop("rosenbrock", key, TORCH_CASES.get(key, [{}])[0], starts[0], 20)
+    assert not np.array_equal(result.xy[0, 0], expected)
 
 
 @pytest.mark.parametrize("surface", sorted(SURFACE_STARTS))

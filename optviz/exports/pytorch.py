@@ -112,7 +112,9 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
     order += sorted(set(values) - set(order))
     kwargs = [f"{k}={_literal(values[k])}" for k in order]
     x0, y0 = (float(v) for v in scenario.starts[start])
-    closure = not spec.batched  # L-BFGS re-evaluates the loss inside step()
+    closure = spec.needs_closure  # L-BFGS re-evaluates the loss inside step()
+    matrix = spec.execution != "elementwise" and spec.param_shape == (1, 2)  # Muon: a matrix
+    point = "q" if matrix else "p"
     uses_math = source.uses_math or own
 
     out: list[str] = ["#!/usr/bin/env python3"]
@@ -186,7 +188,10 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
             break_long_words=False, break_on_hyphens=False) + ",\n)"
     out += [
         "", "",
-        "p = torch.tensor(START, dtype=torch.float64, requires_grad=True)",
+        *(["p = torch.tensor([START], dtype=torch.float64, requires_grad=True)"
+           "  # a 1x2 matrix, as " + cls + " needs", "q = p.view(2)"]
+          if matrix else
+          ["p = torch.tensor(START, dtype=torch.float64, requires_grad=True)"]),
         call,
         "",
         "",
@@ -194,7 +199,7 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
         '    """The loss at p; its gradient' + (" plus noise" if sigma > 0 else "")
         + ' goes to p.grad."""',
         "    opt.zero_grad()",
-        "    loss = f(p[0], p[1])",
+        f"    loss = f({point}[0], {point}[1])",
         "    loss.backward()",
     ]
     if sigma > 0:
@@ -206,12 +211,13 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
         "rows = []",
         "for step in range(STEPS + 1):",
         "    loss = evaluate(step)",
-        "    x, y = p.tolist()",
+        f"    x, y = {point}.tolist()",
         "    value = loss.item()",
         "    if not (abs(x) <= BOUND_XY and abs(y) <= BOUND_XY and abs(value) <= BOUND_LOSS):",
         '        print(f"diverged at step {step}")',
         "        break",
-        "    rows.append((step, x, y, value, *p.grad.tolist()))",
+        "    rows.append((step, x, y, value, *p.grad.view(2).tolist()))"
+        if matrix else "    rows.append((step, x, y, value, *p.grad.tolist()))",
         "    if step < STEPS:",
     ]
     if closure:

@@ -6,6 +6,12 @@ would barely move in a few hundred steps (Adagrad, Adam family) or diverge on Ro
 and L-BFGS's ``max_iter`` (1 iteration per ``step()`` so one animation frame is one iteration).
 Every default lowers Rosenbrock's loss from (−1.5, 2) within 200 steps (tests check it).
 ``foreach``/``fused``/``capturable``/``differentiable``/``maximize`` are never exposed or set.
+
+Every ``torch.optim`` optimizer is here but ``SparseAdam``: it only accepts sparse gradients
+(``nn.Embedding(sparse=True)`` rows), and a loss surface's gradient is dense; on a dense gradient
+it is Adam, which is here. Muon takes only matrices, so each point runs as a 1×2 matrix;
+Adafactor and Muon have per-parameter quantities (RMS, norms), so each particle is its own
+parameter (``execution="per_tensor"``), and tests check every declaration against a plain loop.
 """
 
 from __future__ import annotations
@@ -165,7 +171,6 @@ SGD = OptimizerSpec(
         "learning"
     ),
     separable=True,
-    batched=True,
 )
 
 RPROP = OptimizerSpec(
@@ -219,7 +224,6 @@ RPROP = OptimizerSpec(
         "algorithm"
     ),
     separable=True,
-    batched=True,
 )
 
 ADAGRAD = OptimizerSpec(
@@ -266,7 +270,6 @@ ADAGRAD = OptimizerSpec(
         "Stochastic Optimization"
     ),
     separable=True,
-    batched=True,
 )
 
 RMSPROP = OptimizerSpec(
@@ -307,7 +310,6 @@ RMSPROP = OptimizerSpec(
         "centered: Graves (2013), Generating Sequences With Recurrent Neural Networks"
     ),
     separable=True,
-    batched=True,
 )
 
 ADADELTA = OptimizerSpec(
@@ -333,7 +335,6 @@ ADADELTA = OptimizerSpec(
     note="PyTorch multiplies the step by a learning rate γ, which the paper does not have.",
     reference="Zeiler (2012), ADADELTA: An Adaptive Learning Rate Method",
     separable=True,
-    batched=True,
 )
 
 ADAM = OptimizerSpec(
@@ -368,7 +369,6 @@ ADAM = OptimizerSpec(
         "Kumar (2018), On the Convergence of Adam and Beyond"
     ),
     separable=True,
-    batched=True,
 )
 
 ADAMW = OptimizerSpec(
@@ -409,7 +409,6 @@ ADAMW = OptimizerSpec(
     ),
     reference="Loshchilov & Hutter (2019), Decoupled Weight Decay Regularization",
     separable=True,
-    batched=True,
 )
 
 ADAMAX = OptimizerSpec(
@@ -434,7 +433,6 @@ ADAMAX = OptimizerSpec(
     note="PyTorch adds ε to |g| inside the max; the paper's u_t = max(β₂u, |g|) has none.",
     reference="Kingma & Ba (2015), Adam: A Method for Stochastic Optimization, §7.1 (AdaMax)",
     separable=True,
-    batched=True,
 )
 
 NADAM = OptimizerSpec(
@@ -476,7 +474,6 @@ NADAM = OptimizerSpec(
     ),
     reference="Dozat (2016), Incorporating Nesterov Momentum into Adam",
     separable=True,
-    batched=True,
 )
 
 RADAM = OptimizerSpec(
@@ -511,7 +508,6 @@ RADAM = OptimizerSpec(
     ),
     reference=("Liu et al. (2020), On the Variance of the Adaptive Learning Rate and Beyond"),
     separable=True,
-    batched=True,
 )
 
 ASGD = OptimizerSpec(
@@ -568,7 +564,133 @@ ASGD = OptimizerSpec(
     ),
     reference=("Polyak & Juditsky (1992), Acceleration of Stochastic Approximation by Averaging"),
     separable=True,
-    batched=True,
+)
+
+ADAFACTOR = OptimizerSpec(
+    key="adafactor",
+    label="Adafactor",
+    family="adaptive",
+    cls_path="torch.optim.Adafactor",
+    schema=(
+        _lr(0.05, "γ caps the relative step ρ_t = min(γ, 1/√t) (demo default; torch: 0.01)"),
+        Hyperparameter(
+            name="beta2_decay",
+            kind="float",
+            default=FROM_SIGNATURE,
+            low=-1.0,
+            high=0.0,
+            help="c: the second moment averages with weight t^c (c = −0.8: 1 − β̂₂ shrinks as "
+            "training goes on, so early gradients are forgotten fast)",
+            label="β₂ decay c",
+        ),
+        Hyperparameter(
+            name="d",
+            kind="float",
+            default=FROM_SIGNATURE,
+            low=1.0,
+            high=100.0,
+            log=True,
+            help="clipping threshold d ≥ 1: the update is scaled down when RMS(u) > d",
+            label="clipping threshold d",
+        ),
+        Hyperparameter(
+            name="weight_decay",
+            kind="float",
+            default=FROM_SIGNATURE,
+            low=0.0,
+            high=10.0,
+            help="decoupled decay λ: θ ← θ(1 − γλ) before the step",
+            label="weight decay λ",
+        ),
+    ),
+    update_rule=(
+        r"\begin{aligned}"
+        r" g_t &= \nabla f(\theta_{t-1}), \quad"
+        r" \rho_t = \min\!\bigl(\gamma,\ \tfrac{1}{\sqrt t}\bigr), \quad"
+        r" \alpha_t = \max\bigl(\epsilon_2,\ \operatorname{RMS}(\theta_{t-1})\bigr)\, \rho_t \\"
+        r" v_t &= (1 - t^{c})\, v_{t-1} + t^{c}\, g_t^2 \\"
+        r" u_t &= \frac{g_t}{\sqrt{\max(v_t,\ \epsilon_1^2)}} \\"
+        r" \theta_t &= (1 - \gamma\lambda)\, \theta_{t-1}"
+        r" - \frac{\alpha_t}{\max\bigl(1,\ \operatorname{RMS}(u_t)/d\bigr)}\, u_t"
+        r" \end{aligned}"
+    ),
+    note=(
+        "A 2D point is a vector, so its second moment is not factored (factoring needs a "
+        "matrix). The step is relative: α scales with RMS(θ) = |θ|/√2 (at least ε₂ = 10⁻³), so "
+        "it slows near the origin and speeds up far from it; ε₁ is the float64 machine epsilon. "
+        "RMS(θ) and RMS(u) are per parameter, so each particle is its own parameter."
+    ),
+    reference=(
+        "Shazeer & Stern (2018), Adafactor: Adaptive Learning Rates with Sublinear Memory Cost"
+    ),
+    separable=False,
+    execution="per_tensor",
+    param_shape=(2,),
+)
+
+MUON = OptimizerSpec(
+    key="muon",
+    label="Muon",
+    family="first-order",
+    cls_path="torch.optim.Muon",
+    schema=(
+        _lr(0.02, "step length γ of the orthogonalised update (demo default; torch: 0.001)"),
+        Hyperparameter(
+            name="weight_decay",
+            kind="float",
+            default=0.0,
+            low=0.0,
+            high=10.0,
+            help="decoupled decay λ: θ ← θ(1 − γλ) (demo default 0, torch: 0.1, which pulls "
+            "every point to the origin)",
+            label="weight decay λ",
+        ),
+        _fraction("momentum", FROM_SIGNATURE, "μ of the momentum buffer", "momentum μ"),
+        Hyperparameter(
+            name="nesterov",
+            kind="bool",
+            default=FROM_SIGNATURE,
+            help="orthogonalise g + μ(b − g) instead of the buffer b",
+            label="Nesterov",
+        ),
+        Hyperparameter(
+            name="ns_steps",
+            kind="int",
+            default=FROM_SIGNATURE,
+            low=1,
+            high=20,
+            help="Newton–Schulz iterations",
+            label="Newton–Schulz steps",
+        ),
+    ),
+    update_rule=(
+        r"\begin{aligned}"
+        r" g_t &= \nabla f(\theta_{t-1}) \quad (\theta \text{ as a } 1 \times 2 \text{ matrix}) \\"
+        r" b_t &= \mu\, b_{t-1} + (1-\mu)\, g_t, \quad"
+        r" u_t = \begin{cases} g_t + \mu\,(b_t - g_t) & \text{Nesterov} \\ b_t & \text{otherwise}"
+        r" \end{cases} \\"
+        r" X_0 &= \frac{u_t}{\max(\lVert u_t \rVert_F,\ \epsilon)}, \quad"
+        r" X_{k+1} = a X_k + (b\, X_k X_k^\top + c\, (X_k X_k^\top)^2)\, X_k"
+        r" \quad (\text{in bfloat16}) \\"
+        r" \theta_t &= (1 - \gamma\lambda)\, \theta_{t-1}"
+        r" - \gamma \sqrt{\max(1, A/B)}\; X_{K}"
+        r" \end{aligned}"
+    ),
+    note=(
+        "Muon orthogonalises the update matrix (Newton–Schulz, (a, b, c) = (3.4445, −4.775, "
+        "2.0315), in bfloat16). A 2D point is a 1×2 matrix, whose update has rank one: "
+        "orthogonalising u = σ·abᵀ leaves abᵀ = u/|u|, so Muon here is a normalised momentum "
+        "step of length ≈ γ (the quintic iteration stops near, not at, singular value 1; "
+        "bfloat16 keeps ~3 digits of the direction). On a matrix of a network it equalises "
+        "every singular direction; on one point there is only one. A/B = 1/2, so the scale is 1."
+    ),
+    reference=(
+        "Jordan et al. (2024), Muon: An optimizer for hidden layers in neural networks; "
+        "Liu et al. (2025), Muon is Scalable for LLM Training"
+    ),
+    separable=False,
+    execution="per_tensor",
+    param_shape=(1, 2),
 )
 
 LBFGS = OptimizerSpec(
@@ -642,7 +764,8 @@ LBFGS = OptimizerSpec(
         "Liu & Nocedal (1989), On the Limited Memory BFGS Method for Large Scale Optimization"
     ),
     separable=False,
-    batched=False,
+    execution="per_particle",
+    needs_closure=True,
 )
 
 # --- our own (every default from the kernel's signature: optviz/optimizers/<key>.py) -----
@@ -719,7 +842,6 @@ NEWTON = OptimizerSpec(
     ),
     reference="Nocedal & Wright (2006), Numerical Optimization, 2nd ed., ch. 3 (Newton's method)",
     separable=False,
-    batched=True,
     needs_hessian=True,
 )
 
@@ -765,7 +887,6 @@ DIAG_NEWTON = OptimizerSpec(
         "second order methods"
     ),
     separable=True,
-    batched=True,
     needs_hessian=True,
     needs_grad_fn=True,
 )
@@ -836,7 +957,6 @@ VSGD_SPEC = OptimizerSpec(
         "sparse, non-smooth gradients (ICLR 2013)"
     ),
     separable=True,
-    batched=True,
     needs_hessian=True,
     needs_grad_fn=True,
 )
@@ -866,7 +986,6 @@ ADAGRAD_FULL = OptimizerSpec(
         "Stochastic Optimization"
     ),
     separable=False,
-    batched=True,
 )
 
 NATURAL_GRADIENT = OptimizerSpec(
@@ -911,7 +1030,6 @@ NATURAL_GRADIENT = OptimizerSpec(
         "Gradient Descent"
     ),
     separable=False,
-    batched=True,
 )
 
 REGISTRY: dict[str, OptimizerSpec] = {
@@ -928,6 +1046,8 @@ REGISTRY: dict[str, OptimizerSpec] = {
         NADAM,
         RADAM,
         ASGD,
+        ADAFACTOR,
+        MUON,
         LBFGS,
         NEWTON,
         DIAG_NEWTON,
@@ -982,6 +1102,8 @@ VARIANTS: dict[str, Variant] = {
         _plain("nadam"),
         _plain("radam"),
         _plain("asgd"),
+        _plain("adafactor"),
+        _plain("muon"),
         _plain("lbfgs"),
         _plain("newton"),
         _plain("diag_newton"),

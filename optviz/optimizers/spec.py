@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     import torch
 
 Kind = Literal["float", "int", "bool", "pair", "choice"]
+Execution = Literal["elementwise", "per_tensor", "per_particle"]
+EXECUTIONS: tuple[str, ...] = ("elementwise", "per_tensor", "per_particle")
 
 
 class _FromSignature:
@@ -210,9 +212,13 @@ class OptimizerSpec:
     ``cls_path`` names the class (``"torch.optim.Adam"``); :attr:`cls` imports it on first use.
     A hyperparameter whose default is :data:`FROM_SIGNATURE` takes the class's own default (for
     optviz's own optimizers, every default: their kernel's signature is the one source).
-    ``separable``: the update is elementwise (each coordinate on its own); ``batched``: rows of an
-    ``(N, 2)`` leaf are independent, so N particles can share one instance (False only for
-    L-BFGS); ``needs_hessian``: the constructor takes ``hessian_fn``; ``needs_grad_fn``: it takes
+    ``separable``: the update is elementwise (each coordinate on its own). ``execution`` says how
+    N particles run exactly as N separate runs would: ``elementwise`` (rows of one ``(N, 2)`` leaf
+    are independent: one instance, one leaf), ``per_tensor`` (norms, factored moments, matrix
+    preconditioners: one parameter of shape ``param_shape`` per particle, all in one instance),
+    ``per_particle`` (statistics shared across parameters, or a closure: one instance per
+    particle). ``needs_closure``: ``step(closure)`` re-evaluates the loss (L-BFGS);
+    ``needs_hessian``: the constructor takes ``hessian_fn``; ``needs_grad_fn``: it takes
     ``grad_fn`` (``(N, 2)`` positions -> ``(N, 2)`` noise-free gradients, for a secant).
     """
 
@@ -225,7 +231,9 @@ class OptimizerSpec:
     note: str
     reference: str
     separable: bool
-    batched: bool
+    execution: Execution = "elementwise"
+    param_shape: tuple[int, ...] = (1, 2)
+    needs_closure: bool = False
     needs_hessian: bool = False
     needs_grad_fn: bool = False
 
@@ -233,6 +241,15 @@ class OptimizerSpec:
         names = [hp.name for hp in self.schema]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.key}: duplicate hyperparameter names")
+        if self.execution not in EXECUTIONS:
+            raise ValueError(f"{self.key}: execution must be one of {EXECUTIONS}")
+        if self.needs_closure and self.execution != "per_particle":
+            raise ValueError(f"{self.key}: a closure-based optimizer runs per particle")
+
+    @property
+    def batched(self) -> bool:
+        """Whether N particles share one ``(N, 2)`` leaf (``execution == "elementwise"``)."""
+        return self.execution == "elementwise"
 
     @property
     def is_torch(self) -> bool:
