@@ -37,6 +37,7 @@ from optviz import arguments
 from optviz import noise as noise_stream
 from optviz.optimizers import build_optimizer, get_optimizer
 from optviz.optimizers._kernel import autograd_hessian
+from optviz.optimizers.schedules import build_schedule, check_extras, clip_rows
 from optviz.surfaces import Surface, get_surface
 
 RunSpec = tuple[str, Mapping[str, Any]]
@@ -94,6 +95,13 @@ class _Group:
     rows: slice  # its rows in the combined (M, 2) tensor
     starts: np.ndarray  # start indices of its rows
     closure_based: bool  # lbfgs: evaluates the surface itself through a closure
+    scheduler: Any = None  # a torch.optim.lr_scheduler, stepped after each step
+    clip: tuple[float | None, float | None] = (None, None)  # (clip_norm, clip_value)
+
+    def clipped(self, grad: torch.Tensor) -> torch.Tensor:
+        """``grad`` (its rows) clipped per particle as the run's extras say."""
+        norm, value = self.clip
+        return grad if norm is None and value is None else clip_rows(grad, norm, value)
 
     def positions(self) -> torch.Tensor:
         """The current points, ``(n, 2)``."""
@@ -169,17 +177,18 @@ def _as_surface(surface: Any) -> Surface:
         raise ValueError(f"surface: {err.args[0] if err.args else surface}") from None
 
 
-def _as_runs(runs: Any) -> tuple[tuple[str, dict[str, Any]], ...]:
-    """``[(key, kwargs), ...]`` validated: complete torch keyword arguments per run."""
+def _as_runs(runs: Any, steps: int) -> tuple[tuple[str, dict[str, Any], dict[str, Any]], ...]:
+    """``[(key, kwargs[, extras]), ...]`` validated: complete torch keyword arguments and checked
+    extras (schedule, clipping) per run."""
     if isinstance(runs, str | bytes | Mapping) or not isinstance(runs, Sequence):
         raise TypeError(f"runs must be a list of (optimizer, hyperparameters) pairs, got "
                         f"{type(runs).__name__}")
     validated = []
     for i, run in enumerate(runs):
-        if isinstance(run, str | bytes) or not isinstance(run, Sequence) or len(run) != 2:
-            raise TypeError(f"runs[{i}] must be an (optimizer, hyperparameters) pair, got "
-                            f"{arguments.show(run)}")
-        key, hparams = run
+        if isinstance(run, str | bytes) or not isinstance(run, Sequence) or len(run) not in (2, 3):
+            raise TypeError(f"runs[{i}] must be (optimizer, hyperparameters) or (optimizer, "
+                            f"hyperparameters, extras), got {arguments.show(run)}")
+        key, hparams = run[0], run[1]
         if hparams is not None and not isinstance(hparams, Mapping):
             raise TypeError(f"runs[{i}] hyperparameters must be a mapping, got "
                             f"{type(hparams).__name__}")
@@ -190,9 +199,13 @@ def _as_runs(runs: Any) -> tuple[tuple[str, dict[str, Any]], ...]:
         except KeyError as err:
             raise ValueError(f"runs[{i}]: {err.args[0]}") from None
         try:
-            validated.append((key, spec.validate(hparams)))
+            kwargs = spec.validate(hparams)
+            extras = check_extras(run[2] if len(run) == 3 else None, steps, kwargs.get("lr"))
         except ValueError as err:
             raise ValueError(f"runs[{i}]: {err}") from err
+        except TypeError as err:
+            raise TypeError(f"runs[{i}]: {err}") from err
+        validated.append((key, kwargs, extras))
     return tuple(validated)
 
 
@@ -288,7 +301,7 @@ def simulate(
     record_state = arguments.flag("record_state", record_state)
     if time_limit is not None:
         time_limit = arguments.real("time_limit", time_limit, low=0.0)
-    validated = _as_runs(runs)
+    validated = _as_runs(runs, steps)
     _check_limits(steps, len(validated), len(start_array))
     if gradient == "closed_form":
         value_and_grad, hessian_fn, grad_fn = surf.value_and_grad, surf.hessian, surf.grad
@@ -364,6 +377,8 @@ class _Simulation:
         record_state,
         time_limit,
     ) -> None:
+        self.extras = tuple(extras for _, _, extras in runs)
+        runs = tuple((key, kwargs) for key, kwargs, _ in runs)
         self.surface, self.runs, self.starts = surface, runs, starts
         self.steps, self.seed, self.sigma = steps, seed, sigma
         self.value_and_grad = value_and_grad
@@ -374,6 +389,7 @@ class _Simulation:
         self.hessians = _StepCache(hessian_fn, self._rows_of(specs, "needs_hessian"))
         self.clean_grads = _StepCache(grad_fn, self._rows_of(specs, "needs_grad_fn"))
         self.groups = self._build_groups()
+        self.clipping = [g for g in self.groups if g.clip != (None, None)]
         run_index = np.concatenate([np.full(len(g.starts), g.run) for g in self.groups])
         start_index = np.concatenate([g.starts for g in self.groups])
         self.keys = noise_stream.particle_keys(seed, run_index, start_index)
@@ -414,7 +430,12 @@ class _Simulation:
                               for point in points]
                 optimizer = build_optimizer(key, leaves, kwargs, **extra)
                 rows = slice(row, row + len(chunk))
-                groups.append(_Group(run, leaves, optimizer, rows, chunk, spec.needs_closure))
+                extras = self.extras[run]
+                scheduler = (build_schedule(optimizer, extras["schedule"])
+                             if "schedule" in extras else None)
+                clip = (extras.get("clip_norm"), extras.get("clip_value"))
+                groups.append(_Group(run, leaves, optimizer, rows, chunk, spec.needs_closure,
+                                     scheduler, clip))
                 row += len(chunk)
         return groups
 
@@ -429,7 +450,7 @@ class _Simulation:
             loss, g = self.value_and_grad(group.positions())
             if self.sigma > 0:
                 g = g + self._noise(group.rows, step, next(calls))
-            group.set_grad(g.clone())
+            group.set_grad(group.clipped(g).clone())
             return loss.sum()
 
         return closure
@@ -451,6 +472,8 @@ class _Simulation:
                 loss_limit = LOSS_BOUND * torch.nan_to_num(loss.abs(), nan=1.0).clamp(min=1.0)
             if self.sigma > 0:
                 grad = grad + self._noise(slice(0, m), step, 0)
+            for group in self.clipping:  # what the optimizer sees, and what is recorded
+                grad[group.rows] = group.clipped(grad[group.rows])
             xy_hist[step] = xy
             loss_hist[step] = loss
             grad_hist[step] = grad
@@ -473,6 +496,8 @@ class _Simulation:
                     group.optimizer.step()
                 elif ok[group.rows].all():  # a dead L-BFGS particle stops searching
                     group.optimizer.step(self._closure_for(group, step))
+                if group.scheduler is not None:
+                    group.scheduler.step()
         diverged_at = _mark_divergence(
             ok_hist, xy_hist, loss_hist, grad_hist, state_hist, self.groups
         )
