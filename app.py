@@ -1,7 +1,7 @@
 """optviz in the browser: ``streamlit run app.py`` (or ``make run``).
 
 The sidebar edits a model of the scene; it is validated control by control into a
-:class:`~optviz.scenario.Scenario`; the main area shows the last scene that validated (so an
+:class:`~optviz.scene.Scenario`; the main area shows the last scene that validated (so an
 invalid value leaves the last good figure on screen) and the URL always holds that scene.
 """
 

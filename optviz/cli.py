@@ -77,7 +77,7 @@ def _warn(message: str) -> None:
 
 def _load_scene(args: argparse.Namespace):
     """The validated Scenario named by ``scene`` or ``--preset`` (warnings printed)."""
-    from optviz.scenario import Scenario, ScenarioError
+    from optviz.scene import Scenario, ScenarioError
 
     if (args.scene is None) == (args.preset is None):
         raise CliError("give a scene file or --preset NAME (exactly one)")
@@ -102,12 +102,8 @@ def _load_scene(args: argparse.Namespace):
         raise CliError(f"{args.scene}: cannot read ({exc.strerror or exc})") from None
     if len(raw) > _SCENE_LIMIT:
         raise CliError(f"{args.scene}: too large for a scene file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise CliError(f"{args.scene}: not UTF-8 text") from None
-    try:
-        scenario, warnings = Scenario.from_json(text)
+    try:  # the same reader as the app's upload (bytes: a UTF-8 byte-order mark is accepted)
+        scenario, warnings = Scenario.from_json(raw)
     except ScenarioError as exc:
         raise CliError(f"{args.scene}: {exc}") from None
     for warning in warnings:
@@ -116,7 +112,7 @@ def _load_scene(args: argparse.Namespace):
 
 
 def _override(scenario, steps: int | None, seed: int | None):
-    from optviz.scenario import ScenarioError
+    from optviz.scene import ScenarioError
 
     changes = {k: v for k, v in (("steps", steps), ("seed", seed)) if v is not None}
     if not changes:

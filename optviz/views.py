@@ -12,7 +12,7 @@ import numpy as np
 from optviz.figures.data import Landscape, Track
 from optviz.metrics import RunSummary, summarize
 from optviz.runner import Trajectories, simulate
-from optviz.scenario import Scenario
+from optviz.scene import Scenario
 from optviz.surfaces import Surface
 
 GRID_POINTS = 200

@@ -16,14 +16,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from optviz.figures import PLAY_GROUP
-from optviz.scenario import DEFAULT_SCENARIO, MAX_QUERY_CHARS, Scenario
+from optviz.scene import DEFAULT_SCENARIO, MAX_QUERY_CHARS, Problem, Scenario
 from optviz.ui import cache
 from optviz.ui.model import (
     Model,
+    Problems,
     check,
     default_model,
     log_options,
-    route_error,
     torch_call,
 )
 
@@ -430,9 +430,13 @@ def test_log_options_and_error_routes() -> None:
     opts = log_options(1e-6, 10.0, 0.03)
     assert opts[0] == 1e-6 and opts[-1] == 10.0 and 0.03 in opts and 0.05 in opts
     assert opts == sorted(opts)
-    assert route_error("run 3 (Adam): lr = 50 is outside") == ("run", 2)
-    assert route_error("start 1 (5, 0): outside the plot window") == ("start", None)
-    assert route_error("something else") == ("scene", None)
+    problems = Problems()
+    problems.add(Problem(("runs", 2, "lr"), "lr = 50 is outside"))
+    problems.add(Problem(("starts", 0), "(5, 0) is outside the plot window"))
+    problems.add(Problem(("formula",), "run 2 steps: text that looks like a location"))
+    problems.add(Problem((), "something else"))
+    assert problems.runs == {2: ["run 3: lr = 50 is outside"]}
+    assert set(problems.fields) == {"start", "surface", "scene"}
     run = DEFAULT_SCENARIO.runs[1]
     assert torch_call(run).startswith("torch.optim.SGD(params, lr=0.001, momentum=0.9,")
 

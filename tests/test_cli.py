@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from optviz.cli import main, progress_bar
-from optviz.scenario import DEFAULT_SCENARIO
+from optviz.scene import DEFAULT_SCENARIO
 from optviz.surfaces import list_surfaces
 
 ROOT = Path(__file__).resolve().parent.parent

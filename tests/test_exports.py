@@ -46,7 +46,7 @@ from optviz.figures import Landscape, Track, landscape_image
 from optviz.formula import FUNCTIONS, compile_formula
 from optviz.render import FrameRenderer, LegendEntry, _swatch_width, plan_layout
 from optviz.runner import simulate
-from optviz.scenario import DEFAULT_SCENARIO, PALETTE, RunConfig, Scenario
+from optviz.scene import DEFAULT_SCENARIO, PALETTE, RunConfig, Scenario
 from optviz.views import simulate_scenario
 
 # ----------------------------------------------------------------------------- fixtures

@@ -13,7 +13,7 @@ import streamlit as st
 from optviz.figures import Landscape, clicked_point, divergence_notes
 from optviz.metrics import RunSummary
 from optviz.runner import Trajectories
-from optviz.scenario import Scenario
+from optviz.scene import Scenario
 from optviz.ui import cache, state
 from optviz.ui.autoplay import autoplay
 from optviz.ui.controls import forget

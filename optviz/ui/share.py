@@ -18,7 +18,7 @@ import streamlit as st
 from optviz.exports import FORMATS, export, file_name, mp4_available, pytorch_script, scene_json
 from optviz.presets import get_preset, list_presets
 from optviz.runner import Trajectories
-from optviz.scenario import Scenario, ScenarioError
+from optviz.scene import Scenario, ScenarioError
 from optviz.ui import state
 
 PRESET_KEY = "optviz.preset"
@@ -64,12 +64,8 @@ def _on_upload() -> None:
     upload = st.session_state.get(UPLOAD_KEY)
     if upload is None:
         return
-    try:
-        text = upload.getvalue().decode("utf-8")
-        scene, warnings = Scenario.from_json(text)
-    except UnicodeDecodeError:
-        state.notify([f"{upload.name}: not a UTF-8 text file; nothing loaded"], "file-refused")
-        return
+    try:  # the same reader as the CLI's (bytes: a UTF-8 byte-order mark is accepted)
+        scene, warnings = Scenario.from_json(upload.getvalue())
     except ScenarioError as exc:
         state.notify([f"{upload.name}: {exc}; nothing loaded"], "file-refused")
         return

@@ -15,12 +15,12 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from optviz.optimizers import Hyperparameter, get_optimizer, get_variant, list_variants
-from optviz.scenario import (
+from optviz.scene import (
     CUSTOM,
     DEFAULT_CUSTOM_DOMAIN,
     DEFAULT_SCENARIO,
     MAX_RUNS,
-    MAX_STEPS,
+    MAX_SCENE_STEPS,
     ScenarioError,
 )
 from optviz.surfaces import Surface, get_surface, list_surfaces
@@ -259,7 +259,7 @@ def start_section(model: Model, slots: Slots, surf: Surface | None, classroom: b
     seed(ks, int(model.steps))
     model.steps = st.number_input(
         "steps", key=ks, step=50, format="%d",
-        help=f"Optimizer steps per run: 1 to {MAX_STEPS:,}. The animation shows at most 200 "
+        help=f"Optimizer steps per run: 1 to {MAX_SCENE_STEPS:,}. The animation shows at most 200 "
              "frames, spread over the steps.")
     slots.fields["steps"] = st.empty()
     if not classroom:

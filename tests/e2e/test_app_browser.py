@@ -184,7 +184,7 @@ def test_a_broken_link_warns_and_still_plays(page, app_url, query) -> None:
 
 def test_a_scene_file_loads_mid_race_without_page_errors(page, app_url, tmp_path) -> None:
     """Replacing the figure while it animates must not leave plotly.js throwing."""
-    from optviz.scenario import DEFAULT_SCENARIO, Scenario
+    from optviz.scene import DEFAULT_SCENARIO, Scenario
 
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
