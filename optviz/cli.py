@@ -106,6 +106,8 @@ def _load_scene(args: argparse.Namespace):
         scenario, warnings = Scenario.from_json(raw)
     except ScenarioError as exc:
         raise CliError(f"{args.scene}: {exc}") from None
+    except Exception as exc:  # a bad scene file is one line, never a traceback
+        raise CliError(f"{args.scene}: could not be read ({type(exc).__name__}: {exc})") from None
     for warning in warnings:
         _warn(f"{args.scene}: {warning}")
     return scenario

@@ -178,3 +178,22 @@ def test_module_entry_point(scene_file, tmp_path):
     assert bad.returncode == 2
     (line,) = bad.stderr.strip().splitlines()
     assert line.startswith("optviz: error: ") and "invalid choice: 'fly'" in line
+
+
+def test_scene_file_with_a_byte_order_mark_or_huge_numbers(tmp_path, capsys):
+    """One reader for the app's upload and the CLI: a UTF-8 BOM is accepted; a 400-digit
+    number falls back with a warning naming its field; never a traceback."""
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + DEFAULT_SCENARIO.to_json().encode())
+    assert main(["code", str(bom), "--run", "1"]) == 0
+    assert capsys.readouterr().err == ""
+    huge = tmp_path / "huge.json"
+    huge.write_text('{"noise": 1' + "0" * 400 + ', "starts": [[1' + "0" * 400 + ', 0]]}')
+    assert main(["code", str(huge), "--run", "1"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all(line.startswith("optviz: warning: ") for line in err)
+    assert any("noise" in line for line in err) and any("start 1" in line for line in err)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 50_000)
+    assert main(["code", str(deep), "--run", "1"]) == 2
+    assert "not a valid JSON document" in _error_line(capsys)

@@ -25,7 +25,7 @@ from typing import Any
 
 from optviz.limits import MAX_JSON_CHARS
 from optviz.scene.model import Scenario
-from optviz.scene.problems import ScenarioError, show
+from optviz.scene.problems import ScenarioError, repeated, show
 from optviz.scene.reader import scenario_from_dict
 
 __all__ = ["JSON_VERSION", "from_json", "to_json"]
@@ -101,7 +101,7 @@ def from_json(data: str | bytes) -> tuple[Scenario, list[str]]:
             counts[key] = counts.get(key, 0) + 1
         for key, n in counts.items():
             if n > 1:
-                warnings.append(f"{show(key)}: given {n} times; using the last one")
+                warnings.append(repeated(key, n))
         return dict(items)
 
     try:

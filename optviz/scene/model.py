@@ -209,6 +209,8 @@ def _coerce(kind: str, value: Any, choices: tuple = ()) -> Any:
     if kind == "int":
         if isinstance(value, float) and value.is_integer():
             value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**62:
+            raise ValueError(f"{show(value)} is too large")
         return parse_int(value, -(2**62), 2**62)
     if kind == "bool":
         return parse_bool(value)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Loc", "Problem", "ScenarioError", "show", "where"]
+__all__ = ["Loc", "Problem", "ScenarioError", "repeated", "show", "where"]
 
 Loc = tuple[str | int, ...]
 
@@ -63,3 +63,9 @@ def show(value: Any, limit: int = 40) -> str:
     if len(text) > limit:
         text = text[:limit] + "…"
     return repr(text)
+
+
+def repeated(key: str, times: int) -> str:
+    """The one warning for a key given more than once (a URL key or a JSON key alike)."""
+    name = key if key.isidentifier() and len(key) <= 40 else show(key)
+    return f"{name}: given {times} times; using the last one"

@@ -30,7 +30,7 @@ from typing import Any
 
 from optviz.limits import MAX_HPARAMS, MAX_QUERY_CHARS, MAX_VALUE_CHARS
 from optviz.scene.model import CUSTOM, DEFAULT_CUSTOM_DOMAIN, DEFAULT_SCENARIO, PALETTE, Scenario
-from optviz.scene.problems import Loc, Problem, show, where
+from optviz.scene.problems import Loc, Problem, repeated, show, where
 from optviz.scene.reader import scenario_from_dict
 from optviz.scene.values import num_text
 
@@ -138,7 +138,7 @@ def from_query(params: Mapping[str, Any]) -> tuple[Scenario, list[str]]:
             if not value:
                 continue
             if len(value) > 1:
-                warnings.append(f"{key}: given {len(value)} times; using the last one")
+                warnings.append(repeated(key, len(value)))
             value = value[-1]
         if not isinstance(value, str):
             warnings.append(f"{key}: {show(value)} is not text; ignored")
