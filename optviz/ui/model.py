@@ -14,7 +14,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from optviz.domain import Domain, Point
-from optviz.optimizers import Hyperparameter, get_optimizer, get_variant, variant_hyperparameters
+from optviz.optimizers import (
+    Hyperparameter,
+    OptimizerSpec,
+    get_optimizer,
+    get_variant,
+    variant_hyperparameters,
+)
 from optviz.scene import (
     CUSTOM,
     DEFAULT_CUSTOM_DOMAIN,
@@ -210,6 +216,21 @@ def class_path(cls: type) -> str:
     if module.startswith("optviz.optimizers"):
         return f"optviz.optimizers.{cls.__name__}"
     return f"{module}.{cls.__name__}"
+
+
+def is_torch_class(cls: type) -> bool:
+    """Does ``cls`` come from ``torch.optim`` (not one of optviz's own optimizers)?"""
+    return cls.__module__.startswith("torch.optim")
+
+
+def rule_captions(spec: OptimizerSpec) -> list[str]:
+    """Markdown captions under an optimizer's rule: what the class is, and how it runs. "How
+    PyTorch runs it" only for ``torch.optim`` classes; ours say what they are."""
+    if is_torch_class(spec.cls):
+        return [f"**How PyTorch runs it:** {spec.note}"] if spec.note else []
+    own = (f"optviz's own optimizer (`{class_path(spec.cls)}`, a `torch.optim.Optimizer` "
+           "subclass).")
+    return [own + (f" **How it runs:** {spec.note}" if spec.note else "")]
 
 
 def torch_call(run: RunConfig) -> str:

@@ -20,6 +20,7 @@ from optviz.presets import get_preset, list_presets
 from optviz.runner import Trajectories
 from optviz.scene import Scenario, ScenarioError
 from optviz.ui import state
+from optviz.ui.style import md_escape
 
 PRESET_KEY = "optviz.preset"
 UPLOAD_KEY = "optviz.upload"
@@ -146,7 +147,8 @@ def _render(fmt: str, scene: Scenario, traj: Trajectories) -> bytes | None:
         data = export(fmt, scene, traj, progress)
     except Exception as exc:  # a failed render is a message, not a broken page
         bar.empty()
-        st.error(f"Could not render the {fmt.upper()}: {exc}", icon=":material/warning:")
+        st.error(f"Could not render the {fmt.upper()}: {md_escape(exc)}",
+                 icon=":material/warning:")
         return None
     bar.empty()
     return data

@@ -26,6 +26,7 @@ from optviz.scene import (
 from optviz.surfaces import Surface, get_surface, list_surfaces
 from optviz.ui.controls import forget, hyperparameter, seed
 from optviz.ui.model import Entry, Model, Problems, format_number, schema
+from optviz.ui.style import md_escape
 
 DEFAULT_FORMULA = "x**2 + 3*y**2"
 
@@ -43,10 +44,16 @@ class Slots:
         for name, messages in problems.fields.items():
             slot = self.fields.get(name) or self.fields.get("scene")
             if slot is not None:
-                slot.error("\n\n".join(messages), icon=":material/warning:")
+                slot.error(_alert_text(messages), icon=":material/warning:")
         for i, messages in problems.runs.items():
             if i in self.runs and i not in self.inline:
-                self.runs[i].error("\n\n".join(messages), icon=":material/warning:")
+                self.runs[i].error(_alert_text(messages), icon=":material/warning:")
+
+
+def _alert_text(messages: list[str]) -> str:
+    """Validation messages quote the user's text: shown literally (``st.error`` parses
+    Markdown)."""
+    return "\n\n".join(md_escape(m) for m in messages)
 
 
 def key(model: Model, what: str) -> str:
