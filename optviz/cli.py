@@ -182,13 +182,14 @@ def _cmd_list() -> int:
 
 def _summary(scenario, traj) -> str:
     """A plain-text results table: one row per run and start."""
-    from optviz.views import format_point, summaries_for
+    from optviz.views import format_point, outcome_text, outcomes_for, summaries_for
 
     surface = scenario.resolve_surface()
+    outcomes = outcomes_for(scenario, traj)
     rows = [("run", "label", "start", "final x", "final y", "final loss", "note")]
     for r, per_start in enumerate(summaries_for(surface, traj)):
         for s, summ in enumerate(per_start):
-            note = f"diverged at step {summ.diverged_at}" if summ.diverged_at >= 0 else ""
+            note = outcome_text(outcomes[r][s], scenario.starts[s]).replace("−", "-")
             rows.append((str(r + 1), scenario.runs[r].display_label(),
                          format_point(scenario.starts[s]).replace("−", "-"),
                          f"{summ.final_xy[0]:.6g}", f"{summ.final_xy[1]:.6g}",

@@ -597,3 +597,14 @@ def test_rule_captions_say_whose_optimizer_it_is() -> None:
     captions = [c.value for c in at.caption]
     assert sum("How PyTorch runs it" in c for c in captions) == 1
     assert any(c.startswith("optviz's own optimizer") for c in captions)
+
+
+def test_notes_say_undefined_at_the_start_and_left_the_window() -> None:
+    at = run_app({"surface": "custom", "formula": "log(x) + y**2"})
+    ok(at)
+    notes = [t.value for t in at.text]
+    assert "✗ Adam (lr=0.05): f is not defined at the start (−1.5, 1.5)" in notes, notes
+    assert "diverged at step 0" not in texts(at)
+    at = run_app({"surface": "custom", "formula": "x**2 - y**2"})
+    ok(at)
+    assert "↗ Adam (lr=0.05) left the window at step 29" in [t.value for t in at.text]

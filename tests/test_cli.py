@@ -197,3 +197,17 @@ def test_scene_file_with_a_byte_order_mark_or_huge_numbers(tmp_path, capsys):
     deep.write_text("[" * 50_000)
     assert main(["code", str(deep), "--run", "1"]) == 2
     assert "not a valid JSON document" in _error_line(capsys)
+
+
+def test_summary_says_undefined_start_and_left_window(tmp_path, capsys):
+    from optviz.scene import from_query
+
+    for formula, note in (("log(x) + y**2", "f is not defined at the start (-1.5, 1.5)"),
+                          ("x**2 - y**2", "left the window at step 29")):
+        scene, _ = from_query({"surface": "custom", "formula": formula, "steps": "60"})
+        path = tmp_path / "scene.json"
+        path.write_text(scene.to_json(), encoding="utf-8")
+        assert main(["run", str(path)]) == 0
+        out = capsys.readouterr().out
+        assert note in out, out
+        assert "diverged at step 0" not in out

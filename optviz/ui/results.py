@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from optviz.figures import Landscape, clicked_point, divergence_notes
+from optviz.figures import Landscape, clicked_point
 from optviz.metrics import RunSummary
 from optviz.runner import Trajectories
 from optviz.scene import Scenario
@@ -19,7 +19,7 @@ from optviz.ui.autoplay import autoplay
 from optviz.ui.controls import forget
 from optviz.ui.model import class_path, format_number, rule_captions, torch_call
 from optviz.ui.style import md_escape
-from optviz.views import summaries_for, track_label, tracks_for
+from optviz.views import run_notes, summaries_for, track_label
 
 CHART_KEY = "race"
 #: Plotly config: no logo, no editing; the mode bar keeps zoom, pan and the PNG button.
@@ -76,11 +76,12 @@ def race(shown: Shown, classroom: bool, play: bool) -> None:
 
 
 def notes(shown: Shown) -> None:
-    """The divergence notes: a diverged run is a finding, said in words. Plain text: a note
+    """A diverged run, a formula undefined at the start, a run that left the window: findings,
+    said in words (:func:`optviz.views.run_notes`). Plain text: a note
     names runs by their labels, which come from links and files (``st.text`` parses no
     Markdown)."""
-    for note in divergence_notes(tracks_for(shown.scene, shown.traj)):
-        st.text(f"✗ {note}")
+    for note in run_notes(shown.scene, shown.traj):
+        st.text(note)
 
 
 def notice(source: str, messages: list[str]) -> None:
