@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optviz.domain import Domain
+
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -73,7 +75,7 @@ class Outcome:
 
 
 def outcome(
-    xy: np.ndarray, diverged_at: int, domain: tuple[tuple[float, float], tuple[float, float]]
+    xy: np.ndarray, diverged_at: int, domain: Domain
 ) -> Outcome:
     """The outcome of one trajectory ``xy`` (steps + 1, 2) in the window ``domain``.
 
