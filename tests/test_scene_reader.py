@@ -93,3 +93,17 @@ def test_one_set_of_limits() -> None:
         surfaces.validate_domain(((0, 10**400), (0, 1)))
     with pytest.raises(ValueError, match=r"domain: x bounds must lie in \[-10000, 10000\]"):
         surfaces.surface_from_formula("x", ((0, 2e4), (0, 1)))
+
+
+def test_run_config_refuses_wrong_types_and_values_by_name() -> None:
+    from optviz.scene import RunConfig
+
+    with pytest.raises(TypeError, match="hparams must be a mapping"):
+        RunConfig.make("adam", 5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="slot must be an int"):
+        RunConfig.make("adam", slot="x")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="slot must be 0 or more"):
+        RunConfig.make("adam", slot=-1)
+    with pytest.raises(ScenarioError, match=r"run 1: lr: .* too large") as info:
+        RunConfig.make("adam", {"lr": 10**400})
+    assert info.value.problems[0].loc == ("runs", 0, "lr")

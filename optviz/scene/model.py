@@ -270,6 +270,8 @@ class RunConfig:
         slot: int = 0,
     ) -> RunConfig:
         """Build and validate a run from a mapping of (partial) hyperparameters."""
+        if hparams is not None and not isinstance(hparams, Mapping):
+            raise TypeError(f"hparams must be a mapping, got {type(hparams).__name__}")
         return cls(variant, tuple((hparams or {}).items()), color, label).validated(slot)
 
     @property
@@ -317,6 +319,10 @@ class RunConfig:
         """The canonical run (variant overrides first, then the user's values, each through
         the registry's schema; colour of ``slot`` filled), or ``None`` and every problem, at
         ``("runs", slot, <field>)``."""
+        if isinstance(slot, bool) or not isinstance(slot, int):
+            raise TypeError(f"slot must be an int, got {type(slot).__name__}")
+        if slot < 0:
+            raise ValueError(f"slot must be 0 or more, got {slot}")
         at: Loc = ("runs", slot)
         problems: list[Problem] = []
         color = label = None
