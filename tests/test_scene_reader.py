@@ -41,20 +41,20 @@ def test_a_plain_dict_reads_into_a_validated_scene() -> None:
 def test_strict_reading_reports_every_problem_with_its_location() -> None:
     doc = {**PRESET_LIKE, "steps": 0, "colour": "red",
            "runs": [{"variant": "adam", "hparams": {"lr": -1, "eps": "x"}},
-                    {"variant": "sgd", "color": "blue"}],
+                    {"variant": "sgd", "color": "blue", "speed": 3}],
            "starts": [[1.0, 1.5], [99.0, 0.0]]}
     with pytest.raises(ScenarioError) as info:
         scenario_from_dict_strict(doc)
     locs = {p.loc for p in info.value.problems}
     assert locs == {("colour",), ("steps",), ("runs", 0, "lr"), ("runs", 0, "eps"),
-                    ("runs", 1, "color"), ("starts", 1)}
+                    ("runs", 1, "color"), ("runs", 1, "speed"), ("starts", 1)}
     assert all(set(e) == {"loc", "msg"} for e in info.value.errors())
     # the lenient reader falls back field by field, one warning each
     scene, warnings = scenario_from_dict(doc)
     assert scene.steps == 300 and scene.starts == ((1.0, 1.5),)
     assert [r.variant for r in scene.runs] == ["sgd"] and scene.runs[0].color == PALETTE[1]
     assert sorted(w.split(":")[0] for w in warnings) == [
-        "'colour'", "run 1", "run 2", "start 2", "steps"]
+        "'colour'", "run 1", "run 2", "run 2", "start 2", "steps"]
 
 
 def test_readers_refuse_a_wrong_type_with_type_error() -> None:

@@ -57,8 +57,12 @@ class _Run:
     config: RunConfig
 
 
-def _runs(value: Any, warnings: list[str], early: list[Problem]) -> list[_Run] | None:
-    """Raw runs from the ``runs`` list (structure only; values are checked later)."""
+def _runs(
+    value: Any, notes: list[Problem], early: list[Problem]
+) -> list[_Run] | None:
+    """Raw runs from the ``runs`` list (structure only; values are checked later). ``notes``
+    gets what is odd but harmless (unknown keys, an optimizer that does not match its variant);
+    ``early`` what drops a run."""
     if value is None:
         return None
     if not isinstance(value, list | tuple):
@@ -71,7 +75,7 @@ def _runs(value: Any, warnings: list[str], early: list[Problem]) -> list[_Run] |
             continue
         for key in item:
             if key not in RUN_KEYS:
-                warnings.append(f"run {i + 1}: unknown key {show(key)}; ignored")
+                notes.append(Problem(("runs", i, str(key)), f"unknown key {show(key)}"))
         variant = item.get("variant", item.get("optimizer"))
         if "variant" in item and "optimizer" in item:
             try:
@@ -79,10 +83,9 @@ def _runs(value: Any, warnings: list[str], early: list[Problem]) -> list[_Run] |
             except (KeyError, TypeError):
                 behind = None
             if behind is not None and item["optimizer"] != behind:
-                warnings.append(
-                    f"run {i + 1}: optimizer {show(item['optimizer'])} does not match variant "
-                    f"{show(item['variant'])} ({behind}); using the variant"
-                )
+                notes.append(Problem(("runs", i, "optimizer"), (
+                    f"optimizer {show(item['optimizer'])} does not match variant "
+                    f"{show(item['variant'])} ({behind}); using the variant")))
         hparams = item.get("hparams")
         hparams = () if hparams is None else hparams
         color = item.get("color") or ""
@@ -115,7 +118,10 @@ def scenario_from_dict(
             warnings.append(f"{show(key)}: unknown key; ignored")
     problems = list(early or [])
     fields = {k: doc[k] for k in SCENE_KEYS if k in doc and doc[k] is not None}
-    runs = _runs(fields.pop("runs", None), warnings, problems)
+    notes: list[Problem] = []
+    runs = _runs(fields.pop("runs", None), notes, problems)
+    warnings += [f"{name(p.loc)}: {p.msg}" + ("" if "using" in p.msg else "; ignored")
+                 for p in notes]
     noise = fields.get("noise")
     if isinstance(noise, str) and noise.strip().lower() in ("", "none"):
         fields.pop("noise")
@@ -132,9 +138,9 @@ def scenario_from_dict_strict(doc: Mapping[str, Any]) -> Scenario:
     if not isinstance(doc, Mapping):
         raise TypeError(f"doc must be a mapping, got {type(doc).__name__}")
     problems = [Problem((str(k),), "unknown key") for k in doc if k not in SCENE_KEYS]
-    warnings: list[str] = []
-    runs = _runs(doc.get("runs"), warnings, problems)
-    problems += [Problem(("runs",), w) for w in warnings]
+    notes: list[Problem] = []
+    runs = _runs(doc.get("runs"), notes, problems)
+    problems += notes
     starts = doc.get("starts")
     scene = Scenario(
         surface=doc.get("surface", DEFAULT_SURFACE), formula=doc.get("formula"),
