@@ -1,7 +1,8 @@
 """The scene: what to run and show, validated, with located problems and two codecs.
 
 =====================  =========================================================================
-``model``              ``Scenario``, ``RunConfig``, defaults and the palette
+``model``              ``Scenario``: surface, starts, steps, seed, noise, runs; defaults
+``runs``               ``RunConfig``: one optimizer run; the palette and the default runs
 ``problems``           ``Problem(loc, msg)`` and ``ScenarioError`` (a ``ValueError`` with them all)
 ``values``             readers of single values (numbers, points, colours, labels, windows)
 ``reader``             the lenient dict reader ``scenario_from_dict`` (fallback by location)

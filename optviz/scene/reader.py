@@ -33,13 +33,12 @@ from optviz.scene.model import (
     DEFAULT_SEED,
     DEFAULT_STEPS,
     DEFAULT_SURFACE,
-    PALETTE,
-    RunConfig,
     Scenario,
     _resolve,
     default_starts,
 )
 from optviz.scene.problems import Loc, Problem, ScenarioError, show, where
+from optviz.scene.runs import PALETTE, RunConfig
 from optviz.scene.values import short
 
 __all__ = ["SCENE_KEYS", "scenario_from_dict"]

@@ -32,26 +32,11 @@ from optviz.limits import MAX_HPARAMS, MAX_QUERY_CHARS, MAX_VALUE_CHARS
 from optviz.scene.model import CUSTOM, DEFAULT_CUSTOM_DOMAIN, DEFAULT_SCENARIO, PALETTE, Scenario
 from optviz.scene.problems import Loc, Problem, repeated, show, where
 from optviz.scene.reader import scenario_from_dict
-from optviz.scene.values import num_text
+from optviz.scene.values import hparam_text, num_text
 
 __all__ = ["from_query", "hparam_text", "to_query"]
 
 _INDEXED_KEY_RE = re.compile(r"(color|label)([1-9]\d?)")
-
-
-def hparam_text(value: Any) -> str:
-    """Query form of a canonical hyperparameter value."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return num_text(value)
-    if isinstance(value, tuple):
-        return "/".join(num_text(v) for v in value)
-    return str(value)
 
 
 def to_query(scene: Scenario) -> dict[str, str]:

@@ -32,6 +32,21 @@ def num_text(x: float) -> str:
     return repr(x)
 
 
+def hparam_text(value: Any) -> str:
+    """Query form of a canonical hyperparameter value."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return num_text(value)
+    if isinstance(value, tuple):
+        return "/".join(num_text(v) for v in value)
+    return str(value)
+
+
 def short(x: Any) -> str:
     """Compact human form of a number for messages and labels."""
     return f"{x:.4g}" if isinstance(x, float) else str(x)
