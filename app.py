@@ -1,7 +1,7 @@
 """optviz in the browser: ``streamlit run app.py`` (or ``make run``).
 
 The sidebar edits a model of the scene; it is validated control by control into a
-:class:`~optviz.scenario.Scenario`; the main area shows the last scene that validated (so an
+:class:`~optviz.scene.Scenario`; the main area shows the last scene that validated (so an
 invalid value leaves the last good figure on screen) and the URL always holds that scene.
 """
 
@@ -44,16 +44,7 @@ def main() -> None:
     good = state.good()
 
     for source, messages in state.take_notices():
-        shown = messages[: state.MAX_SHOWN_WARNINGS]
-        more = len(messages) - len(shown)
-        text = "\n".join(f"- {md_escape(m)}" for m in shown)
-        text += f"\n- … and {more} more" if more else ""
-        if source == "file-refused":
-            st.error(f"The scene file was not loaded:\n{text}", icon=":material/warning:")
-            continue
-        what = {"link": "The link", "file": "The scene file"}.get(source, "The scene")
-        st.warning(f"{what} had problems; the rest of the scene was loaded:\n{text}",
-                   icon=":material/warning:")
+        results.notice(source, messages)
 
     st.markdown(results.scene_caption(good))
     share.watch_note(good)
@@ -63,10 +54,11 @@ def main() -> None:
     try:
         shown = results.compute(good, classroom)
     except SimulationTimeout as exc:
-        st.error(f"This scene takes too long to compute here: {exc}.", icon=":material/timer:")
+        st.error(f"This scene takes too long to compute here: {md_escape(exc)}.",
+                 icon=":material/timer:")
         return
     except Exception as exc:  # nothing the user does may break the page
-        st.error(f"This scene could not be computed: {type(exc).__name__}: {exc}",
+        st.error(f"This scene could not be computed: {type(exc).__name__}: {md_escape(exc)}",
                  icon=":material/warning:")
         return
     wide = (shown.fig.layout.width or 0) > results.SIDE_BY_SIDE_MAX_WIDTH

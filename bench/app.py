@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 import plotly.io as pio  # noqa: E402
 
 from optviz.figures import PLAY_GROUP  # noqa: E402
-from optviz.scenario import DEFAULT_SCENARIO, RunConfig, Scenario  # noqa: E402
+from optviz.scene import DEFAULT_SCENARIO, RunConfig, Scenario  # noqa: E402
 from optviz.ui import build  # noqa: E402
 from optviz.views import landscape_for, simulate_scenario  # noqa: E402
 

@@ -77,7 +77,7 @@ def _warn(message: str) -> None:
 
 def _load_scene(args: argparse.Namespace):
     """The validated Scenario named by ``scene`` or ``--preset`` (warnings printed)."""
-    from optviz.scenario import Scenario, ScenarioError
+    from optviz.scene import Scenario, ScenarioError
 
     if (args.scene is None) == (args.preset is None):
         raise CliError("give a scene file or --preset NAME (exactly one)")
@@ -102,21 +102,19 @@ def _load_scene(args: argparse.Namespace):
         raise CliError(f"{args.scene}: cannot read ({exc.strerror or exc})") from None
     if len(raw) > _SCENE_LIMIT:
         raise CliError(f"{args.scene}: too large for a scene file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise CliError(f"{args.scene}: not UTF-8 text") from None
-    try:
-        scenario, warnings = Scenario.from_json(text)
+    try:  # the same reader as the app's upload (bytes: a UTF-8 byte-order mark is accepted)
+        scenario, warnings = Scenario.from_json(raw)
     except ScenarioError as exc:
         raise CliError(f"{args.scene}: {exc}") from None
+    except Exception as exc:  # a bad scene file is one line, never a traceback
+        raise CliError(f"{args.scene}: could not be read ({type(exc).__name__}: {exc})") from None
     for warning in warnings:
         _warn(f"{args.scene}: {warning}")
     return scenario
 
 
 def _override(scenario, steps: int | None, seed: int | None):
-    from optviz.scenario import ScenarioError
+    from optviz.scene import ScenarioError
 
     changes = {k: v for k, v in (("steps", steps), ("seed", seed)) if v is not None}
     if not changes:
@@ -198,13 +196,14 @@ def _cmd_list() -> int:
 
 def _summary(scenario, traj) -> str:
     """A plain-text results table: one row per run and start."""
-    from optviz.views import format_point, summaries_for
+    from optviz.views import format_point, outcome_text, outcomes_for, summaries_for
 
     surface = scenario.resolve_surface()
+    outcomes = outcomes_for(scenario, traj)
     rows = [("run", "label", "start", "final x", "final y", "final loss", "note")]
     for r, per_start in enumerate(summaries_for(surface, traj)):
         for s, summ in enumerate(per_start):
-            note = f"diverged at step {summ.diverged_at}" if summ.diverged_at >= 0 else ""
+            note = outcome_text(outcomes[r][s], scenario.starts[s]).replace("−", "-")
             rows.append((str(r + 1), scenario.runs[r].display_label(),
                          format_point(scenario.starts[s]).replace("−", "-"),
                          f"{summ.final_xy[0]:.6g}", f"{summ.final_xy[1]:.6g}",

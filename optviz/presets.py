@@ -6,7 +6,7 @@ file (read by the scene reader, so a preset is exactly what a user could load), 
 ``[claims]``: the numbers behind the sentences. ``tests/test_presets.py`` checks every claim on the
 simulated runs, at the scene itself and in a neighbourhood of it (starts moved, learning rates
 scaled, other seeds), so a lesson never rests on one lucky point. Listing presets reads the files
-only; a preset's :class:`~optviz.scenario.Scenario` is built when first asked for. Where the
+only; a preset's :class:`~optviz.scene.Scenario` is built when first asked for. Where the
 textbook story and the runs disagree, the scene was changed or the sentence says what really
 happens (AdaDelta ignores the scale of the loss but not that of :math:`\\theta`:
 :math:`\\varepsilon` sets its step size; AdamW lands nearer the origin than Adam + L2, not nearer
@@ -34,7 +34,6 @@ The story, in order:
 
 from __future__ import annotations
 
-import json
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -45,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from optviz._data import toml_files
 
 if TYPE_CHECKING:  # the scene model imports the optimizers and torch: only when a scene is built
-    from optviz.scenario import Scenario
+    from optviz.scene import Scenario
 
 __all__ = [
     "MAX_PRESET_RUNS",
@@ -68,12 +67,9 @@ def read_scene(doc: Mapping[str, Any]) -> Scenario:
 
     A preset is ours, so anything the lenient reader would only warn about is an error here.
     """
-    from optviz.scenario import Scenario
+    from optviz.scene import scenario_from_dict_strict
 
-    scenario, warnings = Scenario.from_json(json.dumps({"optviz": 1, **_plain(doc)}))
-    if warnings:
-        raise ValueError("; ".join(warnings))
-    return scenario
+    return scenario_from_dict_strict(_plain(doc))
 
 
 @dataclass(frozen=True, eq=False)

@@ -35,6 +35,7 @@ import torch
 
 from optviz import arguments
 from optviz import noise as noise_stream
+from optviz.limits import MAX_PARTICLE_STEPS, MAX_PARTICLES, MAX_SEED, MAX_STEPS
 from optviz.optimizers import build_optimizer, get_optimizer
 from optviz.optimizers._kernel import autograd_hessian
 from optviz.optimizers.schedules import build_schedule, check_extras, clip_rows
@@ -42,12 +43,8 @@ from optviz.surfaces import Surface, get_surface
 
 RunSpec = tuple[str, Mapping[str, Any]]
 
-MAX_STEPS = 10_000
-MAX_PARTICLES = 100_000
-MAX_PARTICLE_STEPS = 50_000_000
 POSITION_BOUND = 1e6
 LOSS_BOUND = 1e12  # relative to max(1, |f(start)|)
-MAX_SEED = 2**63 - 1
 
 
 class SimulationTimeout(ValueError):

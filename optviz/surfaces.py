@@ -18,7 +18,6 @@ Keys of a surface file (``name`` must equal the file's stem)::
 
 from __future__ import annotations
 
-import math
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from optviz._data import data_dir, toml_files
+from optviz.domain import Domain, Point, finite_float, validate_domain
 
 if TYPE_CHECKING:  # the formula compiler (torch, sympy) is imported when a formula is compiled
     import torch
@@ -39,11 +39,6 @@ if TYPE_CHECKING:  # the formula compiler (torch, sympy) is imported when a form
 #: The folder of the surface files (packaged, or the checkout's top-level ``surfaces/``).
 SURFACES_DIR = data_dir("surfaces")
 
-Point = tuple[float, float]
-Domain = tuple[tuple[float, float], tuple[float, float]]
-
-MAX_DOMAIN_ABS = 1e6  # |bound| limit for a user's window
-MIN_DOMAIN_WIDTH = 1e-6  # narrowest side a user's window may have
 MAX_GRID = 2000  # largest n for Surface.grid
 
 _REQUIRED = {
@@ -127,12 +122,7 @@ class Surface:
 
 
 def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{what} must be a number, got {value!r}")
-    out = float(value)
-    if not math.isfinite(out):
-        raise ValueError(f"{what} must be finite, got {value!r}")
-    return out
+    return finite_float(value, what)
 
 
 def _point(value: Any, what: str) -> Point:
@@ -145,28 +135,6 @@ def _points(value: Any, what: str) -> tuple[Point, ...]:
     if not isinstance(value, Sequence) or isinstance(value, str):
         raise ValueError(f"{what} must be a list of [x, y] pairs, got {value!r}")
     return tuple(_point(p, f"{what}[{i}]") for i, p in enumerate(value))
-
-
-def validate_domain(domain: Any, what: str = "domain") -> Domain:
-    """``((xmin, xmax), (ymin, ymax))`` as floats: finite, well ordered, of a sane size."""
-    if not isinstance(domain, Sequence) or isinstance(domain, str) or len(domain) != 2:
-        raise ValueError(f"{what} must be [[xmin, xmax], [ymin, ymax]], got {domain!r}")
-    sides = []
-    for axis, side in zip("xy", domain, strict=True):
-        if not isinstance(side, Sequence) or isinstance(side, str) or len(side) != 2:
-            raise ValueError(
-                f"{what}: the {axis} range must be [{axis}min, {axis}max], got {side!r}"
-            )
-        lo = _number(side[0], f"{what}: {axis}min")
-        hi = _number(side[1], f"{what}: {axis}max")
-        if not lo < hi:
-            raise ValueError(f"{what}: {axis}min < {axis}max is required, got [{lo}, {hi}]")
-        if max(abs(lo), abs(hi)) > MAX_DOMAIN_ABS:
-            raise ValueError(f"{what}: {axis} bounds must lie within ±{MAX_DOMAIN_ABS:g}")
-        if hi - lo < MIN_DOMAIN_WIDTH:
-            raise ValueError(f"{what}: the {axis} range must be at least {MIN_DOMAIN_WIDTH:g} wide")
-        sides.append((lo, hi))
-    return (sides[0], sides[1])
 
 
 def _inside(p: Point, domain: Domain) -> bool:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from optviz.figures.data import Landscape, Track
-from optviz.metrics import RunSummary, summarize
+from optviz.metrics import Outcome, RunSummary, outcome, summarize
 from optviz.runner import Trajectories, simulate
-from optviz.scenario import Scenario
+from optviz.scene import Scenario
 from optviz.surfaces import Surface
 
 GRID_POINTS = 200
@@ -104,3 +104,44 @@ def summaries_for(
         ]
         for r in range(traj.n_runs)
     ]
+
+
+def outcomes_for(scenario: Scenario, traj: Trajectories) -> list[list[Outcome]]:
+    """How each trajectory went (undefined at the start, diverged, left the window), indexed
+    ``[run][start]``; the window is the scene's plot window."""
+    domain = scenario.plot_domain()
+    return [
+        [outcome(traj.xy[r, s], int(traj.diverged_at[r, s]), domain)
+         for s in range(traj.n_starts)]
+        for r in range(traj.n_runs)
+    ]
+
+
+def outcome_text(o: Outcome, start: tuple[float, float] | np.ndarray) -> str:
+    """``"f is not defined at the start (−1.5, 1.5)"``, ``"diverged at step 14"``, ``"left the
+    window at step 80"``, or ``""`` when there is nothing to say."""
+    if o.undefined_at_start:
+        return f"f is not defined at the start {format_point(start)}"
+    if o.diverged_at >= 0:
+        return f"diverged at step {o.diverged_at}"
+    if o.left_window_at is not None:
+        return f"left the window at step {o.left_window_at}"
+    return ""
+
+
+def run_notes(scenario: Scenario, traj: Trajectories) -> list[str]:
+    """One sentence per trajectory worth a note, in run-major order:
+    ``"✗ Adam (lr=3) diverged at step 14"``, ``"✗ SGD (lr=0.001): f is not defined at the start
+    (−1.5, 1.5)"``, ``"↗ SGD (lr=0.01) left the window at step 31"``."""
+    notes = []
+    for r, per_start in enumerate(outcomes_for(scenario, traj)):
+        for s, o in enumerate(per_start):
+            text = outcome_text(o, scenario.starts[s])
+            if not text:
+                continue
+            label = track_label(scenario, r, s)
+            if o.undefined_at_start:
+                notes.append(f"✗ {label}: {text}")
+            else:
+                notes.append(f"{'✗' if o.diverged_at >= 0 else '↗'} {label} {text}")
+    return notes

@@ -9,6 +9,7 @@ test that counts computations empties them itself.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from optviz.figures import PLAY_GROUP
-from optviz.scenario import DEFAULT_SCENARIO, MAX_QUERY_CHARS, Scenario
+from optviz.scene import DEFAULT_SCENARIO, MAX_QUERY_CHARS, Problem, Scenario
 from optviz.ui import cache
 from optviz.ui.model import (
     Model,
+    Problems,
     check,
     default_model,
     log_options,
-    route_error,
     torch_call,
 )
 
@@ -66,16 +67,24 @@ def legend(fig: dict) -> list[str]:
             and t.get("mode") == "lines+markers"]
 
 
+def plain(md: str) -> str:
+    """What a reader sees of Markdown whose punctuation is backslash-escaped."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", md)
+
+
 def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
+    return [plain(e.value) for e in at.error]
 
 
 def texts(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown)
+    """Markdown and plain-text elements (divergence notes are plain text)."""
+    return "\n".join([*(m.value for m in at.markdown), *(t.value for t in at.text)])
 
 
 def warnings(at: AppTest) -> list[str]:
-    return [w.value for w in at.warning]
+    """The messages of the notices about a link or a file (plain text under the headline)."""
+    return [line.removeprefix("• ") for t in at.text for line in t.value.splitlines()
+            if line.startswith("• ")]
 
 
 def query(at: AppTest) -> dict[str, str]:
@@ -430,9 +439,13 @@ def test_log_options_and_error_routes() -> None:
     opts = log_options(1e-6, 10.0, 0.03)
     assert opts[0] == 1e-6 and opts[-1] == 10.0 and 0.03 in opts and 0.05 in opts
     assert opts == sorted(opts)
-    assert route_error("run 3 (Adam): lr = 50 is outside") == ("run", 2)
-    assert route_error("start 1 (5, 0): outside the plot window") == ("start", None)
-    assert route_error("something else") == ("scene", None)
+    problems = Problems()
+    problems.add(Problem(("runs", 2, "lr"), "lr = 50 is outside"))
+    problems.add(Problem(("starts", 0), "(5, 0) is outside the plot window"))
+    problems.add(Problem(("formula",), "run 2 steps: text that looks like a location"))
+    problems.add(Problem((), "something else"))
+    assert problems.runs == {2: ["run 3: lr = 50 is outside"]}
+    assert set(problems.fields) == {"start", "surface", "scene"}
     run = DEFAULT_SCENARIO.runs[1]
     assert torch_call(run).startswith("torch.optim.SGD(params, lr=0.001, momentum=0.9,")
 
@@ -503,7 +516,8 @@ def test_user_text_is_shown_literally_not_as_markdown() -> None:
     assert not at.exception
     caption = next(m.value for m in at.markdown if "start (1, 1)" in m.value)
     assert r"sin\(x\)\*cos\(y\) \+ 0\.1\*\(x\*\*2 \+ y\*\*2\)" in caption
-    assert any(r"\_\_my\_\_ \*adam\*" in e.label for e in at.expander)
+    assert not any("my" in e.label for e in at.expander)  # run labels are not in titles
+    assert any(t.value.startswith("Runs: __my__ *adam*, ") for t in at.text)
     assert any("Global minimum not known" in c.value for c in at.caption)
     assert "unbounded" not in " ".join(c.value for c in at.caption)
     df = next(d.value for d in at.dataframe)
@@ -518,5 +532,79 @@ def test_a_refused_scene_file_says_it_was_not_loaded() -> None:
     at.run()
     at.session_state[state.NOTICES] = [("file-refused", ["bin.json: not a UTF-8 text file"])]
     at.run()
-    assert any("was not loaded" in e.value and "UTF" in e.value for e in at.error)
+    assert any("was not loaded" in e for e in errors(at))
+    assert warnings(at) == ["bin.json: not a UTF-8 text file"]
     assert not any("the rest of the scene was loaded" in w.value for w in at.warning)
+
+
+HOSTILE_LABELS = [
+    "[click me](https://example.com/x)",
+    "![i](http://example.com/i.png)",
+    "http://2130706433/x",
+    "www.example.com a@example.com",
+    "__import__ **bold** `code`",
+    ":red[red] :material/home: $x^2$",
+    "<img src=x onerror=alert(1)>",
+]
+
+
+def _markdown_bodies(at: AppTest) -> list[str]:
+    """Every body that Streamlit parses as Markdown."""
+    bodies = [e.value for kind in ("markdown", "caption", "error", "warning", "info", "success")
+              for e in at.get(kind)]
+    return bodies + [e.label for e in at.expander]
+
+
+@pytest.mark.parametrize("label", HOSTILE_LABELS)
+def test_hostile_labels_are_shown_as_literal_text(label: str) -> None:
+    """A label from a shared link reaches the divergence note, the rules and the code picker as
+    literal text; no Markdown element gets it unescaped (no link, image, bold, directive)."""
+    at = run_app({"run": "sgd:lr=0.01;adam", "label1": label})
+    ok(at)
+    plain_texts = [t.value for t in at.text]
+    assert any(t.startswith(f"✗ {label} diverged at step") for t in plain_texts), plain_texts
+    assert f"Runs: {label}" in plain_texts
+    for body in _markdown_bodies(at):
+        assert label not in body, body
+        for raw in ("](", "http://", "www.", "@example", "__import__", ":red[", "$x", "<img"):
+            assert raw not in body, (raw, body)
+    assert any(o.startswith(f"1. {label}") for o in at.selectbox(key="optviz.code_run_label")
+               .options)
+
+
+def test_a_hostile_formula_error_is_escaped() -> None:
+    at = run_app({"surface": "custom", "formula": "__import__('os')"})
+    ok(at)  # the link's bad formula falls back with a warning, shown as plain text
+    assert any("__import__" in w for w in warnings(at))
+    at.sidebar.selectbox(key="g0.surface").set_value("custom").run()
+    at.sidebar.text_input(key="g0.formula").input("__import__ + x").run()
+    ok(at)
+    bodies = [e.value for e in at.error]
+    assert any(r"\_\_import\_\_" in b for b in bodies), bodies
+    assert not any("__import__" in b for b in bodies), bodies
+
+
+def test_rule_captions_say_whose_optimizer_it_is() -> None:
+    from optviz.optimizers import get_optimizer
+    from optviz.ui.model import rule_captions
+
+    adam, newton = rule_captions(get_optimizer("adam")), rule_captions(get_optimizer("newton"))
+    assert adam[0].startswith("**How PyTorch runs it:**")
+    assert len(newton) == 1 and "How PyTorch" not in newton[0]
+    assert newton[0].startswith("optviz's own optimizer (`optviz.optimizers.Newton`")
+    at = run_app({"run": "newton;adam"})
+    ok(at)
+    captions = [c.value for c in at.caption]
+    assert sum("How PyTorch runs it" in c for c in captions) == 1
+    assert any(c.startswith("optviz's own optimizer") for c in captions)
+
+
+def test_notes_say_undefined_at_the_start_and_left_the_window() -> None:
+    at = run_app({"surface": "custom", "formula": "log(x) + y**2"})
+    ok(at)
+    notes = [t.value for t in at.text]
+    assert "✗ Adam (lr=0.05): f is not defined at the start (−1.5, 1.5)" in notes, notes
+    assert "diverged at step 0" not in texts(at)
+    at = run_app({"surface": "custom", "formula": "x**2 - y**2"})
+    ok(at)
+    assert "↗ Adam (lr=0.05) left the window at step 29" in [t.value for t in at.text]

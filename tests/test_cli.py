@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from optviz.cli import main, progress_bar
-from optviz.scenario import DEFAULT_SCENARIO
+from optviz.scene import DEFAULT_SCENARIO
 from optviz.surfaces import list_surfaces
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,3 +178,36 @@ def test_module_entry_point(scene_file, tmp_path):
     assert bad.returncode == 2
     (line,) = bad.stderr.strip().splitlines()
     assert line.startswith("optviz: error: ") and "invalid choice: 'fly'" in line
+
+
+def test_scene_file_with_a_byte_order_mark_or_huge_numbers(tmp_path, capsys):
+    """One reader for the app's upload and the CLI: a UTF-8 BOM is accepted; a 400-digit
+    number falls back with a warning naming its field; never a traceback."""
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + DEFAULT_SCENARIO.to_json().encode())
+    assert main(["code", str(bom), "--run", "1"]) == 0
+    assert capsys.readouterr().err == ""
+    huge = tmp_path / "huge.json"
+    huge.write_text('{"noise": 1' + "0" * 400 + ', "starts": [[1' + "0" * 400 + ', 0]]}')
+    assert main(["code", str(huge), "--run", "1"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all(line.startswith("optviz: warning: ") for line in err)
+    assert any("noise" in line for line in err) and any("start 1" in line for line in err)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 50_000)
+    assert main(["code", str(deep), "--run", "1"]) == 2
+    assert "not a valid JSON document" in _error_line(capsys)
+
+
+def test_summary_says_undefined_start_and_left_window(tmp_path, capsys):
+    from optviz.scene import from_query
+
+    for formula, note in (("log(x) + y**2", "f is not defined at the start (-1.5, 1.5)"),
+                          ("x**2 - y**2", "left the window at step 29")):
+        scene, _ = from_query({"surface": "custom", "formula": formula, "steps": "60"})
+        path = tmp_path / "scene.json"
+        path.write_text(scene.to_json(), encoding="utf-8")
+        assert main(["run", str(path)]) == 0
+        out = capsys.readouterr().out
+        assert note in out, out
+        assert "diverged at step 0" not in out

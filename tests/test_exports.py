@@ -49,7 +49,7 @@ from optviz.optimizers import diag_newton as diag_newton_kernel
 from optviz.optimizers import get_variant, list_optimizers
 from optviz.render import FrameRenderer, LegendEntry, _swatch_width, plan_layout
 from optviz.runner import simulate
-from optviz.scenario import DEFAULT_SCENARIO, PALETTE, RunConfig, Scenario
+from optviz.scene import DEFAULT_SCENARIO, PALETTE, RunConfig, Scenario
 from optviz.views import simulate_scenario
 
 # ----------------------------------------------------------------------------- fixtures

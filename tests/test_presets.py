@@ -37,7 +37,7 @@ from optviz.presets import (
     preset_titles,
 )
 from optviz.runner import Trajectories, simulate
-from optviz.scenario import Scenario
+from optviz.scene import Scenario
 from optviz.surfaces import get_surface, surface_from_formula
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -28,7 +28,7 @@ from optviz.exports.media import mp4_available, render_gif, render_mp4, render_p
 from optviz.exports.pytorch import pytorch_script
 from optviz.exports.tables import scene_json, trajectories_csv, trajectories_json
 from optviz.runner import Trajectories
-from optviz.scenario import Scenario
+from optviz.scene import Scenario
 
 __all__ = [
     "FORMATS",

@@ -6,7 +6,7 @@ import html
 
 from optviz.figures import trajectory_figure
 from optviz.runner import Trajectories
-from optviz.scenario import Scenario
+from optviz.scene import Scenario
 from optviz.views import landscape_for, tracks_for
 
 __all__ = ["export_html"]

@@ -21,7 +21,7 @@ from PIL import Image
 from optviz.figures import Landscape, frame_steps
 from optviz.render import FrameRenderer, LegendEntry, SceneLayout, plan_layout
 from optviz.runner import Trajectories
-from optviz.scenario import Scenario
+from optviz.scene import Scenario
 from optviz.surfaces import Surface
 from optviz.views import tracks_for
 

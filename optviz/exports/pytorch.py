@@ -31,7 +31,7 @@ from optviz.exports.source import gather
 from optviz.exports.torch_expr import torch_source
 from optviz.optimizers import get_optimizer
 from optviz.runner import LOSS_BOUND, POSITION_BOUND
-from optviz.scenario import Scenario
+from optviz.scene import Scenario
 
 __all__ = ["noise_source", "optimizer_source", "pytorch_script"]
 

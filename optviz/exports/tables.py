@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from optviz.runner import Trajectories
-from optviz.scenario import Scenario
+from optviz.scene import Scenario
 
 __all__ = ["CSV_COLUMNS", "scene_json", "trajectories_csv", "trajectories_dict",
            "trajectories_json"]

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from optviz.figures import Landscape, loss_figure, trajectory_figure
 from optviz.runner import Trajectories
-from optviz.scenario import Scenario
+from optviz.scene import Scenario
 from optviz.ui.style import enlarge
 from optviz.views import tracks_for
 

@@ -22,7 +22,7 @@ import streamlit as st
 
 from optviz.figures import Landscape
 from optviz.runner import Trajectories
-from optviz.scenario import Scenario
+from optviz.scene import Scenario
 from optviz.ui import build
 from optviz.views import landscape_for, simulate_scenario
 

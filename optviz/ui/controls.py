@@ -21,6 +21,7 @@ import streamlit as st
 
 from optviz.optimizers import Hyperparameter
 from optviz.ui.model import format_number, log_options
+from optviz.ui.style import md_escape
 
 
 def seed(key: str, value: Any) -> None:
@@ -109,6 +110,6 @@ def hyperparameter(
     try:
         hp.check(new, optimizer)
     except ValueError as exc:
-        st.error(str(exc).removeprefix(f"{optimizer}: "), icon=":material/warning:")
+        st.error(md_escape(str(exc).removeprefix(f"{optimizer}: ")), icon=":material/warning:")
         return new, False
     return new, True

@@ -2,7 +2,7 @@
 
 The app keeps one :class:`Model` in the session. Widgets write raw values into it (possibly
 invalid ones: that is how an error reaches the user), :meth:`Model.candidate` turns it into an
-unvalidated :class:`~optviz.scenario.Scenario`, and ``Scenario.validated()`` decides. Each run
+unvalidated :class:`~optviz.scene.Scenario`, and ``Scenario.validated()`` decides. Each run
 is an :class:`Entry` with a stable ``id`` so that adding, removing or duplicating entries never
 hands one run's widget state to another.
 """
@@ -10,25 +10,27 @@ hands one run's widget state to another.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from optviz.optimizers import Hyperparameter, get_optimizer, get_variant, variant_hyperparameters
-from optviz.scenario import (
+from optviz.domain import Domain, Point
+from optviz.optimizers import (
+    Hyperparameter,
+    OptimizerSpec,
+    get_optimizer,
+    get_variant,
+    variant_hyperparameters,
+)
+from optviz.scene import (
     CUSTOM,
     DEFAULT_CUSTOM_DOMAIN,
-    DEFAULT_RUNS,
     DEFAULT_SCENARIO,
     MAX_RUNS,
     PALETTE,
+    Problem,
     RunConfig,
     Scenario,
-    ScenarioError,
 )
-
-Point = tuple[float, float]
-Domain = tuple[tuple[float, float], tuple[float, float]]
 
 #: Mantissas of the log-scale choices: 1-2-5 per decade.
 LOG_MANTISSAS = (1.0, 2.0, 5.0)
@@ -197,29 +199,6 @@ def format_number(x: Any) -> str:
     return f"{x:.6g}"
 
 
-#: Which sidebar control a ScenarioError message belongs to, by the message's first word(s).
-_ROUTES = (
-    (re.compile(r"^run (\d+)\b"), "run"),
-    (re.compile(r"^starts?\b"), "start"),
-    (re.compile(r"^steps\b"), "steps"),
-    (re.compile(r"^seed\b"), "seed"),
-    (re.compile(r"^noise\b"), "noise"),
-    (re.compile(r"^(formula|domain)\b"), "surface"),
-    (re.compile(r"^surface\b"), "surface"),
-    (re.compile(r"^runs\b"), "runs"),
-)
-
-
-def route_error(message: str) -> tuple[str, int | None]:
-    """``("run", 1)`` for ``"run 2 (Adam): lr=50 ..."``; ``("start", None)``; ``("scene", None)``
-    when no control is named."""
-    for pattern, where in _ROUTES:
-        m = pattern.match(message)
-        if m:
-            return (where, int(m.group(1)) - 1) if where == "run" else (where, None)
-    return ("scene", None)
-
-
 def python_value(value: Any) -> str:
     """A hyperparameter as Python source: ``0.05``, ``(0.9, 0.999)``, ``True``, ``None``."""
     if isinstance(value, tuple):
@@ -239,6 +218,21 @@ def class_path(cls: type) -> str:
     return f"{module}.{cls.__name__}"
 
 
+def is_torch_class(cls: type) -> bool:
+    """Does ``cls`` come from ``torch.optim`` (not one of optviz's own optimizers)?"""
+    return cls.__module__.startswith("torch.optim")
+
+
+def rule_captions(spec: OptimizerSpec) -> list[str]:
+    """Markdown captions under an optimizer's rule: what the class is, and how it runs. "How
+    PyTorch runs it" only for ``torch.optim`` classes; ours say what they are."""
+    if is_torch_class(spec.cls):
+        return [f"**How PyTorch runs it:** {spec.note}"] if spec.note else []
+    own = (f"optviz's own optimizer (`{class_path(spec.cls)}`, a `torch.optim.Optimizer` "
+           "subclass).")
+    return [own + (f" **How it runs:** {spec.note}" if spec.note else "")]
+
+
 def torch_call(run: RunConfig) -> str:
     """The constructor call that runs, e.g. ``torch.optim.Adam(params, lr=0.05, ...)``."""
     spec = run.spec
@@ -252,54 +246,42 @@ def _schema_order(run: RunConfig) -> list[tuple[str, Any]]:
     return [(hp.name, values[hp.name]) for hp in run.spec.hyperparameters if hp.name in values]
 
 
+#: The sidebar control that shows a problem, by the first key of its location.
+_CONTROLS = {"surface": "surface", "formula": "surface", "domain": "surface", "starts": "start",
+             "steps": "steps", "seed": "seed", "noise": "noise", "runs": "runs"}
+
+
 @dataclass
 class Problems:
-    """Validation messages by control: ``runs[i]`` for entry ``i``, ``fields[name]`` else."""
+    """Validation messages by control: ``runs[i]`` for entry ``i``, ``fields[name]`` else
+    (``"surface"``, ``"start"``, ``"steps"``, ``"seed"``, ``"noise"``, ``"runs"``, ``"scene"``),
+    placed by each :class:`~optviz.scene.Problem`'s location."""
 
     runs: dict[int, list[str]] = field(default_factory=dict)
     fields: dict[str, list[str]] = field(default_factory=dict)
 
-    def add(self, message: str) -> None:
-        where, i = route_error(message)
-        if where == "run" and i is not None:
-            self.runs.setdefault(i, []).append(message)
+    def add(self, problem: Problem) -> None:
+        loc = problem.loc
+        if len(loc) >= 2 and loc[0] == "runs" and isinstance(loc[1], int):
+            self.runs.setdefault(loc[1], []).append(str(problem))
         else:
-            self.fields.setdefault(where, []).append(message)
+            control = _CONTROLS.get(str(loc[0]), "scene") if loc else "scene"
+            self.fields.setdefault(control, []).append(str(problem))
 
     def __bool__(self) -> bool:
         return bool(self.runs or self.fields)
 
 
 def check(model: Model) -> tuple[Scenario | None, Problems]:
-    """Validate the model control by control: every bad control gets its own message (not only
-    the first one), then the whole scene. Returns ``(validated scenario or None, problems)``."""
+    """Validate the scene the widgets describe, once: every problem is placed under its control
+    by its location. Returns ``(validated scenario or None, problems)``."""
     problems = Problems()
-
-    def attempt(scene: Scenario) -> Scenario | None:
-        try:
-            return scene.validated()
-        except ScenarioError as exc:
-            problems.add(str(exc))
-        except Exception as exc:  # never let a surprise break the page
-            problems.add(f"scene: refused ({type(exc).__name__}: {exc})")
-        return None
-
-    for i, e in enumerate(model.entries):
-        try:
-            e.run_config().validated(i)
-        except ScenarioError as exc:
-            problems.add(str(exc))
-        except Exception as exc:
-            problems.add(f"run {i + 1}: refused ({type(exc).__name__}: {exc})")
-    cand = model.candidate()
-    base = DEFAULT_SCENARIO
-    attempt(replace(cand, runs=DEFAULT_RUNS, steps=base.steps, seed=base.seed, noise=None))
-    attempt(replace(base, steps=cand.steps))
-    attempt(replace(base, seed=cand.seed))
-    attempt(replace(base, noise=cand.noise))
-    if problems:
-        return None, problems
-    scene = attempt(cand)
+    try:
+        scene, found = model.candidate().check()
+    except Exception as exc:  # never let a surprise break the page
+        scene, found = None, [Problem((), f"refused ({type(exc).__name__}: {exc})")]
+    for problem in found:
+        problems.add(problem)
     return scene, problems
 
 

@@ -10,16 +10,16 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from optviz.figures import Landscape, clicked_point, divergence_notes
+from optviz.figures import Landscape, clicked_point
 from optviz.metrics import RunSummary
 from optviz.runner import Trajectories
-from optviz.scenario import Scenario
+from optviz.scene import Scenario
 from optviz.ui import cache, state
 from optviz.ui.autoplay import autoplay
 from optviz.ui.controls import forget
-from optviz.ui.model import class_path, format_number, torch_call
+from optviz.ui.model import class_path, format_number, rule_captions, torch_call
 from optviz.ui.style import md_escape
-from optviz.views import summaries_for, track_label, tracks_for
+from optviz.views import run_notes, summaries_for, track_label
 
 CHART_KEY = "race"
 #: Plotly config: no logo, no editing; the mode bar keeps zoom, pan and the PNG button.
@@ -76,9 +76,28 @@ def race(shown: Shown, classroom: bool, play: bool) -> None:
 
 
 def notes(shown: Shown) -> None:
-    """The divergence notes: a diverged run is a finding, said in words."""
-    for note in divergence_notes(tracks_for(shown.scene, shown.traj)):
-        st.markdown(f":red[**✗**] {note}")
+    """A diverged run, a formula undefined at the start, a run that left the window: findings,
+    said in words (:func:`optviz.views.run_notes`). Plain text: a note
+    names runs by their labels, which come from links and files (``st.text`` parses no
+    Markdown)."""
+    for note in run_notes(shown.scene, shown.traj):
+        st.text(note)
+
+
+def notice(source: str, messages: list[str]) -> None:
+    """Warnings from reading a link or a file: a fixed headline, then the messages as plain
+    text (they quote what the link or file held)."""
+    shown = messages[: state.MAX_SHOWN_WARNINGS]
+    more = len(messages) - len(shown)
+    lines = [f"• {m}" for m in shown] + ([f"• … and {more} more"] if more else [])
+    with st.container(key=f"notice-{source}"):
+        if source == "file-refused":
+            st.error("The scene file was not loaded:", icon=":material/warning:")
+        else:
+            what = {"link": "The link", "file": "The scene file"}.get(source, "The scene")
+            st.warning(f"{what} had problems; the rest of the scene was loaded:",
+                       icon=":material/warning:")
+        st.text("\n".join(lines))
 
 
 def loss(shown: Shown, classroom: bool) -> None:
@@ -164,11 +183,14 @@ def rules(scene: Scenario, classroom: bool) -> None:
     for idx in seen.values():
         spec = scene.runs[idx[0]].spec
         names = ", ".join(dict.fromkeys(scene.runs[i].display_label() for i in idx))
-        with st.expander(f"{spec.label} · {class_path(spec.cls)} — {md_escape(names)}",
+        # the title is registry text only: an expander's label parses Markdown, run labels
+        # are the user's (shown below as plain text)
+        with st.expander(f"{md_escape(spec.label)} · {md_escape(class_path(spec.cls))}",
                          expanded=classroom and len(seen) == 1):
+            st.text(f"Runs: {names}")
             st.latex(spec.update_rule)
-            if spec.note:
-                st.caption(f"**How PyTorch runs it:** {spec.note}")
+            for caption in rule_captions(spec):
+                st.caption(caption)
             code = "\n".join(
                 f"# {scene.runs[i].display_label()}\n{torch_call(scene.runs[i])}" for i in idx)
             st.code(code, language="python")

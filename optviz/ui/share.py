@@ -18,8 +18,9 @@ import streamlit as st
 from optviz.exports import FORMATS, export, file_name, mp4_available, pytorch_script, scene_json
 from optviz.presets import get_preset, list_presets
 from optviz.runner import Trajectories
-from optviz.scenario import Scenario, ScenarioError
+from optviz.scene import Scenario, ScenarioError
 from optviz.ui import state
+from optviz.ui.style import md_escape
 
 PRESET_KEY = "optviz.preset"
 UPLOAD_KEY = "optviz.upload"
@@ -64,12 +65,8 @@ def _on_upload() -> None:
     upload = st.session_state.get(UPLOAD_KEY)
     if upload is None:
         return
-    try:
-        text = upload.getvalue().decode("utf-8")
-        scene, warnings = Scenario.from_json(text)
-    except UnicodeDecodeError:
-        state.notify([f"{upload.name}: not a UTF-8 text file; nothing loaded"], "file-refused")
-        return
+    try:  # the same reader as the CLI's (bytes: a UTF-8 byte-order mark is accepted)
+        scene, warnings = Scenario.from_json(upload.getvalue())
     except ScenarioError as exc:
         state.notify([f"{upload.name}: {exc}; nothing loaded"], "file-refused")
         return
@@ -150,7 +147,8 @@ def _render(fmt: str, scene: Scenario, traj: Trajectories) -> bytes | None:
         data = export(fmt, scene, traj, progress)
     except Exception as exc:  # a failed render is a message, not a broken page
         bar.empty()
-        st.error(f"Could not render the {fmt.upper()}: {exc}", icon=":material/warning:")
+        st.error(f"Could not render the {fmt.upper()}: {md_escape(exc)}",
+                 icon=":material/warning:")
         return None
     bar.empty()
     return data

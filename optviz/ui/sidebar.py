@@ -15,17 +15,18 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from optviz.optimizers import Hyperparameter, get_optimizer, get_variant, list_variants
-from optviz.scenario import (
+from optviz.scene import (
     CUSTOM,
     DEFAULT_CUSTOM_DOMAIN,
     DEFAULT_SCENARIO,
     MAX_RUNS,
-    MAX_STEPS,
+    MAX_SCENE_STEPS,
     ScenarioError,
 )
 from optviz.surfaces import Surface, get_surface, list_surfaces
 from optviz.ui.controls import forget, hyperparameter, seed
 from optviz.ui.model import Entry, Model, Problems, format_number, schema
+from optviz.ui.style import md_escape
 
 DEFAULT_FORMULA = "x**2 + 3*y**2"
 
@@ -43,10 +44,16 @@ class Slots:
         for name, messages in problems.fields.items():
             slot = self.fields.get(name) or self.fields.get("scene")
             if slot is not None:
-                slot.error("\n\n".join(messages), icon=":material/warning:")
+                slot.error(_alert_text(messages), icon=":material/warning:")
         for i, messages in problems.runs.items():
             if i in self.runs and i not in self.inline:
-                self.runs[i].error("\n\n".join(messages), icon=":material/warning:")
+                self.runs[i].error(_alert_text(messages), icon=":material/warning:")
+
+
+def _alert_text(messages: list[str]) -> str:
+    """Validation messages quote the user's text: shown literally (``st.error`` parses
+    Markdown)."""
+    return "\n\n".join(md_escape(m) for m in messages)
 
 
 def key(model: Model, what: str) -> str:
@@ -259,7 +266,7 @@ def start_section(model: Model, slots: Slots, surf: Surface | None, classroom: b
     seed(ks, int(model.steps))
     model.steps = st.number_input(
         "steps", key=ks, step=50, format="%d",
-        help=f"Optimizer steps per run: 1 to {MAX_STEPS:,}. The animation shows at most 200 "
+        help=f"Optimizer steps per run: 1 to {MAX_SCENE_STEPS:,}. The animation shows at most 200 "
              "frames, spread over the steps.")
     slots.fields["steps"] = st.empty()
     if not classroom:

@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from optviz.scenario import DEFAULT_SCENARIO, Scenario, ScenarioError
+from optviz.scene import DEFAULT_SCENARIO, Scenario, ScenarioError
 from optviz.ui.model import Model
 
 MODEL = "optviz.model"

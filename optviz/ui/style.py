@@ -6,6 +6,7 @@ sizes and the title times ``factor``, in the static traces and in every animatio
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 import plotly.graph_objects as go
@@ -71,10 +72,15 @@ CLASSROOM_CSS = """
 """
 
 
-_MARKDOWN_SPECIALS = "\\`*_{}[]<>()#+-.!|$~"
+_MARKDOWN_SPECIALS = frozenset(string.punctuation)
 
 
 def md_escape(text: str) -> str:
-    """``text`` shown literally inside Streamlit Markdown (formulas like ``x**2``, user labels
-    like ``__my__``): every Markdown/LaTeX special character is backslash-escaped."""
+    """``text`` shown literally inside Streamlit Markdown (formulas like ``x**2``, labels like
+    ``[click me](https://…)``, ``__import__``): every ASCII punctuation character is
+    backslash-escaped, which CommonMark guarantees to show literally. That also breaks what
+    escaping single characters cannot: bare-URL autolinks (``http\\://``, ``www\\.``),
+    e-mail links (``\\@``), Streamlit's ``:red[…]``/``:material/…:`` directives and ``$``
+    LaTeX. Prefer elements that do not parse Markdown (``st.text``, dataframe cells) for user
+    text; use this where a Markdown element is the only fit (alerts, captions)."""
     return "".join("\\" + c if c in _MARKDOWN_SPECIALS else c for c in str(text))

@@ -184,7 +184,7 @@ def test_a_broken_link_warns_and_still_plays(page, app_url, query) -> None:
 
 def test_a_scene_file_loads_mid_race_without_page_errors(page, app_url, tmp_path) -> None:
     """Replacing the figure while it animates must not leave plotly.js throwing."""
-    from optviz.scenario import DEFAULT_SCENARIO, Scenario
+    from optviz.scene import DEFAULT_SCENARIO, Scenario
 
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -193,7 +193,7 @@ def test_a_scene_file_loads_mid_race_without_page_errors(page, app_url, tmp_path
     scene = Scenario(surface="booth", starts=((-5.0, 5.0),), steps=60,
                      runs=DEFAULT_SCENARIO.runs[3:]).validated()
     path = tmp_path / "scene.json"
-    path.write_text(scene.to_json())
+    path.write_bytes(b"\xef\xbb\xbf" + scene.to_json().encode())  # a BOM, as the CLI accepts
     page.get_by_text("Load a scene file", exact=True).click()
     page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(path))
     page.wait_for_function(
@@ -202,3 +202,24 @@ def test_a_scene_file_loads_mid_race_without_page_errors(page, app_url, tmp_path
     page.wait_for_timeout(1500)
     assert start_inputs(page) == ("-5", "5")
     assert not errors, errors[:3]
+
+
+def test_hostile_labels_stay_text_no_link_no_image_no_request(page, app_url) -> None:
+    """Labels from a shared link: a Markdown link, an image that would be fetched on load and a
+    bare URL are shown as the literal text, never as <a> or <img>, and nothing is fetched."""
+    labels = {"label1": "[click me](https://example.com/x)",
+              "label2": "http://2130706433/x",
+              "label3": "![i](http://example.com/i.png)"}
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    open_app(page, app_url, {"run": "sgd:lr=0.01;sgd:lr=0.02;sgd:lr=0.03", **labels})
+    page.get_by_text("What each optimizer does").wait_for(timeout=30_000)
+    body = page.locator("body").inner_text()
+    for label in labels.values():
+        assert label in body, label
+    hosts = page.evaluate("() => [...document.querySelectorAll('a')].map(a => a.hostname)")
+    assert not [h for h in hosts if "example.com" in h or "2130706433" in h], hosts
+    srcs = page.evaluate("() => [...document.querySelectorAll('img')].map(i => i.src)")
+    assert not [s for s in srcs if s.startswith(("http://example.com", "https://example"))], srcs
+    outside = {urllib.parse.urlparse(u).hostname for u in requests} - {"127.0.0.1", "localhost"}
+    assert not [h for h in outside if h and ("example.com" in h or "2130706433" in h)], outside

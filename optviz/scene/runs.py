@@ -1,0 +1,286 @@
+"""``RunConfig``: one optimizer run of a scene (variant, hyperparameters, colour, label).
+
+:meth:`RunConfig.check` validates a run and reports every problem at ``("runs", slot, <field>)``
+(``lr``, ``betas``, ``color``, ``label``, ``variant``, ``hparams``): each user value is read as its
+kind (numbers, strict numeric text, pairs ``a/b``), then checked by the registry's schema, then
+the whole set by the optimizer class itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from optviz.optimizers import OptimizerSpec, Variant, get_optimizer, get_variant, list_variants
+from optviz.scene.problems import Loc, Problem, ScenarioError, show
+from optviz.scene.values import (
+    hparam_text,
+    parse_bool,
+    parse_color,
+    parse_float,
+    parse_int,
+    parse_label,
+    parse_pair,
+    short,
+)
+
+__all__ = ["DEFAULT_RUNS", "PALETTE", "RunConfig"]
+
+#: Eight distinct run colours readable over a viridis-like landscape AND on the white loss chart:
+#: none is close to a viridis colour (CIE76 ΔE ≥ 35) or to white (ΔE ≥ 47), and any two differ by
+#: ΔE ≥ 49. The first four are the default runs'.
+PALETTE: tuple[str, ...] = (
+    "#ff3b3b",  # red
+    "#ff9500",  # orange
+    "#111111",  # near-black
+    "#ff4fd8",  # pink
+    "#0057ff",  # blue
+    "#00d9ff",  # cyan
+    "#8b4513",  # brown
+    "#b39dff",  # lavender
+)
+
+_ERRORS = (ValueError, TypeError, ArithmeticError)  # what a reader of hostile input may raise
+
+
+def _canonical(spec: OptimizerSpec, values: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """Sorted ``(name, value)`` pairs with each value in its kind's hashable type."""
+    kinds = {hp.name: hp.kind for hp in spec.hyperparameters}
+    out = []
+    for name, value in values.items():
+        kind = kinds.get(name)
+        if kind == "float":
+            value = float(value)
+        elif kind == "int":
+            value = int(value)
+        elif kind == "bool":
+            value = bool(value)
+        elif kind == "pair":
+            value = (float(value[0]), float(value[1]))
+        out.append((name, value))
+    return tuple(sorted(out))
+
+
+@cache
+def _variant_defaults(variant: str) -> tuple[tuple[str, Any], ...]:
+    """Complete canonical hyperparameters of a variant (spec defaults + variant overrides)."""
+    var = get_variant(variant)
+    spec = get_optimizer(var.optimizer)
+    return _canonical(spec, spec.validate(dict(var.overrides)))
+
+
+def _coerce(kind: str, value: Any, choices: tuple = ()) -> Any:
+    """A user value (query text or JSON/Python native) in the type of its kind."""
+    if kind == "float":
+        return parse_float(value)
+    if kind == "int":
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**62:
+            raise ValueError(f"{show(value)} is too large")
+        return parse_int(value, -(2**62), 2**62)
+    if kind == "bool":
+        return parse_bool(value)
+    if kind == "pair":
+        return parse_pair(value)
+    if kind == "choice" and isinstance(value, str) and choices:
+        for choice in choices:
+            if (choice is None and value.strip().lower() == "none") or str(choice) == value:
+                return choice
+        shown = ", ".join("none" if c is None else str(c) for c in choices)
+        raise ValueError(f"{show(value)} is not one of {shown}")
+    return value
+
+
+def _label_value(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "(" + ", ".join(short(v) for v in value) + ")"
+    return short(value)
+
+
+def _lr_first(items: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    return sorted(items, key=lambda kv: (kv[0] != "lr", kv[0]))
+
+
+def _pairs(hparams: Any) -> list[tuple[Any, Any]]:
+    """``(name, value)`` pairs from a mapping or a sequence of pairs."""
+    if isinstance(hparams, Mapping):
+        return list(hparams.items())
+    if isinstance(hparams, list | tuple) and all(
+        isinstance(kv, list | tuple) and len(kv) == 2 for kv in hparams
+    ):
+        return [tuple(kv) for kv in hparams]
+    raise ValueError(f"hyperparameters {show(hparams)} are not name: value pairs")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One optimizer run: a UI variant, its hyperparameters, colour and optional label.
+
+    ``hparams`` holds sorted ``(name, value)`` pairs (pairs of floats as tuples); after
+    :meth:`validated` it is complete (every hyperparameter of the optimizer) and hashable.
+    ``color=""`` means "the palette colour of my slot" until validated.
+    """
+
+    variant: str
+    hparams: tuple[tuple[str, Any], ...] = ()
+    color: str = ""
+    label: str = ""
+
+    @classmethod
+    def make(
+        cls,
+        variant: str,
+        hparams: Mapping[str, Any] | None = None,
+        color: str = "",
+        label: str = "",
+        slot: int = 0,
+    ) -> RunConfig:
+        """Build and validate a run from a mapping of (partial) hyperparameters."""
+        if hparams is not None and not isinstance(hparams, Mapping):
+            raise TypeError(f"hparams must be a mapping, got {type(hparams).__name__}")
+        return cls(variant, tuple((hparams or {}).items()), color, label).validated(slot)
+
+    @property
+    def variant_spec(self) -> Variant:
+        return get_variant(self.variant)
+
+    @property
+    def optimizer(self) -> str:
+        """The registry key behind the variant (``"momentum"`` -> ``"sgd"``)."""
+        return get_variant(self.variant).optimizer
+
+    @property
+    def spec(self) -> OptimizerSpec:
+        return get_optimizer(self.optimizer)
+
+    def kwargs(self) -> dict[str, Any]:
+        """The torch keyword arguments (complete once validated)."""
+        return dict(self.hparams)
+
+    def changed(self) -> dict[str, Any]:
+        """Hyperparameters that differ from the variant's defaults, ``lr`` first."""
+        defaults = dict(_variant_defaults(self.variant))
+        return dict(
+            _lr_first(
+                (k, v) for k, v in self.hparams if defaults.get(k, v) != v or k not in defaults
+            )
+        )
+
+    def display_label(self) -> str:
+        """The user's label, else ``"Adam (lr=0.05)"``: variant label, ``lr`` and what differs
+        from the variant's defaults (at most four items)."""
+        if self.label:
+            return self.label
+        values = dict(self.hparams)
+        items = self.changed()
+        if "lr" in values:
+            items = {"lr": values["lr"], **items}
+        parts = [f"{k}={_label_value(v)}" for k, v in items.items()]
+        if len(parts) > 4:
+            parts = [*parts[:4], "…"]
+        name = get_variant(self.variant).label
+        return f"{name} ({', '.join(parts)})" if parts else name
+
+    def check(self, slot: int = 0) -> tuple[RunConfig | None, list[Problem]]:
+        """The canonical run (variant overrides first, then the user's values, each through
+        the registry's schema; colour of ``slot`` filled), or ``None`` and every problem, at
+        ``("runs", slot, <field>)``."""
+        if isinstance(slot, bool) or not isinstance(slot, int):
+            raise TypeError(f"slot must be an int, got {type(slot).__name__}")
+        if slot < 0:
+            raise ValueError(f"slot must be 0 or more, got {slot}")
+        at: Loc = ("runs", slot)
+        problems: list[Problem] = []
+        color = label = None
+        try:
+            color = PALETTE[slot % len(PALETTE)] if self.color == "" else parse_color(self.color)
+        except _ERRORS as exc:
+            problems.append(Problem((*at, "color"), str(exc)))
+        try:
+            label = parse_label(self.label)
+        except _ERRORS as exc:
+            problems.append(Problem((*at, "label"), str(exc)))
+        if not isinstance(self.variant, str) or self.variant not in list_variants():
+            problems.append(Problem((*at, "variant"), f"unknown optimizer {show(self.variant)} "
+                                    f"(known: {', '.join(list_variants())})"))
+            return None, problems
+        variant = get_variant(self.variant)
+        spec = get_optimizer(variant.optimizer)
+        schema = {hp.name: hp for hp in spec.hyperparameters}
+        try:
+            raw = _pairs(self.hparams)
+        except ValueError as exc:
+            return None, [*problems, Problem((*at, "hparams"), str(exc))]
+        user: dict[str, Any] = {}
+        bad = False
+        for name, value in raw:
+            if not isinstance(name, str) or name not in schema:
+                known = ", ".join(sorted(schema))
+                problems.append(Problem((*at, "hparams"),
+                                        f"unknown hyperparameter {show(name)} (known: {known})"))
+                bad = True
+                continue
+            if name in user:
+                problems.append(Problem((*at, name), f"{name} is given twice"))
+                bad = True
+                continue
+            hp = schema[name]
+            try:
+                user[name] = hp.check(_coerce(hp.kind, value, hp.choices), spec.key)
+            except _ERRORS as exc:
+                msg = str(exc).removeprefix(f"{spec.key}: ").removeprefix(f"{name}: ")
+                problems.append(Problem((*at, name), msg if msg.startswith(name)
+                                        else f"{name}: {msg}"))
+                bad = True
+        if bad:
+            return None, problems
+        try:
+            hparams = _canonical(spec, spec.validate({**variant.overrides, **user}))
+        except _ERRORS as exc:
+            return None, [*problems, Problem(at, str(exc).removeprefix(f"{spec.key}: "))]
+        if problems or color is None or label is None:
+            return None, problems
+        return RunConfig(self.variant, hparams, color, label), []
+
+    def validated(self, slot: int = 0) -> RunConfig:
+        """:meth:`check`, raising ``ScenarioError`` with every problem."""
+        run, problems = self.check(slot)
+        if run is None:
+            raise ScenarioError(problems)
+        return run
+
+    def query_token(self) -> str:
+        """``variant[:name=value,...]`` with only the values that differ from the defaults."""
+        items = [f"{k}={hparam_text(v)}" for k, v in self.changed().items()]
+        return self.variant + (":" + ",".join(items) if items else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: complete hyperparameters, pairs as lists."""
+        return {
+            "variant": self.variant,
+            "optimizer": self.optimizer,
+            "hparams": {k: list(v) if isinstance(v, tuple) else v for k, v in self.hparams},
+            "color": self.color,
+            "label": self.label,
+        }
+
+
+def _default_runs() -> tuple[RunConfig, ...]:
+    """SGD crawls and zig-zags across the valley; Momentum overshoots, then speeds along it;
+    RMSprop and Adam move at a steady, gradient-scale-free pace (Adam with a small loop first).
+    Measured from (-1.5, 2) in 300 steps: distance travelled 1.3 / 5.0 / 1.8 / 2.7, ending at
+    (-1.25, 1.56), (0.82, 0.66), (-0.96, 0.92), (-0.31, 0.10)."""
+    specs = [
+        ("sgd", {"lr": 1e-3}),
+        ("momentum", {"lr": 1e-3, "momentum": 0.9}),
+        ("rmsprop", {"lr": 1e-2}),
+        ("adam", {"lr": 5e-2}),
+    ]
+    return tuple(RunConfig.make(v, h, slot=i) for i, (v, h) in enumerate(specs))
+
+
+DEFAULT_RUNS: tuple[RunConfig, ...] = _default_runs()
+
