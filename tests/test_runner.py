@@ -337,3 +337,127 @@ def test_exact_curvature_is_stable_where_the_secant_amplified_rounding(key: str)
     assert np.nanmax(h_bar) <= scale * max(diagonal.max(), 1.0) * (1 + 1e-12)
     secant = simulate("beale", [(key, {"curvature": "secant"})], starts, steps=300)
     assert np.abs(secant.xy[0, 0] - secant.xy[0, 1]).max() > 1e-4  # what the default avoids
+
+
+# --- schedules and clipping: the same torch objects a training loop uses ---------------------
+
+SCHEDULE_CASES = [
+    {"name": "StepLR", "step_size": 20, "gamma": 0.5},
+    {"name": "MultiStepLR", "milestones": [10, 30], "gamma": 0.3},
+    {"name": "ExponentialLR", "gamma": 0.97},
+    {"name": "CosineAnnealingLR", "T_max": 40, "eta_min": 1e-4},
+    {"name": "CosineAnnealingWarmRestarts", "T_0": 15, "T_mult": 2},
+    {"name": "OneCycleLR", "max_lr": 0.002},
+    {"name": "LinearLR", "start_factor": 0.1, "total_iters": 25},
+    {"name": "warmup_cosine", "warmup": 10},
+]
+
+
+def plain_loop_with_extras(key, kwargs, extras, start, steps, sigma=0.0, seed=0, run=0, i=0):
+    """A training loop: backward, noise, clip_grad_value_/clip_grad_norm_ on this one
+    parameter, step, scheduler.step(): torch's own objects throughout."""
+    from torch.optim import lr_scheduler
+
+    from optviz import noise as noise_stream
+    from optviz.optimizers.schedules import check_extras
+
+    extras = check_extras(extras, steps, kwargs.get("lr"))
+    surf = optviz.get_surface("rosenbrock")
+    spec = get_optimizer(key)
+    p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    opt = spec.cls([p], **spec.validate(kwargs))
+    sched = None
+    if "schedule" in extras:
+        s = dict(extras["schedule"])
+        name = s.pop("name")
+        if name == "warmup_cosine":
+            sched = lr_scheduler.SequentialLR(opt, [
+                lr_scheduler.LinearLR(opt, start_factor=s["start_factor"], total_iters=s["warmup"]),
+                lr_scheduler.CosineAnnealingLR(opt, T_max=s["T_max"], eta_min=s["eta_min"]),
+            ], milestones=[s["warmup"]])
+        else:
+            if name == "OneCycleLR":
+                s["cycle_momentum"] = False
+            if name == "MultiStepLR":
+                s["milestones"] = list(s["milestones"])
+            sched = getattr(lr_scheduler, name)(opt, **s)
+    keys = noise_stream.particle_keys(seed, np.array([run]), np.array([i]))
+    path = [p.detach().clone()]
+    for step in range(steps):
+        opt.zero_grad()
+        surf.f(p).backward()
+        if sigma:
+            with torch.no_grad():
+                p.grad += torch.from_numpy(noise_stream.standard_normal(keys, step)[0]).mul_(sigma)
+        if "clip_value" in extras:
+            torch.nn.utils.clip_grad_value_([p], extras["clip_value"])
+        if "clip_norm" in extras:
+            torch.nn.utils.clip_grad_norm_([p], extras["clip_norm"])
+        opt.step()
+        if sched is not None:
+            sched.step()
+        path.append(p.detach().clone())
+    return torch.stack(path).numpy()
+
+
+@pytest.mark.parametrize("schedule", SCHEDULE_CASES, ids=lambda s: s["name"])
+def test_every_schedule_equals_a_plain_loop_with_the_same_scheduler(schedule) -> None:
+    starts = [(-1.5, 2.0), (0.5, -0.5)]
+    runs = [("sgd", {"lr": 1e-3, "momentum": 0.9}, {"schedule": schedule}),
+            ("adam", {"lr": 0.05}, {"schedule": schedule})]
+    result = simulate("rosenbrock", runs, starts, steps=60, gradient="autograd")
+    for r, (key, kwargs, extras) in enumerate(runs):
+        for s, start in enumerate(starts):
+            expected = plain_loop_with_extras(key, kwargs, extras, start, 60)
+            at = result.diverged_at[r, s]
+            n = 61 if at < 0 else at  # optviz stops a diverged run; the loop goes on
+            np.testing.assert_array_equal(result.xy[r, s, :n], expected[:n], err_msg=f"{key} {s}")
+
+
+@pytest.mark.parametrize(
+    "extras",
+    [{"clip_norm": 1.0}, {"clip_value": 0.5}, {"clip_norm": 2.0, "clip_value": 1.0},
+     {"clip_norm": 0.3, "schedule": {"name": "ExponentialLR", "gamma": 0.98}}],
+    ids=["norm", "value", "both", "norm+schedule"],
+)
+@pytest.mark.parametrize("sigma", [0.0, 3.0])
+def test_clipping_acts_on_each_particle_alone_as_torch_does(extras, sigma) -> None:
+    starts = [(-1.5, 2.0), (0.5, -0.5), (0.9, 0.8)]
+    runs = [("sgd", {"lr": 1e-3}, extras), ("rmsprop", {"lr": 0.01}, extras)]
+    result = simulate("rosenbrock", runs, starts, steps=50, gradient="autograd", noise=sigma,
+                      seed=3)
+    for r, (key, kwargs, ex) in enumerate(runs):
+        for s, start in enumerate(starts):
+            expected = plain_loop_with_extras(key, kwargs, ex, start, 50, sigma, 3, r, s)
+            np.testing.assert_array_equal(result.xy[r, s], expected, err_msg=f"{key} {s}")
+    if "clip_norm" in extras and "clip_value" not in extras:  # the recorded gradient is clipped
+        norms = np.linalg.norm(result.grad[:, :, :-1], axis=-1)
+        assert norms.max() <= extras["clip_norm"] * (1 + 1e-12)
+
+
+def test_schedules_and_clipping_reach_lbfgs_and_per_tensor_optimizers() -> None:
+    runs = [("lbfgs", {}, {"clip_norm": 5.0, "schedule": {"name": "StepLR", "step_size": 5}}),
+            ("muon", {}, {"schedule": {"name": "CosineAnnealingLR"}})]
+    r = simulate("rosenbrock", runs, [(-1.5, 2.0)], steps=30)
+    assert (r.diverged_at == -1).all()
+    assert r.loss[:, 0, -1].max() < 12.5
+
+
+@pytest.mark.parametrize(
+    ("extras", "error", "match"),
+    [
+        ({"schedule": {"name": "ReduceLROnPlateau"}}, ValueError, "schedule name"),
+        ({"schedule": {"name": "StepLR", "step_size": 0}}, ValueError, "step_size"),
+        ({"schedule": {"name": "StepLR", "gama": 0.5}}, ValueError, "unknown argument"),
+        ({"schedule": {"name": "OneCycleLR", "total_steps": 5}}, ValueError, "total_steps"),
+        ({"schedule": {"name": "MultiStepLR", "milestones": [30, 10]}}, ValueError, "increasing"),
+        ({"schedule": "cosine"}, TypeError, "schedule"),
+        ({"clip_norm": 0.0}, ValueError, "clip_norm"),
+        ({"clip_norm": 10**400}, ValueError, "clip_norm"),
+        ({"clip": 1.0}, ValueError, "unknown key"),
+        ([1], TypeError, "extras"),
+    ],
+)
+def test_bad_extras_are_refused_naming_the_field(extras, error, match) -> None:
+    with pytest.raises(error, match=match):
+        simulate("rosenbrock", [("sgd", {}, extras)], [(0.0, 0.0)], steps=10)
