@@ -168,6 +168,8 @@ def test_divergence_notes_text(tracks):
     assert divergence_notes(tracks) == ["SGD (lr=0.003) diverged at step 5"]
     t = Track("Adam (lr=3)", "#000", np.zeros((20, 2)), np.zeros(20), diverged_at=14)
     assert divergence_notes([t]) == ["Adam (lr=3) diverged at step 14"]
+    undefined = Track("SGD", "#000", np.full((20, 2), np.nan), np.full(20, np.nan), diverged_at=0)
+    assert divergence_notes([undefined]) == ["SGD: f is not defined at the start"]
 
 
 def test_track_and_landscape_validate_shapes():

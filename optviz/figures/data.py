@@ -134,9 +134,12 @@ def frame_steps(n_steps: int, max_frames: int = 200) -> np.ndarray:
 
 
 def divergence_note(track: Track) -> str | None:
-    """``"Adam (lr=3) diverged at step 14"`` for a diverged track, else ``None``."""
+    """``"Adam (lr=3) diverged at step 14"`` for a diverged track, else ``None``. A run stopped
+    at step 0 never moved: its start is inside the window, so f is not defined there."""
     if track.diverged_at < 0:
         return None
+    if track.diverged_at == 0:
+        return f"{track.label}: f is not defined at the start"
     return f"{track.label} diverged at step {track.diverged_at}"
 
 
