@@ -15,6 +15,15 @@ from typing import Any
 import numpy as np
 
 
+class UnknownNameError(KeyError, ValueError):
+    """An unknown catalogue key (surface, optimizer, variant): a ``KeyError`` for lookups and a
+    ``ValueError`` for the contract that a bad value raises ``ValueError``; its text is the plain
+    message (``KeyError`` would quote it)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 def show(value: Any, limit: int = 40) -> str:
     """A short ``repr`` for messages (a huge integer is described, never printed)."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from optviz._data import data_dir, toml_files
+from optviz.arguments import UnknownNameError
 from optviz.domain import Domain, Point, finite_float, validate_domain
 
 if TYPE_CHECKING:  # the formula compiler (torch, sympy) is imported when a formula is compiled
@@ -272,10 +273,17 @@ def list_surfaces() -> list[str]:
 
 @cache
 def get_surface(name: str) -> Surface:
-    """The surface stored as ``surfaces/<name>.toml`` (loaded once, then cached)."""
+    """The surface stored as ``surfaces/<name>.toml`` (loaded once, then cached).
+
+    ``TypeError`` for a non-string, :class:`~optviz.arguments.UnknownNameError` (a ``KeyError``
+    and a ``ValueError``) for an unknown name."""
+    if not isinstance(name, str):
+        raise TypeError(f"surface name must be a str, got {type(name).__name__}")
     entries = _catalogue()
     if name not in entries:
-        raise KeyError(f"unknown surface {name!r}; known surfaces: {', '.join(list_surfaces())}")
+        raise UnknownNameError(
+            f"unknown surface {name!r}; known surfaces: {', '.join(list_surfaces())}"
+        )
     return load_surface_file(entries[name].path)
 
 

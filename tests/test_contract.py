@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import optviz
 from optviz import simulate
 from optviz.optimizers import get_optimizer, list_optimizers
 from optviz.runner import SimulationTimeout
@@ -117,3 +118,32 @@ def test_hyperparameter_fuzz_raises_only_value_errors_naming_the_field(key: str,
         assert name in str(err)
         errors = getattr(err, "errors", None)
         assert errors and any(field in (name, None) for field, _ in errors)
+
+
+LOOKUPS = {
+    "get_surface": lambda v: optviz.get_surface(v),
+    "get_optimizer": lambda v: get_optimizer(v),
+    "get_variant": lambda v: optviz.get_variant(v),
+    "compile_formula": lambda v: optviz.compile_formula(v),
+    "surface_from_formula(formula)": lambda v: optviz.surface_from_formula(v, ((-1, 1), (-1, 1))),
+    "surface_from_formula(domain)": lambda v: optviz.surface_from_formula("x**2 + y", v),
+}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(sorted(LOOKUPS)), value=junk)
+def test_lookups_and_formulas_raise_only_value_or_type_errors(name: str, value) -> None:
+    try:
+        LOOKUPS[name](value)
+    except (TypeError, ValueError) as err:
+        assert str(err)
+
+
+def test_unknown_names_are_key_errors_and_value_errors() -> None:
+    for lookup in (optviz.get_surface, get_optimizer, optviz.get_variant):
+        with pytest.raises(KeyError):
+            lookup("nope")
+        with pytest.raises(ValueError, match="unknown"):
+            lookup("nope")
+        with pytest.raises(TypeError):
+            lookup(5)

@@ -15,8 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from optviz.arguments import UnknownNameError
+
 if TYPE_CHECKING:
     import torch
+
+__all__ = ["FROM_SIGNATURE", "Hyperparameter", "HyperparameterError", "OptimizerSpec",
+           "UnknownNameError", "Variant"]
 
 Kind = Literal["float", "int", "bool", "pair", "choice"]
 Execution = Literal["elementwise", "per_tensor", "per_particle"]
@@ -31,14 +36,6 @@ class _FromSignature:
 
 
 FROM_SIGNATURE: Any = _FromSignature()
-
-
-class UnknownNameError(KeyError, ValueError):
-    """An unknown registry key: a ``KeyError`` for lookups, a ``ValueError`` for the contract
-    that a bad value raises ``ValueError``; its text is the plain message."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
 
 
 class HyperparameterError(ValueError):
