@@ -7,8 +7,12 @@ Prints, from ONE run (these machines are noisy, ratios from one run are steadier
   closed-form gradient (the practical limit of this machine), which records its trajectory as
   ``simulate`` does, and of the same loop without recording (pure arithmetic);
 - the wall time of the default scene (4 different optimizers, 1 start each, 500 steps).
+- per-tensor and per-particle optimizers (one parameter, or one instance, per particle) at
+  N = 1,000 against their own naive loop, and one scene with every optimizer added after the first
+  release (Adafactor, Muon and the optimizer packages), 1 start, 500 steps.
 Targets (issue 2): ≥ 500x the naive loop at N = 1,000; ≥ 0.3 of the numpy limit at N = 10,000;
-default scene ≤ 0.15 s.
+default scene ≤ 0.15 s. Issue 9: per-tensor optimizers ≥ 20x their naive loop at N = 1,000; the
+new families' scene ≤ 0.3 s.
 """
 
 from __future__ import annotations
@@ -100,6 +104,63 @@ def default_scene() -> None:
     optviz.simulate("rosenbrock", runs, [(-1.5, 2.0)], steps=500, noise=0.0)
 
 
+# The registry of the first release; everything else is a "new family" (issue 9).
+FIRST_RELEASE = {"sgd", "rprop", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "adamax",
+                 "nadam", "radam", "asgd", "lbfgs", "newton", "diag_newton", "vsgd",
+                 "adagrad_full", "natural_gradient"}
+
+
+def naive_rate_of(key: str, n: int = 10, steps: int = 100) -> float:
+    """Particle-steps/s of the usual script for ``key``: one tensor and one instance each."""
+    spec = optviz.get_optimizer(key)
+    kwargs = spec.validate({})
+    surface = optviz.get_surface("rosenbrock")
+
+    def run() -> None:
+        for start in starts(n):
+            shape = (2,) if spec.execution == "elementwise" else spec.param_shape
+            p = torch.tensor(start, dtype=torch.float64).reshape(shape).requires_grad_(True)
+            opt = spec.cls([p], **kwargs)
+
+            def closure(p=p, opt=opt):
+                opt.zero_grad()
+                loss = surface.f(p.reshape(2))
+                loss.backward()
+                return loss
+
+            for _ in range(steps):
+                opt.step(closure)
+
+    return n * steps / best_of(run, repeats=2)
+
+
+def per_particle_table(n: int = 1_000, steps: int = 100) -> None:
+    keys = [k for k in optviz.list_optimizers()
+            if optviz.get_optimizer(k).execution != "elementwise"]
+    print(f"\nper-tensor / per-particle optimizers, Rosenbrock, N = {n:,}, {steps} steps")
+    print(f"{'optimizer':>12} | {'execution':>12} | {'simulate ps/s':>14} | {'naive ps/s':>11} | "
+          f"{'x naive':>8}")
+    for key in keys:
+        spec = optviz.get_optimizer(key)
+        pts = starts(n)
+        sim_s = best_of(lambda pts=pts, key=key: optviz.simulate(
+            "rosenbrock", [(key, {})], pts, steps=steps, noise=0.0), repeats=1)
+        sim_rate = n * steps / sim_s
+        naive = naive_rate_of(key)
+        print(f"{key:>12} | {spec.execution:>12} | {sim_rate:>14,.0f} | {naive:>11,.0f} | "
+              f"{sim_rate / naive:>7,.1f}x")
+
+
+def new_families_scene() -> float:
+    keys = [k for k in optviz.list_optimizers() if k not in FIRST_RELEASE]
+    runs = [(k, {}) for k in keys]
+    optviz.simulate("rosenbrock", runs, [(-1.5, 2.0)], steps=500, noise=0.0)  # warm imports
+    seconds = best_of(lambda: optviz.simulate("rosenbrock", runs, [(-1.5, 2.0)], steps=500,
+                                              noise=0.0), repeats=3)
+    print(f"\nnew families ({', '.join(keys)}; 1 start; 500 steps): {seconds:.3f} s")
+    return seconds
+
+
 def main() -> None:
     torch.set_num_threads(1)
     print(
@@ -128,6 +189,8 @@ def main() -> None:
         )
     scene_s = best_of(default_scene, repeats=5)
     print(f"\ndefault scene (SGD, Momentum, RMSprop, Adam; 1 start; 500 steps): {scene_s:.3f} s")
+    per_particle_table()
+    new_families_scene()
 
 
 if __name__ == "__main__":
