@@ -461,3 +461,9 @@ def test_schedules_and_clipping_reach_lbfgs_and_per_tensor_optimizers() -> None:
 def test_bad_extras_are_refused_naming_the_field(extras, error, match) -> None:
     with pytest.raises(error, match=match):
         simulate("rosenbrock", [("sgd", {}, extras)], [(0.0, 0.0)], steps=10)
+
+
+def test_a_schedule_needs_a_learning_rate() -> None:
+    with pytest.raises(ValueError, match=r"runs\[0\]: schedule: this optimizer has no learning"):
+        simulate("rosenbrock", [("vsgd", {}, {"schedule": {"name": "StepLR"}})], [(0.0, 0.0)],
+                 steps=10)

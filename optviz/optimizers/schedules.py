@@ -141,8 +141,8 @@ def check_schedule(schedule: Any, steps: int, lr: float | None = None) -> dict[s
 
 
 def check_extras(extras: Any, steps: int, lr: float | None = None) -> dict[str, Any]:
-    """Checked run extras: ``schedule`` (see :func:`check_schedule`), ``clip_norm``,
-    ``clip_value`` (each > 0), others refused."""
+    """Checked run extras: ``schedule`` (see :func:`check_schedule`; needs the run's learning
+    rate ``lr``: vSGD has none), ``clip_norm``, ``clip_value`` (each > 0), others refused."""
     if extras is None:
         return {}
     if not isinstance(extras, Mapping):
@@ -153,6 +153,8 @@ def check_extras(extras: Any, steps: int, lr: float | None = None) -> dict[str, 
                          "schedule, clip_norm, clip_value")
     out: dict[str, Any] = {}
     if extras.get("schedule") is not None:
+        if lr is None:
+            raise ValueError("schedule: this optimizer has no learning rate to schedule")
         out["schedule"] = check_schedule(extras["schedule"], steps, lr)
     for key in ("clip_norm", "clip_value"):
         if extras.get(key) is not None:
