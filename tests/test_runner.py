@@ -369,3 +369,35 @@ def test_exact_curvature_is_stable_where_the_secant_amplified_rounding(key: str)
     assert np.nanmax(h_bar) <= scale * max(diagonal.max(), 1.0) * (1 + 1e-12)
     secant = simulate("beale", [(key, {"curvature": "secant"})], starts, steps=300)
     assert np.abs(secant.xy[0, 0] - secant.xy[0, 1]).max() > 1e-4  # what the default avoids
+
+
+# --- Schedule-Free: the path is the average x, gradients are taken at y ----------------------
+
+
+def test_schedule_free_records_x_and_keeps_y_as_the_gradient_point() -> None:
+    starts = [(-1.5, 2.0), (0.5, -0.5)]
+    r = simulate("rosenbrock", [("adamw_schedulefree", {"lr": 0.05})], starts, steps=60,
+                 record_state=True)
+    surf = optviz.get_surface("rosenbrock")
+    xy = torch.from_numpy(r.xy[0].reshape(-1, 2))
+    np.testing.assert_allclose(r.grad[0].reshape(-1, 2), surf.grad(xy).numpy(), rtol=1e-12)
+    y, z = r.state[0]["grad_point"], r.state[0]["z"]
+    assert np.isnan(y[:, -1]).all()  # no gradient is taken after the last step
+    np.testing.assert_array_equal(y[:, 0], r.xy[0, :, 0])  # x₁ = y₁ = z₁ = θ₀
+    # y = (1 − β₁)z + β₁x (train() from eval mode), and y really differs from the drawn x
+    np.testing.assert_allclose(y[:, 1:-1], 0.1 * z[:, 1:-1] + 0.9 * r.xy[0, :, 1:-1],
+                               rtol=1e-12, atol=1e-12)
+    assert np.abs(y[:, 1:-1] - r.xy[0, :, 1:-1]).max() > 1e-3
+
+
+def test_schedule_free_with_noise_is_batch_independent() -> None:
+    """Both evaluations of a step (x for the record, y for the step) use the particle's own
+    draw, so any prefix of the scene reproduces its rows exactly."""
+    rng = np.random.default_rng(3)
+    starts = rng.uniform(-2.0, 2.0, size=(30, 2))
+    runs = [("adam", {"lr": 0.05}), ("adamw_schedulefree", {"lr": 0.05})]
+    batch = simulate("noisy_quadratic", runs, starts, steps=80, seed=5, noise=0.5)
+    for s in (0, 17, 29):
+        prefix = simulate("noisy_quadratic", runs, starts[: s + 1], steps=80, seed=5, noise=0.5)
+        np.testing.assert_array_equal(batch.xy[1, s], prefix.xy[1, s])
+        np.testing.assert_array_equal(batch.grad[1, s], prefix.grad[1, s])
