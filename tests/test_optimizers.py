@@ -1052,3 +1052,25 @@ def test_closed_form_2x2_helpers_match_dense_linear_algebra() -> None:
     torch.testing.assert_close(la.solve(b, v), torch.linalg.solve(b, v))
     psd[3, 0, 0] = float("nan")
     assert torch.isnan(la.sqrtm_psd(psd)[3]).all() and torch.isfinite(la.sqrtm_psd(psd)[4]).all()
+
+
+# --- README ---------------------------------------------------------------------------------
+
+
+def test_readme_optimizer_table_lists_every_key_with_its_package_and_version() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("| UI name | key | what runs | package | reference |"):]
+    table = table[: table.index("\n\n")]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[1].strip("`")] = cells
+    assert list(rows) == list_variants()
+    assert set(list_optimizers()) <= set(rows)
+    for key, (name, _, runs, package, reference) in rows.items():
+        spec = get_optimizer(VARIANTS[key].optimizer)
+        assert name == VARIANTS[key].label and spec.class_name in runs
+        assert package == spec.package, key  # e.g. "pytorch_optimizer 4.1.0", "optviz"
+        assert re.search(r"\((19|20)\d\d\)", reference)

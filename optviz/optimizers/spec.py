@@ -266,14 +266,15 @@ class OptimizerSpec:
 
     @property
     def package(self) -> str:
-        """Where the class comes from, with its installed version: ``"torch 2.13.0+cpu"``,
-        ``"pytorch_optimizer 4.1.0"``, or ``"optviz"`` for our own (no import of the class)."""
+        """Where the class comes from, with its installed version: ``"torch 2.13.0"``,
+        ``"pytorch_optimizer 4.1.0"``, or ``"optviz"`` for our own (no import of the class; the
+        local build label, torch's ``+cpu``, left out)."""
         top = self.cls_path.split(".", 1)[0]
         if top == "optviz":
             return "optviz"
         from importlib.metadata import version
 
-        return f"{top} {version(top)}"  # the import name is the distribution's here
+        return f"{top} {version(top).split('+')[0]}"  # import name = distribution; no +cpu
 
     @property
     def origin(self) -> Literal["torch", "package", "own"]:
