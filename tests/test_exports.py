@@ -361,6 +361,9 @@ _SCRIPT_CASES = [  # surface, variant, hyperparameters, noise, steps, starts
     ("rosenbrock", "adamw_schedulefree", {}, 0.3, 100, ((-1.5, 2.0), (0.5, -0.5))),
     ("matyas", "adamw_schedulefree", {"warmup_steps": 10}, None, 100,
      ((-8.0, 6.0), (3.0, -4.0))),
+    ("rosenbrock", "sophiah", {}, None, 100, ((-1.5, 2.0), (0.5, -0.5))),
+    ("himmelblau", "sophiah", {"update_period": 3, "hessian_distribution": "rademacher"}, 0.3,
+     100, ((-4.0, 4.0), (1.0, 1.0))),
     ("rosenbrock", "lookahead", {"base": "momentum", "k": 3, "pullback_momentum": "reset"}, 0.3,
      100, ((-1.5, 2.0), (0.5, -0.5))),
 ]

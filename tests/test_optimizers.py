@@ -65,6 +65,7 @@ VARIANT_LABELS = {
     "soap": "SOAP",
     "prodigy": "Prodigy",
     "adamw_schedulefree": "Schedule-Free AdamW",
+    "sophiah": "SophiaH",
     "lookahead": "Lookahead",
     "newton": "Newton",
     "diag_newton": "Diagonal quasi-Newton",
@@ -145,7 +146,7 @@ def test_registry_has_the_contract_keys_in_order() -> None:
     assert list_optimizers() == TORCH_KEYS + PACKAGE_KEYS + OWN_KEYS
     assert {"sgd", "adam", "lbfgs", "adafactor", "muon"} <= set(TORCH_KEYS)
     assert PACKAGE_KEYS == ["lion", "adopt", "adan", "lamb", "adabelief", "ademamix", "soap",
-                            "prodigy", "adamw_schedulefree", "lookahead"]
+                            "prodigy", "adamw_schedulefree", "sophiah", "lookahead"]
     assert OWN_KEYS == ["newton", "diag_newton", "vsgd", "adagrad_full", "natural_gradient"]
     assert list_variants() == list(VARIANT_LABELS)
     assert {k: VARIANTS[k].label for k in VARIANTS} == VARIANT_LABELS
@@ -172,11 +173,11 @@ def test_spec_is_complete_and_self_consistent(key: str) -> None:
     assert "\n" not in spec.note
     assert spec.needs_closure == (key == "lbfgs")
     assert spec.batched == (spec.execution == "elementwise")
-    assert spec.needs_hessian == (key in ("newton", "diag_newton", "vsgd"))
+    assert spec.needs_hessian == (key in ("newton", "diag_newton", "vsgd", "sophiah"))
     assert spec.needs_grad_fn == (key in ("diag_newton", "vsgd"))
     assert spec.separable == (
         key not in ("lbfgs", "newton", "adagrad_full", "natural_gradient", "adafactor", "muon",
-                    "lamb", "soap", "prodigy")
+                    "lamb", "soap", "prodigy", "sophiah")
     )
     assert spec.wraps == (key == "lookahead")
     assert spec.reports_average == (key == "adamw_schedulefree")
@@ -250,6 +251,8 @@ def test_package_defaults_are_the_packages_except_for_demo_learning_rates() -> N
         ("ademamix", "lr"): 0.05,
         ("soap", "lr"): 0.05,
         ("adamw_schedulefree", "lr"): 0.05,
+        ("sophiah", "lr"): 0.05,
+        ("sophiah", "p"): 1.0,
     }
     assert get_optimizer("lookahead").defaults()["base"] == "adam"
 

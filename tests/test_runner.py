@@ -43,6 +43,8 @@ PACKAGE_CASES: dict[str, list[dict]] = {
                               "weight_decay": 0.01}],
     "adamw_schedulefree": [{"lr": 0.05}, {"lr": 0.02, "warmup_steps": 20, "r": 1.0,
                                           "weight_decay": 0.1}],
+    "sophiah": [{"lr": 0.05}, {"lr": 0.02, "p": 0.5, "update_period": 3,
+                               "hessian_distribution": "rademacher", "weight_decay": 0.1}],
     "lookahead": [{"base": "adam"}, {"base": "momentum", "k": 3, "alpha": 0.8,
                                      "pullback_momentum": "pullback"}],
 }
@@ -72,15 +74,37 @@ def plain_loop(surface: str, key: str, kwargs: dict, start, steps: int) -> np.nd
         loss.backward()
         return loss
 
-    for _ in range(steps):
+    for t in range(steps):
         if spec.reports_average:
             opt.train()
+        if spec.needs_hessian and spec.origin == "package":  # SophiaH, given its estimate
+            if t % hparams["update_period"] == 0:
+                opt.step(closure, hessian=[hutchinson(surf, p, t, hparams)])
+            else:
+                opt.step(closure)
+            path.append(p.detach().clone().reshape(2))
+            continue
         opt.step(closure)
         if spec.reports_average:
             opt.eval()
         path.append(p.detach().clone().reshape(2))
     path[0] = path[0].reshape(2)
     return torch.stack(path).numpy()
+
+
+def hutchinson(surf, p: torch.Tensor, t: int, hparams: dict) -> torch.Tensor:
+    """z ⊙ (H z) at p, written out: z is optviz's normal draw for key (0, 0, 0) and counter t
+    (its sign for Rademacher), H the autograd Hessian the runner uses with autograd."""
+    from optviz.noise import particle_keys, standard_normal
+    from optviz.runner import _autograd_hessian
+
+    z = standard_normal(particle_keys(0, np.zeros(1), np.zeros(1)), t, 0)[0]
+    if hparams["hessian_distribution"] == "rademacher":
+        z = np.where(z < 0, -1.0, 1.0)
+    h = _autograd_hessian(surf.f)(p.detach().reshape(1, 2))[0]
+    z0, z1 = (torch.tensor(v, dtype=torch.float64) for v in z)
+    return torch.stack((z0 * (h[0, 0] * z0 + h[0, 1] * z1),
+                        z1 * (h[1, 0] * z0 + h[1, 1] * z1))).reshape(p.shape)
 
 
 def test_the_cases_cover_every_torch_and_package_optimizer() -> None:

@@ -32,6 +32,7 @@ from optviz import noise as noise_stream
 from optviz.exports.source import gather
 from optviz.exports.torch_expr import torch_source
 from optviz.optimizers import OptimizerSpec, get_optimizer
+from optviz.optimizers.hutchinson import hutchinson_hook
 from optviz.optimizers.wrappers import base_of, wrapper_kwargs
 from optviz.runner import LOSS_BOUND, POSITION_BOUND
 from optviz.scenario import Scenario
@@ -48,9 +49,10 @@ def noise(step, call=0):
 '''
 
 
-def noise_source() -> str:
-    """optviz's noise stream (:mod:`optviz.noise`, its own source) and this run's draw."""
-    return gather(noise_stream.particle_keys, noise_stream.standard_normal) + _NOISE_DRAW
+def noise_source(*extra: Any) -> str:
+    """optviz's noise stream (:mod:`optviz.noise`, its own source) and this run's draw, with
+    ``extra`` roots gathered alongside (the Hutchinson hook, which draws from the same stream)."""
+    return gather(noise_stream.particle_keys, noise_stream.standard_normal, *extra) + _NOISE_DRAW
 
 
 def optimizer_source(key: str) -> str:
@@ -148,6 +150,7 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
         values = wrapper_kwargs(values)
     kwargs = _keywords(spec, values)
     averaging = spec.reports_average  # Schedule-Free: gradient at y (train), record x (eval)
+    hooked = spec.needs_hessian and spec.origin == "package"  # SophiaH: the Hutchinson hook
     x0, y0 = (float(v) for v in scenario.starts[start])
     closure = spec.needs_closure  # L-BFGS re-evaluates the loss inside step()
     matrix = spec.execution != "elementwise" and spec.param_shape == (1, 2)  # Muon: a matrix
@@ -172,7 +175,7 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
     out += ["import itertools"] if closure else []
     out += ["import math"] if uses_math else []
     out += ["import sys", ""]
-    out += ["import numpy as np"] if sigma > 0 else []
+    out += ["import numpy as np"] if sigma > 0 or hooked else []
     out += ["import torch"]
     out += sorted({_import_line(sp) for sp in (spec, base[0] if base else spec)} - {""})
     out += ["", ""]
@@ -195,7 +198,15 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
         out += ["", ""]
         out += _wrap_comment("optviz's gradient noise, its own source (optviz/noise.py): a pure "
                              "function of (seed, run, start, step, call).")
-        out += noise_source().rstrip("\n").split("\n")
+        out += noise_source(*([hutchinson_hook] if hooked else [])).rstrip("\n").split("\n")
+    if hooked:
+        out += ["", ""]
+        out += _wrap_comment(
+            f"{spec.label}'s Hessian-diagonal estimate z * (H z), handed to its step(hessian=...) "
+            "by a step pre-hook: optviz's own source (optviz/optimizers/hutchinson.py), the "
+            "probes z from optviz's counter-based normal stream.")
+        if sigma == 0:  # with noise, the stream and the hook came together above
+            out += gather(hutchinson_hook).rstrip("\n").split("\n")
     if own:
         out += ["", ""]
         out += _wrap_comment(f"optviz's own {spec.label} (not in torch.optim), its own source: "
@@ -209,7 +220,8 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
             "    hessian_of = torch.autograd.functional.hessian",
             "    return torch.stack([hessian_of(lambda v: f(v[0], v[1]), q) for q in rows])",
         ]
-        kwargs.append("hessian_fn=hessian")
+        if not hooked:
+            kwargs.append("hessian_fn=hessian")
     if spec.needs_grad_fn:
         out += [
             "", "",
@@ -224,6 +236,9 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
             "opt", cls, ["base", *kwargs])
     else:
         call = _call("opt", _constructor(spec), ["[p]", *kwargs])
+    if hooked:
+        call += ("\nopt.register_step_pre_hook(hutchinson_hook(hessian, "
+                 f"{values['update_period']!r}, {values['hessian_distribution']!r}))")
     out += [
         "", "",
         *(["p = torch.tensor([START], dtype=torch.float64, requires_grad=True)"

@@ -119,7 +119,8 @@ def build_optimizer(
 ) -> torch.optim.Optimizer:
     """A validated optimizer instance.
 
-    ``hessian_fn`` (``(N, 2) -> (N, 2, 2)``) is passed only to specs with ``needs_hessian``,
+    ``hessian_fn`` (``(N, 2) -> (N, 2, 2)``) is passed only to specs with ``needs_hessian``
+    (to a package's class, SophiaH, through :func:`optviz.optimizers.hutchinson.hutchinson_hook`),
     ``grad_fn`` (``(N, 2) -> (N, 2)``, the noise-free gradient) only to specs with
     ``needs_grad_fn``; the others ignore them.
     """
@@ -134,6 +135,14 @@ def build_optimizer(
 
         return build_wrapper(spec, params, kwargs, hessian_fn=hessian_fn, grad_fn=grad_fn)
     kwargs = spec.class_kwargs(kwargs)
+    if spec.needs_hessian and spec.origin == "package":  # SophiaH: step(hessian=...) by a hook
+        from optviz.optimizers.hutchinson import hutchinson_hook
+
+        optimizer = spec.cls(params, **kwargs)
+        optimizer.register_step_pre_hook(
+            hutchinson_hook(hessian_fn, kwargs["update_period"], kwargs["hessian_distribution"])
+        )
+        return optimizer
     if spec.needs_hessian:
         kwargs["hessian_fn"] = hessian_fn
     if spec.needs_grad_fn:

@@ -342,6 +342,54 @@ SOAP = OptimizerSpec(
     param_shape=(1, 2),
 )
 
+SOPHIA_H = OptimizerSpec(
+    key="sophiah",
+    label="SophiaH",
+    family="second-order",
+    cls_path="pytorch_optimizer.SophiaH",
+    schema=(
+        _lr(0.05, "γ: at most γρ per coordinate and step (demo default; package: 0.06)"),
+        _betas(_SIG, "β₁: momentum of g; β₂: average of the Hessian-diagonal estimates"),
+        _weight_decay(),
+        _decouple(),
+        Hyperparameter(name="p", kind="float", default=1.0, low=1e-6, high=100.0, log=True,
+                       help="ρ: each coordinate of m/h is clipped to [−ρ, ρ] (demo default; "
+                       "package: 0.01, steps of at most 6e-4)", label="clip ρ"),
+        Hyperparameter(name="update_period", kind="int", default=_SIG, low=1, high=1000,
+                       help="k: the Hessian estimate is refreshed every k steps",
+                       label="Hessian period k"),
+        Hyperparameter(name="hessian_distribution", kind="choice", default=_SIG,
+                       choices=("gaussian", "rademacher"),
+                       help="the probe z of Hutchinson's z ⊙ (Hz)", label="probe z"),
+        _eps(_SIG, "ε: floor of the curvature h (a max)"),
+    ),
+    update_rule=(
+        r"\begin{aligned}"
+        + _DECAY_G
+        + r" \hat h_t &= z_t \odot \bigl(\nabla^2 f(\theta_{t-1})\, z_t\bigr), \quad"
+        r" h_t = \beta_2 h_{t-1} + (1-\beta_2)\, \hat h_t"
+        r" \quad (t - 1 \equiv 0 \bmod k;\ \text{else } h_t = h_{t-1}) \\"
+        r" m_t &= \beta_1 m_{t-1} + (1-\beta_1)\, g_t \\"
+        r" \theta_t &= \theta'_{t-1} - \gamma\, \operatorname{clip}\Bigl("
+        r"\frac{m_t}{\max(h_t,\ \epsilon)},\ -\rho,\ \rho\Bigr)"
+        r" \end{aligned}"
+    ),
+    note=(
+        "A clipped diagonal-Newton step with momentum. Hutchinson's ẑ ⊙ (Hz) estimates the "
+        "Hessian's diagonal; it is often negative on a nonconvex surface, then max(h, ε) makes "
+        "the step a sign step of size γρ. Here H is the surface's exact Hessian (noise-free) and "
+        "z a fixed counter-based stream (optviz.noise, the same z_t for every particle), handed "
+        "to the package's step(hessian=…) by a step pre-hook; the package would draw z from "
+        "torch's global RNG and get Hz by a second backward pass (create_graph)."
+    ),
+    reference=(
+        "Liu et al. (2024), Sophia: A Scalable Stochastic Second-order Optimizer for Language "
+        "Model Pre-training (ICLR 2024); Hutchinson (1990), trace estimator"
+    ),
+    separable=False,
+    needs_hessian=True,
+)
+
 # Lookahead's bases: every elementwise optimizer of torch and the packages, by UI variant (the
 # own ones are left out: the exported script builds the base from its class path).
 LOOKAHEAD_BASES = (
@@ -497,5 +545,6 @@ PACKAGE_SPECS: tuple[OptimizerSpec, ...] = (
     SOAP,
     PRODIGY,
     SCHEDULE_FREE_ADAMW,
+    SOPHIA_H,
     LOOKAHEAD,
 )
