@@ -12,6 +12,7 @@ import inspect
 import itertools
 import math
 import re
+import types
 
 import numpy as np
 import pytest
@@ -1077,3 +1078,27 @@ def test_readme_optimizer_table_lists_every_key_with_its_package_and_version() -
         assert name == VARIANTS[key].label and spec.class_name in runs
         assert package == spec.package, key  # e.g. "pytorch_optimizer 4.1.0", "optviz"
         assert re.search(r"\((19|20)\d\d\)", reference)
+
+
+@pytest.mark.parametrize("distribution", ["gaussian", "rademacher"])
+def test_hutchinson_hook_estimates_the_hessian_diagonal(distribution: str) -> None:
+    """E[z ⊙ Hz] = diag(H): the hook's probes average to the diagonal (the off-diagonal term
+    z₁z₂H₁₂ averages out), on SophiaH's update steps only, the same for every row."""
+    from optviz.optimizers.hutchinson import hutchinson_hook
+
+    a = torch.tensor([[3.0, 2.0], [2.0, -1.0]], dtype=F64)
+    hook = hutchinson_hook(lambda rows: a.expand(len(rows), 2, 2), 2, distribution)
+
+    fake = types.SimpleNamespace(param_groups=[{"params": [leaf([0.5, 0.5], [-1.0, 2.0])]}])
+    estimates = []
+    for step in range(4000):
+        fake.param_groups[0]["step"] = step
+        out = hook(fake, (), {})
+        if step % 2:
+            assert out is None
+            continue
+        (h,) = out[1]["hessian"]
+        assert h.shape == (2, 2) and torch.equal(h[0], h[1])
+        estimates.append(h[0])
+    mean = torch.stack(estimates).mean(0)  # 2,000 probes: std of the mean ≤ 0.11 (Gaussian)
+    torch.testing.assert_close(mean, a.diagonal(), rtol=0, atol=0.35)
