@@ -270,14 +270,14 @@ def test_appended_hyperparameters_join_the_class_tuple() -> None:
 
 def test_lookahead_bases_are_elementwise_variants_it_can_build() -> None:
     """Lookahead is declared elementwise, so its base must be: every choice is a variant of an
-    elementwise torch or package optimizer that needs no closure, Hessian or wrapper, and
+    elementwise torch or package optimizer that needs no closure, Hessian (SophiaH) or wrapper, and
     build_optimizer builds it as that variant runs alone."""
     from pytorch_optimizer import Lookahead
 
     bases = get_optimizer("lookahead").hyperparameter("base").choices
     elementwise = [v for v, var in VARIANTS.items()
                    if (s := get_optimizer(var.optimizer)).execution == "elementwise"
-                   and s.origin != "own" and not (s.wraps or s.reports_average)]
+                   and s.origin != "own" and not (s.wraps or s.reports_average or s.needs_hessian)]
     assert sorted(bases) == sorted(elementwise)
     p = leaf([0.0, 0.0])
     opt = build_optimizer("lookahead", [p], {"base": "nesterov", "k": 3, "alpha": 0.25})
