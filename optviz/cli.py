@@ -167,9 +167,10 @@ def _class_path(spec) -> str:
 
 
 def _where(path: str) -> str:
-    """How the list shows a class: ``torch.optim.Adam`` as it is, our own as ``optviz (Newton)``."""
+    """How the list shows a class: ``torch.optim.Adam`` or ``pytorch_optimizer.Lion`` as it is,
+    our own as ``optviz (Newton)``."""
     module, _, name = path.rpartition(".")
-    return path if module.startswith("torch.optim") else f"optviz ({name})"
+    return f"optviz ({name})" if module.startswith("optviz") else path  # torch or a package
 
 
 def _cmd_list() -> int:

@@ -7,7 +7,9 @@ running each start alone on a 2-element tensor (tests check it on the catalogue 
 formula with non-integer powers or some transcendental functions can differ in the last bit,
 because torch's vectorized and scalar kernels round differently) and about three orders of
 magnitude faster. ``lbfgs`` couples a parameter's coordinates through its line search and
-history, so it gets one instance per particle.
+history, so it gets one instance per particle. Schedule-free optimizers (``reports_average``)
+take gradients at y (``train()``, one more evaluation of their rows) and report the average x
+(``eval()``), which is what is recorded; y is the state ``grad_point``.
 
 Each step evaluates the surface and its gradient ONCE for all particles of all runs together
 (closed-form sympy gradient by default, autograd on request), adds per-particle Gaussian noise
@@ -92,6 +94,7 @@ class _Group:
     rows: slice  # its rows in the combined (M, 2) tensor
     starts: np.ndarray  # start indices of its rows
     closure_based: bool  # lbfgs: evaluates the surface itself through a closure
+    averaging: bool = False  # schedule-free: gradient at y (train()), reports x (eval())
     scheduler: Any = None  # a torch.optim.lr_scheduler, stepped after each step
     clip: tuple[float | None, float | None] = (None, None)  # (clip_norm, clip_value)
 
@@ -387,6 +390,7 @@ class _Simulation:
         self.clean_grads = _StepCache(grad_fn, self._rows_of(specs, "needs_grad_fn"))
         self.groups = self._build_groups()
         self.clipping = [g for g in self.groups if g.clip != (None, None)]
+        self.averaging = [g for g in self.groups if g.averaging]
         run_index = np.concatenate([np.full(len(g.starts), g.run) for g in self.groups])
         start_index = np.concatenate([g.starts for g in self.groups])
         self.keys = noise_stream.particle_keys(seed, run_index, start_index)
@@ -432,7 +436,7 @@ class _Simulation:
                              if "schedule" in extras else None)
                 clip = (extras.get("clip_norm"), extras.get("clip_value"))
                 groups.append(_Group(run, leaves, optimizer, rows, chunk, spec.needs_closure,
-                                     scheduler, clip))
+                                     spec.reports_average, scheduler, clip))
                 row += len(chunk)
         return groups
 
@@ -463,6 +467,8 @@ class _Simulation:
         loss_limit: torch.Tensor | float = LOSS_BOUND
 
         for step in range(steps + 1):
+            for group in self.averaging:
+                group.optimizer.eval()  # the parameters now hold the reported average x
             xy = torch.cat([g.positions() for g in self.groups])
             loss, grad = self.value_and_grad(xy)
             if step == 0:
@@ -488,7 +494,10 @@ class _Simulation:
             self.hessians.start_step(xy)
             self.clean_grads.start_step(xy)
             for group in self.groups:
-                if not group.closure_based:
+                if group.averaging:
+                    group.set_grad(self._gradient_point(group, step, state_hist))
+                    group.optimizer.step()
+                elif not group.closure_based:
                     group.set_grad(grad[group.rows])
                     group.optimizer.step()
                 elif ok[group.rows].all():  # a dead L-BFGS particle stops searching
@@ -499,6 +508,25 @@ class _Simulation:
             ok_hist, xy_hist, loss_hist, grad_hist, state_hist, self.groups
         )
         return self._result(xy_hist, loss_hist, grad_hist, diverged_at, state_hist)
+
+    def _gradient_point(
+        self, group: _Group, step: int, state_hist: list[dict[str, torch.Tensor]]
+    ) -> torch.Tensor:
+        """Schedule-free: ``train()`` moves the parameters to the gradient point y; its
+        gradient (with this step's noise draw, the same as at x) and, if recorded, y itself
+        (state ``grad_point``, for a ghost path)."""
+        group.optimizer.train()
+        y = group.positions()
+        g = self.value_and_grad(y)[1]
+        if self.sigma > 0:
+            g = g + self._noise(group.rows, step, 0)
+        if self.record_state:
+            hist = state_hist[self.groups.index(group)]
+            if "grad_point" not in hist:
+                hist["grad_point"] = torch.full((self.steps + 1, *y.shape), float("nan"),
+                                                dtype=torch.float64)
+            hist["grad_point"][step] = y
+        return group.clipped(g)
 
     def _record_state(self, state_hist: list[dict[str, torch.Tensor]], step: int) -> None:
         for group, hist in zip(self.groups, state_hist, strict=True):

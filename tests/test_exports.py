@@ -349,6 +349,23 @@ _SCRIPT_CASES = [  # surface, variant, hyperparameters, noise, steps, starts
     ("booth", "asgd", {"t0": 20.0}, None, 100, ((-8.0, 2.0), (9.0, 0.0))),
     ("rosenbrock", "adafactor", {}, 0.3, 100, ((-1.5, 2.0), (0.5, -0.5))),
     ("himmelblau", "muon", {"lr": 0.05}, None, 100, ((-4.0, 4.0), (1.0, 1.0))),
+    # the packages' classes, imported from them
+    ("rosenbrock", "lion", {}, None, 100, ((-1.5, 2.0), (0.5, -0.5))),
+    ("himmelblau", "adopt", {}, 0.3, 100, ((-4.0, 4.0), (1.0, 1.0))),
+    ("rosenbrock", "adan", {"beta3": 0.95}, None, 100, ((-1.5, 2.0), (0.5, -0.5))),
+    ("booth", "lamb", {"weight_decay": 0.1}, None, 100, ((-8.0, 2.0), (9.0, 0.0))),
+    ("beale", "adabelief", {}, 0.2, 100, ((1.0, 1.5), (-1.0, 1.0))),
+    ("rosenbrock", "ademamix", {"beta3": 0.99}, None, 100, ((-1.5, 2.0), (0.5, -0.5))),
+    ("himmelblau", "soap", {}, None, 100, ((-4.0, 4.0), (1.0, 1.0))),
+    ("rosenbrock", "prodigy", {}, 0.3, 100, ((-1.5, 2.0), (0.5, -0.5))),
+    ("rosenbrock", "adamw_schedulefree", {}, 0.3, 100, ((-1.5, 2.0), (0.5, -0.5))),
+    ("matyas", "adamw_schedulefree", {"warmup_steps": 10}, None, 100,
+     ((-8.0, 6.0), (3.0, -4.0))),
+    ("rosenbrock", "sophiah", {}, None, 100, ((-1.5, 2.0), (0.5, -0.5))),
+    ("himmelblau", "sophiah", {"update_period": 3, "hessian_distribution": "rademacher"}, 0.3,
+     100, ((-4.0, 4.0), (1.0, 1.0))),
+    ("rosenbrock", "lookahead", {"base": "momentum", "k": 3, "pullback_momentum": "reset"}, 0.3,
+     100, ((-1.5, 2.0), (0.5, -0.5))),
 ]
 
 
@@ -391,7 +408,7 @@ def test_scripts_reproduce_simulate(tmp_path, scene):
     for i, sc in enumerate(scenes):
         script = pytorch_script(sc, run=1, start=1)
         assert _imports(script) <= {"__future__", "torch", "numpy", "math", "sys", "itertools",
-                                    "inspect"}
+                                    "inspect", "pytorch_optimizer", "prodigyopt", "schedulefree"}
         path = tmp_path / f"script{i}.py"
         path.write_text(script, encoding="utf-8")
         args += [str(path), str(tmp_path / f"out{i}.csv")]
@@ -447,6 +464,21 @@ def test_script_shape_and_text(scene):
         pytorch_script(scene, run=4)
     with pytest.raises(IndexError, match="start 1 is out of range"):
         pytorch_script(scene, run=0, start=1)
+
+
+def test_script_imports_a_package_class_and_builds_wrappers_and_averages():
+    cases = {case[1]: case for case in _SCRIPT_CASES}
+    lion = pytorch_script(_case_scene(*cases["lion"]), run=1)
+    assert "\nfrom pytorch_optimizer import Lion\n" in lion and "opt = Lion([p], lr=0.01," in lion
+    adan = pytorch_script(_case_scene(*cases["adan"]), run=1)
+    assert "betas=(0.98, 0.92, 0.95)" in adan and "beta3=" not in adan.split("import torch")[1]
+    lookahead = pytorch_script(_case_scene(*cases["lookahead"]), run=1)
+    assert "base = torch.optim.SGD(" in lookahead and "momentum=0.9" in lookahead
+    assert "opt = Lookahead(base, k=3, alpha=0.5, pullback_momentum='reset')" in lookahead
+    averaged = pytorch_script(_case_scene(*cases["adamw_schedulefree"]), run=1)
+    assert "from schedulefree import AdamWScheduleFree" in averaged
+    assert "    opt.eval()" in averaged
+    assert "        opt.train()\n        evaluate(step)\n        opt.step()" in averaged
 
 
 def test_user_text_reaches_the_script_only_as_comments():

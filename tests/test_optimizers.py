@@ -8,8 +8,11 @@ diagonal Adagrad, and batched rows against single-row runs bit for bit.
 
 from __future__ import annotations
 
+import inspect
+import itertools
 import math
 import re
+import types
 
 import numpy as np
 import pytest
@@ -32,8 +35,9 @@ from optviz.optimizers import (
 )
 
 F64 = torch.float64
-TORCH_KEYS = [k for k in list_optimizers() if get_optimizer(k).is_torch]
-OWN_KEYS = [k for k in list_optimizers() if not get_optimizer(k).is_torch]
+TORCH_KEYS = [k for k in list_optimizers() if get_optimizer(k).origin == "torch"]
+PACKAGE_KEYS = [k for k in list_optimizers() if get_optimizer(k).origin == "package"]
+OWN_KEYS = [k for k in list_optimizers() if get_optimizer(k).origin == "own"]
 VARIANT_LABELS = {
     "sgd": "SGD",
     "momentum": "Momentum",
@@ -53,6 +57,17 @@ VARIANT_LABELS = {
     "adafactor": "Adafactor",
     "muon": "Muon",
     "lbfgs": "L-BFGS",
+    "lion": "Lion",
+    "adopt": "ADOPT",
+    "adan": "Adan",
+    "lamb": "LAMB",
+    "adabelief": "AdaBelief",
+    "ademamix": "AdEMAMix",
+    "soap": "SOAP",
+    "prodigy": "Prodigy",
+    "adamw_schedulefree": "Schedule-Free AdamW",
+    "sophiah": "SophiaH",
+    "lookahead": "Lookahead",
     "newton": "Newton",
     "diag_newton": "Diagonal quasi-Newton",
     "vsgd": "vSGD",
@@ -128,8 +143,11 @@ def run_steps(opt, p, f, steps: int, *, closure: bool = False) -> list[torch.Ten
 
 
 def test_registry_has_the_contract_keys_in_order() -> None:
-    assert list_optimizers() == TORCH_KEYS + OWN_KEYS  # torch.optim first, then our own
+    # torch.optim first, then the well-kept packages', then our own
+    assert list_optimizers() == TORCH_KEYS + PACKAGE_KEYS + OWN_KEYS
     assert {"sgd", "adam", "lbfgs", "adafactor", "muon"} <= set(TORCH_KEYS)
+    assert PACKAGE_KEYS == ["lion", "adopt", "adan", "lamb", "adabelief", "ademamix", "soap",
+                            "prodigy", "adamw_schedulefree", "sophiah", "lookahead"]
     assert OWN_KEYS == ["newton", "diag_newton", "vsgd", "adagrad_full", "natural_gradient"]
     assert list_variants() == list(VARIANT_LABELS)
     assert {k: VARIANTS[k].label for k in VARIANTS} == VARIANT_LABELS
@@ -137,13 +155,18 @@ def test_registry_has_the_contract_keys_in_order() -> None:
         spec = get_optimizer(key)
         assert spec.key == key and spec.cls.__name__.lower() == key
         assert spec.cls.__module__.startswith("torch.optim")
+    for key in PACKAGE_KEYS:  # the package's own class, by its public name
+        spec = get_optimizer(key)
+        top = spec.cls_path.split(".")[0]
+        assert top in ("pytorch_optimizer", "prodigyopt", "schedulefree")
+        assert spec.cls.__module__.split(".")[0] == top and spec.cls.__name__ == spec.class_name
     with pytest.raises(KeyError, match="adam"):
         get_optimizer("adamm")
     with pytest.raises(KeyError, match="momentum"):
         get_variant("heavy_ball")
 
 
-@pytest.mark.parametrize("key", TORCH_KEYS + OWN_KEYS)
+@pytest.mark.parametrize("key", TORCH_KEYS + PACKAGE_KEYS + OWN_KEYS)
 def test_spec_is_complete_and_self_consistent(key: str) -> None:
     spec = get_optimizer(key)
     assert spec.label and spec.family and spec.reference
@@ -151,11 +174,14 @@ def test_spec_is_complete_and_self_consistent(key: str) -> None:
     assert "\n" not in spec.note
     assert spec.needs_closure == (key == "lbfgs")
     assert spec.batched == (spec.execution == "elementwise")
-    assert spec.needs_hessian == (key in ("newton", "diag_newton", "vsgd"))
+    assert spec.needs_hessian == (key in ("newton", "diag_newton", "vsgd", "sophiah"))
     assert spec.needs_grad_fn == (key in ("diag_newton", "vsgd"))
     assert spec.separable == (
-        key not in ("lbfgs", "newton", "adagrad_full", "natural_gradient", "adafactor", "muon")
+        key not in ("lbfgs", "newton", "adagrad_full", "natural_gradient", "adafactor", "muon",
+                    "lamb", "soap", "prodigy", "sophiah")
     )
+    assert spec.wraps == (key == "lookahead")
+    assert spec.reports_average == (key == "adamw_schedulefree")
     # Balanced LaTeX (KaTeX-compatible commands only; rendered with KaTeX by hand).
     rule = spec.update_rule.replace(r"\{", "").replace(r"\}", "")
     assert rule.count("{") == rule.count("}")
@@ -166,8 +192,10 @@ def test_spec_is_complete_and_self_consistent(key: str) -> None:
     assert not hidden & set(spec.names)
     for hp in spec.hyperparameters:
         assert hp.help and hp.label and "\n" not in hp.help
-        if key in TORCH_KEYS:  # names are the class's own keyword arguments
-            assert hp.name in spec.cls.__init__.__code__.co_varnames
+        if key in TORCH_KEYS + PACKAGE_KEYS:  # names are the class's own keyword arguments
+            own_names = inspect.signature(spec.cls.__init__).parameters
+            joined = dict(spec.appended)  # or an element of one (Adan's beta3 in betas)
+            assert joined.get(hp.name, hp.name) in own_names or (spec.wraps and hp.name == "base")
 
 
 def test_defaults_are_torchs_except_for_demo_learning_rates() -> None:
@@ -197,6 +225,116 @@ def test_defaults_are_torchs_except_for_demo_learning_rates() -> None:
         ("muon", "lr"): 0.02,
         ("muon", "weight_decay"): 0.0,
     }
+
+
+def test_package_defaults_are_the_packages_except_for_demo_learning_rates() -> None:
+    """Every package default is the class's own (after joining Adan's and AdEMAMix's β₃ into
+    betas), except learning rates that would barely move in 200 steps; each says so."""
+    changed = {}
+    for key in PACKAGE_KEYS:
+        spec = get_optimizer(key)
+        signature = inspect.signature(spec.cls.__init__).parameters
+        for name, value in spec.class_kwargs(spec.defaults()).items():
+            if name == "base":
+                continue
+            own = signature[name].default
+            if isinstance(own, tuple):
+                own, value = tuple(float(v) for v in own), tuple(float(v) for v in value)
+            if value != own:
+                changed[(key, name)] = value
+                assert "demo default" in spec.hyperparameter(name).help, (key, name)
+    assert changed == {
+        ("lion", "lr"): 0.01,
+        ("adopt", "lr"): 0.05,
+        ("adan", "lr"): 0.05,
+        ("lamb", "lr"): 0.02,
+        ("adabelief", "lr"): 0.05,
+        ("ademamix", "lr"): 0.05,
+        ("soap", "lr"): 0.05,
+        ("adamw_schedulefree", "lr"): 0.05,
+        ("sophiah", "lr"): 0.05,
+        ("sophiah", "p"): 1.0,
+    }
+    assert get_optimizer("lookahead").defaults()["base"] == "adam"
+
+
+def test_appended_hyperparameters_join_the_class_tuple() -> None:
+    spec = get_optimizer("adan")
+    kwargs = spec.validate({"betas": (0.9, 0.8), "beta3": 0.95})
+    assert kwargs["betas"] == (0.9, 0.8) and kwargs["beta3"] == 0.95
+    assert spec.class_kwargs(kwargs)["betas"] == (0.9, 0.8, 0.95)
+    assert "beta3" not in spec.class_kwargs(kwargs)
+    opt = build_optimizer("ademamix", [leaf([0.0, 0.0])], {"beta3": 0.99})
+    assert opt.param_groups[0]["betas"] == (0.9, 0.999, 0.99)
+
+
+def test_lookahead_bases_are_elementwise_variants_it_can_build() -> None:
+    """Lookahead is declared elementwise, so its base must be: every choice is a variant of an
+    elementwise torch or package optimizer that needs no closure, Hessian (SophiaH) or wrapper, and
+    build_optimizer builds it as that variant runs alone."""
+    from pytorch_optimizer import Lookahead
+
+    bases = get_optimizer("lookahead").hyperparameter("base").choices
+    elementwise = [v for v, var in VARIANTS.items()
+                   if (s := get_optimizer(var.optimizer)).execution == "elementwise"
+                   and s.origin != "own" and not (s.wraps or s.reports_average or s.needs_hessian)]
+    assert sorted(bases) == sorted(elementwise)
+    p = leaf([0.0, 0.0])
+    opt = build_optimizer("lookahead", [p], {"base": "nesterov", "k": 3, "alpha": 0.25})
+    assert isinstance(opt, Lookahead) and (opt.k, opt.alpha) == (3, 0.25)
+    assert isinstance(opt.optimizer, torch.optim.SGD)
+    assert opt.optimizer.param_groups[0]["nesterov"] is True
+    assert opt.optimizer.param_groups[0]["momentum"] == 0.9
+    with pytest.raises(ValueError, match="base must be one of"):
+        get_optimizer("lookahead").validate({"base": "lbfgs"})
+
+
+def test_lookahead_is_k_steps_forward_one_step_back() -> None:
+    """The rule shown: every k-th step the point is φ + α(θ − φ), then φ is that point."""
+    lr, k, alpha = 1e-3, 4, 0.3
+    p, q = leaf([-1.5, 2.0]), leaf([-1.5, 2.0])
+    wrapped = build_optimizer("lookahead", [p], {"base": "sgd", "k": k, "alpha": alpha})
+    slow = q.detach().clone()
+    for t in range(1, 13):
+        p.grad = rosenbrock_grad(p.detach())
+        wrapped.step()
+        with torch.no_grad():
+            q -= lr * rosenbrock_grad(q.detach())
+            if t % k == 0:
+                q.copy_(slow + alpha * (q - slow))
+                slow = q.detach().clone()
+        torch.testing.assert_close(p.detach(), q.detach(), rtol=1e-14, atol=1e-15)
+
+
+def test_lion_moves_every_coordinate_by_exactly_lr() -> None:
+    p = leaf([-1.5, 2.0])
+    opt = build_optimizer("lion", [p], {"lr": 0.01})
+    path = torch.stack(run_steps(opt, p, rosenbrock, 50))
+    steps = (path[1:] - path[:-1]).abs()
+    torch.testing.assert_close(steps, torch.full_like(steps, 0.01), rtol=0, atol=1e-15)
+
+
+def test_lamb_step_length_is_lr_times_the_norm_of_theta() -> None:
+    """The trust ratio ‖θ‖/‖u‖ makes the step's length γ‖θ‖ times the bias correction of m
+    alone: the first step is γ‖θ₀‖/(1 − β₁) = 0.01 · 5 / 0.1, up to ε."""
+    p = torch.tensor([3.0, 4.0], dtype=F64, requires_grad=True)
+    opt = build_optimizer("lamb", [p], {"lr": 0.01})
+    p.grad = rosenbrock_grad(p.detach())
+    before = p.detach().clone()
+    opt.step()
+    assert (p.detach() - before).norm().item() == pytest.approx(0.01 * 5.0 / 0.1, rel=1e-6)
+
+
+def test_prodigy_learns_a_step_size_that_never_shrinks() -> None:
+    p = torch.tensor([-1.5, 2.0], dtype=F64, requires_grad=True)
+    opt = build_optimizer("prodigy", [p], {})
+    ds = []
+    for _ in range(100):
+        p.grad = rosenbrock_grad(p.detach())
+        opt.step()
+        ds.append(opt.param_groups[0]["d"])
+    assert ds[0] >= 1e-6 and all(b >= a for a, b in itertools.pairwise(ds))
+    assert ds[-1] > 1e3 * ds[0]  # learned: many orders above d₀
 
 
 def test_natural_gradient_says_it_is_the_empirical_fisher() -> None:
@@ -368,8 +506,13 @@ def test_defaults_lower_rosenbrock_within_200_steps(variant: str, with_grad_fn: 
     spec = get_optimizer(VARIANTS[variant].optimizer)
     p = leaf([-1.5, 2.0])
     extra = _hessian_kwargs(spec) | ({"grad_fn": rosenbrock_grad} if with_grad_fn else {})
-    opt = spec.cls([p], **variant_hyperparameters(variant), **extra)
+    opt = build_optimizer(spec.key, [p], variant_hyperparameters(variant), **extra)
+    if spec.reports_average:  # Schedule-Free: step at y, judge the average x it reports
+        opt.train()
     path = torch.stack(run_steps(opt, p, rosenbrock, 200, closure=spec.needs_closure))
+    if spec.reports_average:
+        opt.eval()
+        path = torch.cat([path, p.detach().clone()[None]])
     assert torch.isfinite(path).all()
     assert rosenbrock(path[-1]).item() < rosenbrock(path[0]).item() == 12.5
 
@@ -913,3 +1056,49 @@ def test_closed_form_2x2_helpers_match_dense_linear_algebra() -> None:
     torch.testing.assert_close(la.solve(b, v), torch.linalg.solve(b, v))
     psd[3, 0, 0] = float("nan")
     assert torch.isnan(la.sqrtm_psd(psd)[3]).all() and torch.isfinite(la.sqrtm_psd(psd)[4]).all()
+
+
+# --- README ---------------------------------------------------------------------------------
+
+
+def test_readme_optimizer_table_lists_every_key_with_its_package_and_version() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("| UI name | key | what runs | package | reference |"):]
+    table = table[: table.index("\n\n")]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[1].strip("`")] = cells
+    assert list(rows) == list_variants()
+    assert set(list_optimizers()) <= set(rows)
+    for key, (name, _, runs, package, reference) in rows.items():
+        spec = get_optimizer(VARIANTS[key].optimizer)
+        assert name == VARIANTS[key].label and spec.class_name in runs
+        assert package == spec.package, key  # e.g. "pytorch_optimizer 4.1.0", "optviz"
+        assert re.search(r"\((19|20)\d\d\)", reference)
+
+
+@pytest.mark.parametrize("distribution", ["gaussian", "rademacher"])
+def test_hutchinson_hook_estimates_the_hessian_diagonal(distribution: str) -> None:
+    """E[z ⊙ Hz] = diag(H): the hook's probes average to the diagonal (the off-diagonal term
+    z₁z₂H₁₂ averages out), on SophiaH's update steps only, the same for every row."""
+    from optviz.optimizers.hutchinson import hutchinson_hook
+
+    a = torch.tensor([[3.0, 2.0], [2.0, -1.0]], dtype=F64)
+    hook = hutchinson_hook(lambda rows: a.expand(len(rows), 2, 2), 2, distribution)
+
+    fake = types.SimpleNamespace(param_groups=[{"params": [leaf([0.5, 0.5], [-1.0, 2.0])]}])
+    estimates = []
+    for step in range(4000):
+        fake.param_groups[0]["step"] = step
+        out = hook(fake, (), {})
+        if step % 2:
+            assert out is None
+            continue
+        (h,) = out[1]["hessian"]
+        assert h.shape == (2, 2) and torch.equal(h[0], h[1])
+        estimates.append(h[0])
+    mean = torch.stack(estimates).mean(0)  # 2,000 probes: std of the mean ≤ 0.11 (Gaussian)
+    torch.testing.assert_close(mean, a.diagonal(), rtol=0, atol=0.35)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import optviz
-from optviz.optimizers import get_optimizer
+from optviz.optimizers import get_optimizer, get_variant, variant_hyperparameters
 from optviz.runner import LOSS_BOUND, MAX_STEPS, POSITION_BOUND, simulate
 
 # Two hyperparameter sets per torch-backed optimizer, exercising its distinctive options.
@@ -27,16 +27,45 @@ TORCH_CASES: dict[str, list[dict]] = {
     "adafactor": [{"lr": 0.05}, {"lr": 0.02, "beta2_decay": -0.5, "d": 1.5, "weight_decay": 0.1}],
     "muon": [{"lr": 0.02}, {"lr": 0.01, "momentum": 0.8, "nesterov": False, "ns_steps": 3}],
 }
+# Two hyperparameter sets per package optimizer (pytorch_optimizer, prodigyopt, schedulefree).
+PACKAGE_CASES: dict[str, list[dict]] = {
+    "lion": [{"lr": 0.01}, {"lr": 0.003, "betas": (0.8, 0.95), "weight_decay": 0.1}],
+    "adopt": [{"lr": 0.05}, {"lr": 0.02, "betas": (0.8, 0.999), "weight_decay": 0.1}],
+    "adan": [{"lr": 0.05}, {"lr": 0.02, "betas": (0.9, 0.8), "beta3": 0.95,
+                             "weight_decay": 0.1, "weight_decouple": True}],
+    "lamb": [{"lr": 0.02}, {"lr": 0.01, "weight_decay": 0.1, "grad_averaging": False}],
+    "adabelief": [{"lr": 0.05}, {"lr": 0.02, "betas": (0.8, 0.99), "weight_decay": 0.1,
+                                 "weight_decouple": False}],
+    "ademamix": [{"lr": 0.05}, {"lr": 0.02, "beta3": 0.99, "alpha": 2.0, "weight_decay": 0.1}],
+    "soap": [{"lr": 0.05}, {"lr": 0.02, "betas": (0.9, 0.99), "precondition_frequency": 3,
+                            "normalize_gradient": True}],
+    "prodigy": [{"lr": 1.0}, {"lr": 0.5, "d0": 1e-4, "use_bias_correction": True,
+                              "weight_decay": 0.01}],
+    "adamw_schedulefree": [{"lr": 0.05}, {"lr": 0.02, "warmup_steps": 20, "r": 1.0,
+                                          "weight_decay": 0.1}],
+    "sophiah": [{"lr": 0.05}, {"lr": 0.02, "p": 0.5, "update_period": 3,
+                               "hessian_distribution": "rademacher", "weight_decay": 0.1}],
+    "lookahead": [{"base": "adam"}, {"base": "momentum", "k": 3, "alpha": 0.8,
+                                     "pullback_momentum": "pullback"}],
+}
+CASES = TORCH_CASES | PACKAGE_CASES
 SURFACE_STARTS = {"rosenbrock": [(-1.5, 2.0), (0.5, -0.5)], "himmelblau": [(0.0, 0.0), (-1.0, 4.0)]}
 
 
 def plain_loop(surface: str, key: str, kwargs: dict, start, steps: int) -> np.ndarray:
-    """What a notebook does: one 2-element tensor, autograd, the torch.optim class itself."""
+    """What a notebook does: one 2-element tensor, autograd, the optimizer class itself
+    (Lookahead around its base class; Schedule-Free stepped in train mode, read in eval mode)."""
     surf = optviz.get_surface(surface)
     spec = get_optimizer(key)
     shape = (2,) if spec.execution == "elementwise" else spec.param_shape  # Muon: a 1×2 matrix
     p = torch.tensor(start, dtype=torch.float64).reshape(shape).requires_grad_(True)
-    opt = spec.cls([p], **spec.validate(kwargs))
+    hparams = spec.validate(kwargs)
+    if spec.wraps:
+        base = get_optimizer(get_variant(hparams["base"]).optimizer)
+        inner = base.cls([p], **base.class_kwargs(variant_hyperparameters(hparams["base"])))
+        opt = spec.cls(inner, **{k: v for k, v in hparams.items() if k != "base"})
+    else:
+        opt = spec.cls([p], **spec.class_kwargs(hparams))
     path = [p.detach().clone()]
 
     def closure():
@@ -45,16 +74,43 @@ def plain_loop(surface: str, key: str, kwargs: dict, start, steps: int) -> np.nd
         loss.backward()
         return loss
 
-    for _ in range(steps):
+    for t in range(steps):
+        if spec.reports_average:
+            opt.train()
+        if spec.needs_hessian and spec.origin == "package":  # SophiaH, given its estimate
+            if t % hparams["update_period"] == 0:
+                opt.step(closure, hessian=[hutchinson(surf, p, t, hparams)])
+            else:
+                opt.step(closure)
+            path.append(p.detach().clone().reshape(2))
+            continue
         opt.step(closure)
+        if spec.reports_average:
+            opt.eval()
         path.append(p.detach().clone().reshape(2))
     path[0] = path[0].reshape(2)
     return torch.stack(path).numpy()
 
 
-def test_the_cases_cover_every_torch_optimizer() -> None:
-    torch_keys = {k for k in optviz.list_optimizers() if get_optimizer(k).is_torch}
-    assert set(TORCH_CASES) == torch_keys
+def hutchinson(surf, p: torch.Tensor, t: int, hparams: dict) -> torch.Tensor:
+    """z ⊙ (H z) at p, written out: z is optviz's normal draw for key (0, 0, 0) and counter t
+    (its sign for Rademacher), H the autograd Hessian the runner uses with autograd."""
+    from optviz.noise import particle_keys, standard_normal
+    from optviz.runner import _autograd_hessian
+
+    z = standard_normal(particle_keys(0, np.zeros(1), np.zeros(1)), t, 0)[0]
+    if hparams["hessian_distribution"] == "rademacher":
+        z = np.where(z < 0, -1.0, 1.0)
+    h = _autograd_hessian(surf.f)(p.detach().reshape(1, 2))[0]
+    z0, z1 = (torch.tensor(v, dtype=torch.float64) for v in z)
+    return torch.stack((z0 * (h[0, 0] * z0 + h[0, 1] * z1),
+                        z1 * (h[1, 0] * z0 + h[1, 1] * z1))).reshape(p.shape)
+
+
+def test_the_cases_cover_every_torch_and_package_optimizer() -> None:
+    origins = {k: get_optimizer(k).origin for k in optviz.list_optimizers()}
+    assert set(TORCH_CASES) == {k for k, o in origins.items() if o == "torch"}
+    assert set(PACKAGE_CASES) == {k for k, o in origins.items() if o == "package"}
 
 
 @pytest.mark.parametrize(
@@ -73,21 +129,21 @@ def test_a_wrong_execution_declaration_would_be_caught(key: str, monkeypatch) ->
     monkeypatch.setitem(registry.REGISTRY, key, wrong)
     starts = [(-1.5, 2.0), (0.5, -0.5)]
     try:
-        result = simulate("rosenbrock", [(key, TORCH_CASES.get(key, [{}])[0])], starts, steps=20,
+        result = simulate("rosenbrock", [(key, CASES.get(key, [{}])[0])], starts, steps=20,
                           gradient="autograd")
     except (RuntimeError, ValueError, TypeError):
         return  # refused outright (e.g. Muon needs 2-D parameters): also caught
     monkeypatch.setitem(registry.REGISTRY, key, spec)
-    expected = plain_loop("rosenbrock", key, TORCH_CASES.get(key, [{}])[0], starts[0], 20)
+    expected = plain_loop("rosenbrock", key, CASES.get(key, [{}])[0], starts[0], 20)
     assert not np.array_equal(result.xy[0, 0], expected)
 
 
 @pytest.mark.parametrize("surface", sorted(SURFACE_STARTS))
-@pytest.mark.parametrize("key", sorted(TORCH_CASES))
+@pytest.mark.parametrize("key", sorted(CASES))
 def test_every_row_equals_a_plain_torch_optim_loop(key: str, surface: str) -> None:
     starts = SURFACE_STARTS[surface]
     steps = 40 if key == "lbfgs" else 150
-    runs = [(key, hp) for hp in TORCH_CASES[key]]
+    runs = [(key, hp) for hp in CASES[key]]
     result = simulate(surface, runs, starts, steps=steps, gradient="autograd", noise=0.0)
     assert (result.diverged_at == -1).all()
     for r, (_, hp) in enumerate(runs):
@@ -96,9 +152,9 @@ def test_every_row_equals_a_plain_torch_optim_loop(key: str, surface: str) -> No
             np.testing.assert_array_equal(result.xy[r, s], expected)
 
 
-@pytest.mark.parametrize("key", sorted(TORCH_CASES))
+@pytest.mark.parametrize("key", sorted(CASES))
 def test_closed_form_gradient_tracks_autograd(key: str) -> None:
-    runs = [(key, TORCH_CASES[key][0])]
+    runs = [(key, CASES[key][0])]
     starts = SURFACE_STARTS["rosenbrock"]
     closed = simulate("rosenbrock", runs, starts, steps=60, noise=0.0)
     auto = simulate("rosenbrock", runs, starts, steps=60, noise=0.0, gradient="autograd")
@@ -467,3 +523,35 @@ def test_a_schedule_needs_a_learning_rate() -> None:
     with pytest.raises(ValueError, match=r"runs\[0\]: schedule: this optimizer has no learning"):
         simulate("rosenbrock", [("vsgd", {}, {"schedule": {"name": "StepLR"}})], [(0.0, 0.0)],
                  steps=10)
+
+
+# --- Schedule-Free: the path is the average x, gradients are taken at y ----------------------
+
+
+def test_schedule_free_records_x_and_keeps_y_as_the_gradient_point() -> None:
+    starts = [(-1.5, 2.0), (0.5, -0.5)]
+    r = simulate("rosenbrock", [("adamw_schedulefree", {"lr": 0.05})], starts, steps=60,
+                 record_state=True)
+    surf = optviz.get_surface("rosenbrock")
+    xy = torch.from_numpy(r.xy[0].reshape(-1, 2))
+    np.testing.assert_allclose(r.grad[0].reshape(-1, 2), surf.grad(xy).numpy(), rtol=1e-12)
+    y, z = r.state[0]["grad_point"], r.state[0]["z"]
+    assert np.isnan(y[:, -1]).all()  # no gradient is taken after the last step
+    np.testing.assert_array_equal(y[:, 0], r.xy[0, :, 0])  # x₁ = y₁ = z₁ = θ₀
+    # y = (1 − β₁)z + β₁x (train() from eval mode), and y really differs from the drawn x
+    np.testing.assert_allclose(y[:, 1:-1], 0.1 * z[:, 1:-1] + 0.9 * r.xy[0, :, 1:-1],
+                               rtol=1e-12, atol=1e-12)
+    assert np.abs(y[:, 1:-1] - r.xy[0, :, 1:-1]).max() > 1e-3
+
+
+def test_schedule_free_with_noise_is_batch_independent() -> None:
+    """Both evaluations of a step (x for the record, y for the step) use the particle's own
+    draw, so any prefix of the scene reproduces its rows exactly."""
+    rng = np.random.default_rng(3)
+    starts = rng.uniform(-2.0, 2.0, size=(30, 2))
+    runs = [("adam", {"lr": 0.05}), ("adamw_schedulefree", {"lr": 0.05})]
+    batch = simulate("noisy_quadratic", runs, starts, steps=80, seed=5, noise=0.5)
+    for s in (0, 17, 29):
+        prefix = simulate("noisy_quadratic", runs, starts[: s + 1], steps=80, seed=5, noise=0.5)
+        np.testing.assert_array_equal(batch.xy[1, s], prefix.xy[1, s])
+        np.testing.assert_array_equal(batch.grad[1, s], prefix.grad[1, s])

@@ -3,15 +3,17 @@ r""""PyTorch code": a short, self-contained script that reproduces one run of a 
 The script imports torch and the standard library (numpy too when the scene has gradient noise).
 It writes the surface out as a Python function of two tensors (:mod:`optviz.exports.torch_expr`),
 builds ``p = torch.tensor([x0, y0], dtype=torch.float64, requires_grad=True)`` and the optimizer
-(``torch.optim.<Class>`` with the run's complete keyword arguments, or, for optviz's own
+(``torch.optim.<Class>`` with the run's complete keyword arguments, a package's class imported
+from it, ``from pytorch_optimizer import Lion``, Lookahead around its base, or, for optviz's own
 optimizers, their real source: class, kernel and helpers, gathered by
 :func:`optviz.exports.source.gather`), and loops exactly as :func:`optviz.runner.simulate` does:
 at each step the loss and its gradient (autograd) at the current point, plus optviz's
 counter-based Gaussian noise (the source of :mod:`optviz.noise`) when the scene has noise, are
-recorded, then the optimizer steps. L-BFGS steps with a closure; Newton and the diagonal methods
-get the autograd Hessian of ``f`` (``hessian_fn``), and a secant estimate the noise-free
-autograd gradient (``grad_fn``). A run stops where optviz marks it diverged. The script agrees
-with the app (closed-form derivatives) to about 1e-9 (tests check it).
+recorded, then the optimizer steps. Schedule-Free records the average x (``opt.eval()``) and
+steps with the gradient at y (``opt.train()``). L-BFGS steps with a closure; Newton and the
+diagonal methods get the autograd Hessian of ``f`` (``hessian_fn``), and a secant estimate the
+noise-free autograd gradient (``grad_fn``). A run stops where optviz marks it diverged. The
+script agrees with the app (closed-form derivatives) to about 1e-9 (tests check it).
 
 Run as ``python script.py`` it prints the trajectory every tenth of the way; ``python
 script.py out.csv`` writes every step (``step,x,y,loss,grad_x,grad_y``).
@@ -29,7 +31,9 @@ from typing import Any
 from optviz import noise as noise_stream
 from optviz.exports.source import gather
 from optviz.exports.torch_expr import torch_source
-from optviz.optimizers import get_optimizer
+from optviz.optimizers import OptimizerSpec, get_optimizer
+from optviz.optimizers.hutchinson import hutchinson_hook
+from optviz.optimizers.wrappers import base_of, wrapper_kwargs
 from optviz.runner import LOSS_BOUND, POSITION_BOUND
 from optviz.scene import Scenario
 
@@ -45,9 +49,10 @@ def noise(step, call=0):
 '''
 
 
-def noise_source() -> str:
-    """optviz's noise stream (:mod:`optviz.noise`, its own source) and this run's draw."""
-    return gather(noise_stream.particle_keys, noise_stream.standard_normal) + _NOISE_DRAW
+def noise_source(*extra: Any) -> str:
+    """optviz's noise stream (:mod:`optviz.noise`, its own source) and this run's draw, with
+    ``extra`` roots gathered alongside (the Hutchinson hook, which draws from the same stream)."""
+    return gather(noise_stream.particle_keys, noise_stream.standard_normal, *extra) + _NOISE_DRAW
 
 
 def optimizer_source(key: str) -> str:
@@ -87,6 +92,36 @@ def _wrap_comment(text: str, width: int = 94) -> list[str]:
     return ["# " + line for line in textwrap.wrap(_comment(text, 2000), width)] or ["#"]
 
 
+def _keywords(spec: OptimizerSpec, values: dict[str, Any]) -> list[str]:
+    """``name=value`` texts in schema order, as the class takes them (``appended`` joined)."""
+    values = spec.class_kwargs({k: v for k, v in values.items()})
+    order = [hp.name for hp in spec.hyperparameters if hp.name in values]
+    order += sorted(set(values) - set(order))
+    return [f"{k}={_literal(values[k])}" for k in order]
+
+
+def _constructor(spec: OptimizerSpec) -> str:
+    """How the script names the class: ``torch.optim.Adam``, ``Lion`` (imported), ``Newton``."""
+    return f"torch.optim.{spec.class_name}" if spec.origin == "torch" else spec.class_name
+
+
+def _import_line(spec: OptimizerSpec) -> str:
+    """``from pytorch_optimizer import Lion`` for a package's class, else nothing."""
+    if spec.origin != "package":
+        return ""
+    return f"from {spec.cls_path.rsplit('.', 1)[0]} import {spec.class_name}"
+
+
+def _call(name: str, ctor: str, arguments: list[str]) -> str:
+    """``name = ctor(arguments)``, wrapped to the script's line length."""
+    call = f"{name} = {ctor}({', '.join(arguments)})"
+    if len(call) > 99:
+        call = f"{name} = {ctor}(\n" + textwrap.fill(
+            ", ".join(arguments), 95, initial_indent="    ", subsequent_indent="    ",
+            break_long_words=False, break_on_hyphens=False) + ",\n)"
+    return call
+
+
 def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
     """A self-contained Python script that reproduces run ``run`` (0-based) of ``scenario`` from
     start ``start`` (0-based) with plain PyTorch; see the module docstring.
@@ -105,12 +140,17 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
     spec = get_optimizer(cfg.optimizer)
     source = torch_source(surface.compiled)
     sigma = scenario.effective_noise()
-    own = not spec.is_torch
+    own = spec.origin == "own"
     cls = spec.class_name
     values = dict(cfg.hparams)
-    order = [hp.name for hp in spec.hyperparameters if hp.name in values]
-    order += sorted(set(values) - set(order))
-    kwargs = [f"{k}={_literal(values[k])}" for k in order]
+    base = None  # a wrapper's inner optimizer: (spec, keyword arguments)
+    if spec.wraps:
+        base_key, base_values = base_of(values)
+        base = (get_optimizer(base_key), _keywords(get_optimizer(base_key), base_values))
+        values = wrapper_kwargs(values)
+    kwargs = _keywords(spec, values)
+    averaging = spec.reports_average  # Schedule-Free: gradient at y (train), record x (eval)
+    hooked = spec.needs_hessian and spec.origin == "package"  # SophiaH: the Hutchinson hook
     x0, y0 = (float(v) for v in scenario.starts[start])
     closure = spec.needs_closure  # L-BFGS re-evaluates the loss inside step()
     matrix = spec.execution != "elementwise" and spec.param_shape == (1, 2)  # Muon: a matrix
@@ -135,8 +175,10 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
     out += ["import itertools"] if closure else []
     out += ["import math"] if uses_math else []
     out += ["import sys", ""]
-    out += ["import numpy as np"] if sigma > 0 else []
-    out += ["import torch", "", ""]
+    out += ["import numpy as np"] if sigma > 0 or hooked else []
+    out += ["import torch"]
+    out += sorted({_import_line(sp) for sp in (spec, base[0] if base else spec)} - {""})
+    out += ["", ""]
     if source.helpers:  # the formula's kink-safe functions, their own source
         out += [source.preamble, "", ""]
     out += [
@@ -156,7 +198,15 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
         out += ["", ""]
         out += _wrap_comment("optviz's gradient noise, its own source (optviz/noise.py): a pure "
                              "function of (seed, run, start, step, call).")
-        out += noise_source().rstrip("\n").split("\n")
+        out += noise_source(*([hutchinson_hook] if hooked else [])).rstrip("\n").split("\n")
+    if hooked:
+        out += ["", ""]
+        out += _wrap_comment(
+            f"{spec.label}'s Hessian-diagonal estimate z * (H z), handed to its step(hessian=...) "
+            "by a step pre-hook: optviz's own source (optviz/optimizers/hutchinson.py), the "
+            "probes z from optviz's counter-based normal stream.")
+        if sigma == 0:  # with noise, the stream and the hook came together above
+            out += gather(hutchinson_hook).rstrip("\n").split("\n")
     if own:
         out += ["", ""]
         out += _wrap_comment(f"optviz's own {spec.label} (not in torch.optim), its own source: "
@@ -170,7 +220,8 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
             "    hessian_of = torch.autograd.functional.hessian",
             "    return torch.stack([hessian_of(lambda v: f(v[0], v[1]), q) for q in rows])",
         ]
-        kwargs.append("hessian_fn=hessian")
+        if not hooked:
+            kwargs.append("hessian_fn=hessian")
     if spec.needs_grad_fn:
         out += [
             "", "",
@@ -180,12 +231,14 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
             "    return torch.stack([jacobian(lambda v: f(v[0], v[1]), q) for q in rows])",
         ]
         kwargs.append("grad_fn=gradient")
-    ctor = cls if own else f"torch.optim.{cls}"
-    call = f"opt = {ctor}([p], {', '.join(kwargs)})"
-    if len(call) > 99:
-        call = f"opt = {ctor}(\n" + textwrap.fill(
-            ", ".join(["[p]", *kwargs]), 95, initial_indent="    ", subsequent_indent="    ",
-            break_long_words=False, break_on_hyphens=False) + ",\n)"
+    if base is not None:
+        call = _call("base", _constructor(base[0]), ["[p]", *base[1]]) + "\n" + _call(
+            "opt", cls, ["base", *kwargs])
+    else:
+        call = _call("opt", _constructor(spec), ["[p]", *kwargs])
+    if hooked:
+        call += ("\nopt.register_step_pre_hook(hutchinson_hook(hessian, "
+                 f"{values['update_period']!r}, {values['hessian_distribution']!r}))")
     out += [
         "", "",
         *(["p = torch.tensor([START], dtype=torch.float64, requires_grad=True)"
@@ -210,6 +263,8 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
         "",
         "rows = []",
         "for step in range(STEPS + 1):",
+        *(["    opt.eval()  # the parameters hold the average x, the point reported"]
+          if averaging else []),
         "    loss = evaluate(step)",
         f"    x, y = {point}.tolist()",
         "    value = loss.item()",
@@ -223,6 +278,8 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
     if closure:
         out += ["        calls = itertools.count()  # the noise stream counts evaluations",
                 "        opt.step(lambda: evaluate(step, next(calls)))"]
+    elif averaging:  # the gradient at y (with this step's noise draw), then the step
+        out += ["        opt.train()", "        evaluate(step)", "        opt.step()"]
     else:
         out += ["        opt.step()"]
     out += [

@@ -66,7 +66,7 @@ def __getattr__(name: str) -> Any:
 
 
 def list_optimizers() -> list[str]:
-    """Registry keys: the ``torch.optim`` ones first, then our own."""
+    """Registry keys: ``torch.optim`` first, then well-kept packages', then our own."""
     return list(REGISTRY)
 
 
@@ -119,7 +119,8 @@ def build_optimizer(
 ) -> torch.optim.Optimizer:
     """A validated optimizer instance.
 
-    ``hessian_fn`` (``(N, 2) -> (N, 2, 2)``) is passed only to specs with ``needs_hessian``,
+    ``hessian_fn`` (``(N, 2) -> (N, 2, 2)``) is passed only to specs with ``needs_hessian``
+    (to a package's class, SophiaH, through :func:`optviz.optimizers.hutchinson.hutchinson_hook`),
     ``grad_fn`` (``(N, 2) -> (N, 2)``, the noise-free gradient) only to specs with
     ``needs_grad_fn``; the others ignore them.
     """
@@ -127,14 +128,28 @@ def build_optimizer(
 
     spec = get_optimizer(key)
     kwargs = spec.validate(hparams)
+    if isinstance(params, torch.Tensor):
+        params = [params]
+    if spec.wraps:  # Lookahead: build the base variant, then wrap it
+        from optviz.optimizers.wrappers import build_wrapper
+
+        return build_wrapper(spec, params, kwargs, hessian_fn=hessian_fn, grad_fn=grad_fn)
+    kwargs = spec.class_kwargs(kwargs)
+    if spec.needs_hessian and spec.origin == "package":  # SophiaH: step(hessian=...) by a hook
+        from optviz.optimizers.hutchinson import hutchinson_hook
+
+        optimizer = spec.cls(params, **kwargs)
+        optimizer.register_step_pre_hook(
+            hutchinson_hook(hessian_fn, kwargs["update_period"], kwargs["hessian_distribution"])
+        )
+        return optimizer
     if spec.needs_hessian:
         kwargs["hessian_fn"] = hessian_fn
     if spec.needs_grad_fn:
         kwargs["grad_fn"] = grad_fn
-    if _takes_foreach(spec.cls):
+    if spec.is_torch and _takes_foreach(spec.cls):
         # The single-tensor path is what torch picks on the CPU anyway (same numbers);
-        # saying so skips torch's per-step check for fused/foreach support.
+        # saying so skips torch's per-step check for fused/foreach support. Package classes
+        # keep their own default (pytorch-optimizer's None means multi-tensor on the CPU too).
         kwargs["foreach"] = False
-    if isinstance(params, torch.Tensor):
-        params = [params]
     return spec.cls(params, **kwargs)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from optviz.optimizers.packages import PACKAGE_SPECS
 from optviz.optimizers.spec import FROM_SIGNATURE, Hyperparameter, OptimizerSpec, Variant
 
 # --- reusable hyperparameters -------------------------------------------------------------
@@ -1049,6 +1050,7 @@ REGISTRY: dict[str, OptimizerSpec] = {
         ADAFACTOR,
         MUON,
         LBFGS,
+        *PACKAGE_SPECS,
         NEWTON,
         DIAG_NEWTON,
         VSGD_SPEC,
@@ -1105,6 +1107,7 @@ VARIANTS: dict[str, Variant] = {
         _plain("adafactor"),
         _plain("muon"),
         _plain("lbfgs"),
+        *(_plain(spec.key) for spec in PACKAGE_SPECS),
         _plain("newton"),
         _plain("diag_newton"),
         _plain("vsgd"),

@@ -217,6 +217,11 @@ class OptimizerSpec:
     particle). ``needs_closure``: ``step(closure)`` re-evaluates the loss (L-BFGS);
     ``needs_hessian``: the constructor takes ``hessian_fn``; ``needs_grad_fn``: it takes
     ``grad_fn`` (``(N, 2)`` positions -> ``(N, 2)`` noise-free gradients, for a secant).
+    ``appended``: ``(name, target)`` pairs: hyperparameter ``name`` is appended to the tuple
+    ``target`` when the class is called (Adan's ``betas=(β₁, β₂, β₃)`` shown as a pair and
+    ``beta3``). ``wraps``: the class wraps another optimizer, built from the variant named by
+    the hyperparameter ``base`` (Lookahead). ``reports_average``: the class evaluates gradients
+    at one point and reports another, through ``train()``/``eval()`` (Schedule-Free).
     """
 
     key: str
@@ -233,6 +238,9 @@ class OptimizerSpec:
     needs_closure: bool = False
     needs_hessian: bool = False
     needs_grad_fn: bool = False
+    appended: tuple[tuple[str, str], ...] = ()
+    wraps: bool = False
+    reports_average: bool = False
 
     def __post_init__(self) -> None:
         names = [hp.name for hp in self.schema]
@@ -252,6 +260,32 @@ class OptimizerSpec:
     def is_torch(self) -> bool:
         """Whether the class is PyTorch's own (``torch.optim``), not optviz's."""
         return self.cls_path.startswith("torch.optim.")
+
+    @property
+    def package(self) -> str:
+        """Where the class comes from, with its installed version: ``"torch 2.13.0"``,
+        ``"pytorch_optimizer 4.1.0"``, or ``"optviz"`` for our own (no import of the class; the
+        local build label, torch's ``+cpu``, left out)."""
+        top = self.cls_path.split(".", 1)[0]
+        if top == "optviz":
+            return "optviz"
+        from importlib.metadata import version
+
+        return f"{top} {version(top).split('+')[0]}"  # import name = distribution; no +cpu
+
+    @property
+    def origin(self) -> Literal["torch", "package", "own"]:
+        """``torch`` (``torch.optim``), ``package`` (a well-kept package) or ``own`` (optviz)."""
+        if self.is_torch:
+            return "torch"
+        return "own" if self.cls_path.startswith("optviz.") else "package"
+
+    def class_kwargs(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """Validated hyperparameters as the class takes them (``appended`` joined in)."""
+        out = dict(kwargs)
+        for name, target in self.appended:
+            out[target] = (*out[target], out.pop(name))
+        return out
 
     @property
     def class_name(self) -> str:
@@ -333,7 +367,12 @@ class OptimizerSpec:
 
         dummy = torch.zeros(1, 2, dtype=torch.float64, requires_grad=True)
         try:
-            self.cls([dummy], **kwargs)
+            if self.wraps:
+                from optviz.optimizers.wrappers import build_wrapper
+
+                build_wrapper(self, [dummy], kwargs)
+            else:
+                self.cls([dummy], **self.class_kwargs(kwargs))
         except (ValueError, TypeError, RuntimeError) as err:
             shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
             raise HyperparameterError(
