@@ -40,6 +40,8 @@ from optviz.optimizers._kernel import autograd_hessian
 from optviz.surfaces import Surface, get_surface
 
 RunSpec = tuple[str, Mapping[str, Any]]
+# on_step(step, xy (M, 2), loss (M,), grad (M, 2), ok (M,)); row = run · n_starts + start
+OnStep = Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], None]
 
 MAX_STEPS = 10_000
 MAX_PARTICLES = 100_000
@@ -316,6 +318,63 @@ def simulate(
         return sim.run()
 
 
+def stream(
+    surface: str | Surface,
+    runs: Sequence[RunSpec],
+    starts: Any,
+    on_step: OnStep,
+    steps: int = 500,
+    seed: int = 0,
+    noise: float | None = None,
+    gradient: Literal["closed_form", "autograd"] = "closed_form",
+    time_limit: float | None = None,
+    *,
+    fused: Callable[[torch.Tensor], torch.optim.Optimizer] | None = None,
+    common_noise: bool = False,
+) -> None:
+    """The loop of :func:`simulate` without histories: ``on_step`` sees every step instead.
+
+    ``on_step(step, xy, loss, grad, ok)`` gets the ``(M, 2)`` positions, losses, gradients
+    (noise included) and the in-bounds mask of all ``M = n_runs · n_starts`` particles, row
+    ``run · n_starts + start``, at steps ``0 .. steps``; memory stays ``O(M)``. A particle is
+    diverged from its first step with ``ok`` False (``simulate`` NaNs it from there on).
+
+    ``common_noise``: every run draws the noise of run 0, so run ``r`` sees exactly what
+    ``simulate`` gives it alone (common random numbers across the runs of a sweep).
+    ``fused(leaf)``: optional; all runs become rows of ONE ``(n_runs · n_starts, 2)`` leaf (the
+    starts tiled per run) stepped by the optimizer it returns. The caller guarantees that
+    optimizer is bit-identical per row to the registry's class for each run (elementwise
+    optimizers without Hessian or clean-gradient needs only).
+    """
+    surf = _as_surface(surface)
+    start_array = arguments.points("starts", starts)
+    steps = arguments.whole("steps", steps, 1, MAX_STEPS)
+    seed = arguments.whole("seed", seed, 0, MAX_SEED)
+    sigma = surf.noise if noise is None else arguments.real("noise", noise, low=0.0)
+    gradient = arguments.choice("gradient", gradient, ("closed_form", "autograd"))  # type: ignore[assignment]
+    if time_limit is not None:
+        time_limit = arguments.real("time_limit", time_limit, low=0.0)
+    if not callable(on_step):
+        raise TypeError(f"on_step must be callable, got {type(on_step).__name__}")
+    validated = _as_runs(runs)
+    _check_limits(steps, len(validated), len(start_array))
+    if gradient == "closed_form":
+        value_and_grad, hessian_fn, grad_fn = surf.value_and_grad, surf.hessian, surf.grad
+    else:
+        value_and_grad = _autograd_gradient(surf.f)
+        hessian_fn = _autograd_hessian(surf.f)
+
+        def grad_fn(xy: torch.Tensor) -> torch.Tensor:
+            return value_and_grad(xy)[1]
+
+    with _single_thread(), torch.no_grad():
+        sim = _Simulation(
+            surf, validated, start_array, steps, seed, sigma, value_and_grad, hessian_fn,
+            grad_fn, False, time_limit, fused=fused, common_noise=common_noise,
+        )
+        sim.run(on_step)
+
+
 def _within_bounds(
     xy: torch.Tensor, loss: torch.Tensor, loss_limit: torch.Tensor | float
 ) -> torch.Tensor:
@@ -363,8 +422,11 @@ class _Simulation:
         grad_fn,
         record_state,
         time_limit,
+        fused: Callable[[torch.Tensor], torch.optim.Optimizer] | None = None,
+        common_noise: bool = False,
     ) -> None:
         self.surface, self.runs, self.starts = surface, runs, starts
+        self.fused = fused
         self.steps, self.seed, self.sigma = steps, seed, sigma
         self.value_and_grad = value_and_grad
         self.record_state, self.time_limit = record_state, time_limit
@@ -373,10 +435,11 @@ class _Simulation:
         specs = [get_optimizer(key) for key, _ in runs]
         self.hessians = _StepCache(hessian_fn, self._rows_of(specs, "needs_hessian"))
         self.clean_grads = _StepCache(grad_fn, self._rows_of(specs, "needs_grad_fn"))
-        self.groups = self._build_groups()
+        self.groups = self._build_groups() if fused is None else self._fused_group()
         run_index = np.concatenate([np.full(len(g.starts), g.run) for g in self.groups])
         start_index = np.concatenate([g.starts for g in self.groups])
-        self.keys = noise_stream.particle_keys(seed, run_index, start_index)
+        noise_runs = np.zeros_like(run_index) if common_noise else run_index
+        self.keys = noise_stream.particle_keys(seed, noise_runs, start_index)
         # Order of the combined rows -> [run, start] order of the result.
         self.order = np.argsort(run_index * n_starts + start_index, kind="stable")
 
@@ -418,6 +481,15 @@ class _Simulation:
                 row += len(chunk)
         return groups
 
+    def _fused_group(self) -> list[_Group]:
+        """All runs as rows of ONE ``(n_runs · n_starts, 2)`` leaf stepped by ``self.fused``."""
+        n_runs = len(self.runs)
+        leaf = torch.tensor(np.tile(self.starts, (n_runs, 1)), dtype=torch.float64)
+        leaf.requires_grad_(True)
+        rows = slice(0, n_runs * len(self.starts))
+        starts = np.tile(np.arange(len(self.starts)), n_runs)
+        return [_Group(0, [leaf], self.fused(leaf), rows, starts, False)]
+
     def _noise(self, rows: slice, step: int, call: int) -> torch.Tensor:
         draws = noise_stream.standard_normal(self.keys[rows], step, call)
         return torch.from_numpy(draws).mul_(self.sigma)
@@ -434,12 +506,14 @@ class _Simulation:
 
         return closure
 
-    def run(self) -> Trajectories:
+    def run(self, on_step: OnStep | None = None) -> Trajectories | None:
+        """Step every group; record histories, or (with ``on_step``) only report each step."""
         m, steps = self.n_particles, self.steps
-        xy_hist = torch.empty((steps + 1, m, 2), dtype=torch.float64)
-        loss_hist = torch.empty((steps + 1, m), dtype=torch.float64)
-        grad_hist = torch.empty((steps + 1, m, 2), dtype=torch.float64)
-        ok_hist = torch.empty((steps + 1, m), dtype=torch.bool)
+        depth = 1 if on_step is not None else steps + 1  # streaming: one reused row
+        xy_hist = torch.empty((depth, m, 2), dtype=torch.float64)
+        loss_hist = torch.empty((depth, m), dtype=torch.float64)
+        grad_hist = torch.empty((depth, m, 2), dtype=torch.float64)
+        ok_hist = torch.empty((depth, m), dtype=torch.bool)
         state_hist: list[dict[str, torch.Tensor]] = [{} for _ in self.groups]
         deadline = None if self.time_limit is None else time.monotonic() + self.time_limit
         loss_limit: torch.Tensor | float = LOSS_BOUND
@@ -451,10 +525,13 @@ class _Simulation:
                 loss_limit = LOSS_BOUND * torch.nan_to_num(loss.abs(), nan=1.0).clamp(min=1.0)
             if self.sigma > 0:
                 grad = grad + self._noise(slice(0, m), step, 0)
-            xy_hist[step] = xy
-            loss_hist[step] = loss
-            grad_hist[step] = grad
-            ok = ok_hist[step] = _within_bounds(xy, loss, loss_limit)  # hot data, no extra pass
+            if on_step is None:
+                xy_hist[step] = xy
+                loss_hist[step] = loss
+                grad_hist[step] = grad
+            ok = ok_hist[step % depth] = _within_bounds(xy, loss, loss_limit)
+            if on_step is not None:
+                on_step(step, xy, loss, grad, ok)
             if self.record_state:
                 self._record_state(state_hist, step)
             if step == steps:
@@ -473,6 +550,8 @@ class _Simulation:
                     group.optimizer.step()
                 elif ok[group.rows].all():  # a dead L-BFGS particle stops searching
                     group.optimizer.step(self._closure_for(group, step))
+        if on_step is not None:
+            return None
         diverged_at = _mark_divergence(
             ok_hist, xy_hist, loss_hist, grad_hist, state_hist, self.groups
         )
