@@ -1,0 +1,249 @@
+"""Batched updates: K settings of one ``torch.optim`` class as rows of ONE ``(K·S, 2)`` leaf.
+
+One param group per setting costs ~150 µs per step each (``shared/reference/measurements.md``),
+so a 512-setting sweep through ``torch.optim`` instances is ~40 s. Here every hyperparameter is a
+per-row column ``(K·S, 1)`` and each update replays torch's single-tensor code path
+(``torch/optim/{sgd,adam,rmsprop,adagrad}.py``, ``foreach=False``) op for op, with the
+scalar-argument forms replaced by tensor forms that round identically on this CPU build:
+
+==============================================  =========================================
+torch (scalar ``s``)                            batched (column ``c``)
+==============================================  =========================================
+``a.add(b, alpha=s)``                           ``torch.addcmul(a, b, c)``
+``a.mul_(s).addcmul_(g, g, value=1 - s)``       ``torch.addcmul(a * c, (1 - c) * g, g)``
+``a.addcdiv_(t1, t2, value=s)``                 ``a + (c * t1) / t2``
+``a.lerp_(g, s)``                               ``torch.lerp(a, g, c)``
+``1 - beta ** step`` (Python ``pow``)           the same Python expression per setting
+==============================================  =========================================
+
+Branches on a hyperparameter (``momentum != 0``, ``weight_decay != 0``, ``nesterov``,
+``amsgrad``, ``centered``) are taken per row with ``torch.where``, so a phase map may mix them.
+Exactness is a test (``tests/test_analysis.py`` compares with ``simulate``, bit for bit), not a
+claim: a torch upgrade that changes an op order shows up there first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+
+# Hyperparameters each kernel understands; any other key (or value kind) means "not batched".
+_KNOWN: dict[str, frozenset[str]] = {
+    "sgd": frozenset({"lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"}),
+    "adam": frozenset({"lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"}),
+    "adamw": frozenset({"lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"}),
+    "rmsprop": frozenset({"lr", "alpha", "eps", "weight_decay", "momentum", "centered",
+                          "maximize"}),
+    "adagrad": frozenset({"lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps",
+                          "maximize"}),
+}
+
+
+def supports(key: str, settings: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether ``key`` with these (validated) settings has a batched kernel here."""
+    known = _KNOWN.get(key)
+    if known is None:
+        return False
+    for kwargs in settings:
+        extra = {k for k in kwargs if k not in known and k not in ("foreach", "differentiable",
+                                                                   "capturable", "fused")}
+        if extra or kwargs.get("maximize", False) or kwargs.get("fused"):
+            return False
+        if kwargs.get("differentiable") or kwargs.get("capturable"):
+            return False
+    return True
+
+
+class _Columns:
+    """Per-setting values broadcast to per-row ``(K·S, 1)`` columns (setting-major rows)."""
+
+    def __init__(self, settings: Sequence[Mapping[str, Any]], rows_per_setting: int) -> None:
+        self.settings = list(settings)
+        self.repeat = rows_per_setting
+
+    def column(self, values: Sequence[float | bool]) -> torch.Tensor:
+        dtype = torch.bool if isinstance(values[0], bool) else torch.float64
+        return torch.tensor(values, dtype=dtype).repeat_interleave(self.repeat).unsqueeze(1)
+
+    def of(self, name: str, index: int | None = None) -> torch.Tensor:
+        values = [s[name] if index is None else s[name][index] for s in self.settings]
+        return self.column(values)
+
+
+class BatchedOptimizer:
+    """Steps one ``(K·S, 2)`` leaf whose rows ``k·S .. k·S + S − 1`` follow setting ``k``.
+
+    Duck-types the part of ``torch.optim.Optimizer`` the runner uses: ``step()`` reads
+    ``leaf.grad`` and updates the leaf in place.
+    """
+
+    def __init__(self, leaf: torch.Tensor, settings: Sequence[Mapping[str, Any]]) -> None:
+        if leaf.shape[0] % len(settings):
+            raise ValueError("the leaf's rows must be a whole number of rows per setting")
+        self.param = leaf
+        self.settings = list(settings)
+        self.cols = _Columns(settings, leaf.shape[0] // len(settings))
+        self.lr = self.cols.of("lr")
+        self.neg_lr = -self.lr
+        self.t = 0
+        self.state: dict[Any, Any] = {}
+        self.setup()
+
+    def setup(self) -> None:
+        """Allocate state columns and buffers."""
+
+    def update(self, p: torch.Tensor, g: torch.Tensor) -> None:
+        """One step on ``p`` (the leaf's data) given the gradient ``g``."""
+        raise NotImplementedError
+
+    def _weight_decay(self) -> None:
+        wd = self.cols.of("weight_decay")
+        self.wd = wd
+        self.wd_on = (wd != 0) if bool((wd != 0).any()) else None
+
+    def _l2(self, p: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        """``grad.add(param, alpha=weight_decay)`` where weight_decay ≠ 0."""
+        if self.wd_on is None:
+            return g
+        return torch.where(self.wd_on, torch.addcmul(g, p, self.wd), g)
+
+    def per_setting(self, fn: Any) -> torch.Tensor:
+        """A column of ``fn(setting)`` (Python floats, as torch computes them)."""
+        return self.cols.column([fn(s) for s in self.settings])
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> None:
+        self.t += 1
+        self.update(self.param, self.param.grad)
+
+
+class BatchedSGD(BatchedOptimizer):
+    """``torch.optim.SGD`` (``_single_tensor_sgd``): weight decay, momentum, dampening, Nesterov."""
+
+    def setup(self) -> None:
+        self._weight_decay()
+        mom = self.cols.of("momentum")
+        self.mom = mom
+        self.mom_on = (mom != 0) if bool((mom != 0).any()) else None
+        self.one_minus_damp = 1 - self.cols.of("dampening")
+        self.nesterov = self.cols.of("nesterov")
+        self.buf: torch.Tensor | None = None
+
+    def update(self, p: torch.Tensor, g: torch.Tensor) -> None:
+        g = self._l2(p, g)
+        if self.mom_on is not None:
+            if self.buf is None:
+                self.buf = g.detach().clone()
+            else:
+                self.buf = torch.addcmul(self.buf * self.mom, g, self.one_minus_damp)
+            look = torch.addcmul(g, self.buf, self.mom)  # grad.add(buf, alpha=momentum)
+            g = torch.where(self.mom_on, torch.where(self.nesterov, look, self.buf), g)
+        p.addcmul_(g, self.neg_lr)  # param.add_(grad, alpha=-lr)
+
+
+class BatchedAdam(BatchedOptimizer):
+    """``torch.optim.Adam`` / ``AdamW`` (``_single_tensor_adam``), AMSGrad per row."""
+
+    decoupled = False
+
+    def setup(self) -> None:
+        self._weight_decay()
+        if self.decoupled and self.wd_on is not None:
+            self.decay = torch.where(self.wd_on, 1 - self.lr * self.wd, 1.0)
+        b1, b2 = self.cols.of("betas", 0), self.cols.of("betas", 1)
+        self.b2 = b2
+        self.one_minus_b1, self.one_minus_b2 = 1 - b1, 1 - b2
+        self.eps = self.cols.of("eps")
+        self.amsgrad = self.cols.of("amsgrad")
+        self.any_amsgrad = bool(self.amsgrad.any())
+        self.exp_avg = torch.zeros_like(self.param)
+        self.exp_avg_sq = torch.zeros_like(self.param)
+        self.max_sq = torch.zeros_like(self.param) if self.any_amsgrad else None
+
+    def update(self, p: torch.Tensor, g: torch.Tensor) -> None:
+        if self.decoupled:
+            if self.wd_on is not None:
+                p.mul_(self.decay)  # param.mul_(1 - lr * weight_decay)
+        else:
+            g = self._l2(p, g)
+        self.exp_avg.lerp_(g, self.one_minus_b1.expand_as(g))
+        self.exp_avg_sq = torch.addcmul(self.exp_avg_sq * self.b2, self.one_minus_b2 * g, g)
+        step = float(self.t)
+        bc1 = self.per_setting(lambda s: 1 - s["betas"][0] ** step)
+        bc2_sqrt = self.per_setting(lambda s: (1 - s["betas"][1] ** step) ** 0.5)
+        neg_step_size = -(self.lr / bc1)
+        second = self.exp_avg_sq
+        if self.max_sq is not None:
+            torch.maximum(self.max_sq, self.exp_avg_sq, out=self.max_sq)
+            second = torch.where(self.amsgrad, self.max_sq, self.exp_avg_sq)
+        denom = (second.sqrt() / bc2_sqrt).add_(self.eps)
+        p.add_((neg_step_size * self.exp_avg) / denom)  # addcdiv_(m, denom, value=-step_size)
+
+
+class BatchedAdamW(BatchedAdam):
+    """``torch.optim.AdamW``: Adam with decoupled weight decay."""
+
+    decoupled = True
+
+
+class BatchedRMSprop(BatchedOptimizer):
+    """``torch.optim.RMSprop`` (``_single_tensor_rmsprop``): centered and momentum per row."""
+
+    def setup(self) -> None:
+        self._weight_decay()
+        alpha = self.cols.of("alpha")
+        self.alpha, self.one_minus_alpha = alpha, 1 - alpha
+        self.eps = self.cols.of("eps")
+        mom = self.cols.of("momentum")
+        self.mom = mom
+        self.mom_on = (mom > 0) if bool((mom > 0).any()) else None
+        self.centered = self.cols.of("centered")
+        self.any_centered = bool(self.centered.any())
+        self.square_avg = torch.zeros_like(self.param)
+        self.grad_avg = torch.zeros_like(self.param)
+        self.buf = torch.zeros_like(self.param)
+
+    def update(self, p: torch.Tensor, g: torch.Tensor) -> None:
+        g = self._l2(p, g)
+        self.square_avg = torch.addcmul(self.square_avg * self.alpha, self.one_minus_alpha * g, g)
+        avg = self.square_avg.sqrt()
+        if self.any_centered:
+            self.grad_avg.lerp_(g, self.one_minus_alpha.expand_as(g))
+            centered = torch.addcmul(self.square_avg, self.grad_avg, self.grad_avg, value=-1)
+            avg = torch.where(self.centered, centered.sqrt_(), avg)
+        avg = avg.add_(self.eps)
+        plain = p + (self.neg_lr * g) / avg  # param.addcdiv_(grad, avg, value=-lr)
+        if self.mom_on is None:
+            p.copy_(plain)
+            return
+        self.buf = (self.buf * self.mom).addcdiv_(g, avg)
+        p.copy_(torch.where(self.mom_on, torch.addcmul(p, self.buf, self.neg_lr), plain))
+
+
+class BatchedAdagrad(BatchedOptimizer):
+    """``torch.optim.Adagrad`` (``_single_tensor_adagrad``), dense gradients."""
+
+    def setup(self) -> None:
+        self._weight_decay()
+        self.lr_decay = self.cols.of("lr_decay")
+        self.eps = self.cols.of("eps")
+        init = self.cols.of("initial_accumulator_value")
+        self.state_sum = init.expand_as(self.param).clone()
+
+    def update(self, p: torch.Tensor, g: torch.Tensor) -> None:
+        g = self._l2(p, g)
+        clr = self.lr / (1 + (float(self.t) - 1) * self.lr_decay)
+        self.state_sum.addcmul_(g, g, value=1)
+        std = self.state_sum.sqrt().add_(self.eps)
+        p.add_((-clr * g) / std)  # param.addcdiv_(grad, std, value=-clr)
+
+
+KERNELS: dict[str, type[BatchedOptimizer]] = {
+    "sgd": BatchedSGD,
+    "adam": BatchedAdam,
+    "adamw": BatchedAdamW,
+    "rmsprop": BatchedRMSprop,
+    "adagrad": BatchedAdagrad,
+}
