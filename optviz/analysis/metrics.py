@@ -6,7 +6,8 @@ global minima :math:`\\theta^*_k` and minimum value :math:`f^*` (0 when the surf
 * ``final_loss``: :math:`f_T`;
 * ``mean_loss``: :math:`\\frac{1}{T+1}\\sum_{t=0}^{T} f_t`, summed in step order (the same
   floating-point sum as ``np.add.accumulate(loss)[-1]`` over a ``simulate`` history);
-* ``steps_to_tol``: the first :math:`t` with :math:`f_t - f^* \\le \\text{tol}`, −1 if never;
+* ``steps_to_tol``: the first :math:`t` with :math:`f_t - f^* \\le \\text{tol}` (evaluated as
+  :math:`f_t \\le f^* + \\text{tol}`), −1 if never;
 * ``distance_to_minimum``: :math:`\\min_k \\lVert\\theta_T - \\theta^*_k\\rVert_2`
   (NaN when the surface knows no minimum);
 * ``minimum_index``: that nearest :math:`k` when the distance is at most ``radius``, else −1.
@@ -76,7 +77,7 @@ class StreamingMetrics:
         radius: float = 0.0,
     ) -> None:
         self.steps = steps
-        self.minima = torch.tensor(np.asarray(minima, dtype=np.float64).reshape(-1, 2))
+        self.minima = np.asarray(minima, dtype=np.float64).reshape(-1, 2)
         self.threshold = (0.0 if minimum_value is None else float(minimum_value)) + tol
         self.radius = radius
         self.alive = torch.ones(n_rows, dtype=torch.bool)
@@ -112,24 +113,26 @@ class StreamingMetrics:
         final_loss = self.final_loss.masked_fill(dead, inf)
         mean_loss = (self.loss_sum / (self.steps + 1)).masked_fill(dead, inf)
         steps_to_tol = self.hit.masked_fill(dead, -1)
-        final_xy = self.final_xy.masked_fill(dead[:, None], float("nan"))
+        final_xy = self.final_xy.masked_fill(dead[:, None], float("nan")).numpy()
+        dead_np = dead.numpy()
         n = len(final_xy)
-        if len(self.minima):
-            d = ((final_xy[:, None, :] - self.minima[None]) ** 2).sum(-1).sqrt()
-            distance, nearest = d.min(dim=1)
-            index = torch.where(distance <= self.radius, nearest, NONE)
+        if len(self.minima):  # numpy, in one fixed op order: sqrt(dx² + dy²)
+            d = np.sqrt(((final_xy[:, None, :] - self.minima[None]) ** 2).sum(-1))
+            nearest = d.argmin(axis=1) if n else np.zeros(0, dtype=np.int64)
+            distance = d[np.arange(n), nearest]
+            index = np.where(distance <= self.radius, nearest, NONE).astype(np.int64)
         else:
-            distance = torch.full((n,), float("nan"), dtype=torch.float64)
-            index = torch.full((n,), NONE, dtype=torch.int64)
-        distance = distance.masked_fill(dead, inf)
-        index = index.masked_fill(dead, DIVERGED)
+            distance = np.full(n, np.nan)
+            index = np.full(n, NONE, dtype=np.int64)
+        distance[dead_np] = inf
+        index[dead_np] = DIVERGED
         return Metrics(
             final_loss=final_loss.numpy(),
             mean_loss=mean_loss.numpy(),
             steps_to_tol=steps_to_tol.numpy(),
-            distance_to_minimum=distance.numpy(),
-            minimum_index=index.numpy(),
-            final_xy=final_xy.numpy(),
+            distance_to_minimum=distance,
+            minimum_index=index,
+            final_xy=final_xy,
             diverged_at=self.diverged_at.numpy(),
         )
 
