@@ -68,8 +68,33 @@ class _Columns:
         return torch.tensor(values, dtype=dtype).repeat_interleave(self.repeat).unsqueeze(1)
 
     def of(self, name: str, index: int | None = None) -> torch.Tensor:
-        values = [s[name] if index is None else s[name][index] for s in self.settings]
-        return self.column(values)
+        return self.column(self.values(name, index))
+
+    def values(self, name: str, index: int | None = None) -> list[Any]:
+        return [s[name] if index is None else s[name][index] for s in self.settings]
+
+    def distinct(self, name: str, index: int | None = None) -> tuple[list[float], torch.Tensor]:
+        """The distinct values of a hyperparameter and, per row, which one it has."""
+        values = self.values(name, index)
+        unique = sorted(set(values))
+        where = {v: i for i, v in enumerate(unique)}
+        per_setting = torch.tensor([where[v] for v in values])
+        return unique, per_setting.repeat_interleave(self.repeat)
+
+
+class _PerValue:
+    """A per-row column of ``fn(value)`` computed in Python once per distinct value.
+
+    For the terms torch computes with Python's ``pow`` (bias corrections ``1 − β^t``): the same
+    expression, evaluated once per distinct β instead of once per row.
+    """
+
+    def __init__(self, unique: list[float], rows: torch.Tensor) -> None:
+        self.unique, self.rows = unique, rows
+
+    def __call__(self, fn: Any) -> torch.Tensor:
+        table = torch.tensor([fn(v) for v in self.unique], dtype=torch.float64)
+        return table[self.rows].unsqueeze(1)
 
 
 class BatchedOptimizer:
@@ -108,10 +133,6 @@ class BatchedOptimizer:
         if self.wd_on is None:
             return g
         return torch.where(self.wd_on, torch.addcmul(g, p, self.wd), g)
-
-    def per_setting(self, fn: Any) -> torch.Tensor:
-        """A column of ``fn(setting)`` (Python floats, as torch computes them)."""
-        return self.cols.column([fn(s) for s in self.settings])
 
     @torch.no_grad()
     def step(self, closure: Any = None) -> None:
@@ -155,6 +176,8 @@ class BatchedAdam(BatchedOptimizer):
         b1, b2 = self.cols.of("betas", 0), self.cols.of("betas", 1)
         self.b2 = b2
         self.one_minus_b1, self.one_minus_b2 = 1 - b1, 1 - b2
+        self.per_beta1 = _PerValue(*self.cols.distinct("betas", 0))
+        self.per_beta2 = _PerValue(*self.cols.distinct("betas", 1))
         self.eps = self.cols.of("eps")
         self.amsgrad = self.cols.of("amsgrad")
         self.any_amsgrad = bool(self.amsgrad.any())
@@ -171,8 +194,8 @@ class BatchedAdam(BatchedOptimizer):
         self.exp_avg.lerp_(g, self.one_minus_b1.expand_as(g))
         self.exp_avg_sq = torch.addcmul(self.exp_avg_sq * self.b2, self.one_minus_b2 * g, g)
         step = float(self.t)
-        bc1 = self.per_setting(lambda s: 1 - s["betas"][0] ** step)
-        bc2_sqrt = self.per_setting(lambda s: (1 - s["betas"][1] ** step) ** 0.5)
+        bc1 = self.per_beta1(lambda beta1: 1 - beta1**step)
+        bc2_sqrt = self.per_beta2(lambda beta2: (1 - beta2**step) ** 0.5)
         neg_step_size = -(self.lr / bc1)
         second = self.exp_avg_sq
         if self.max_sq is not None:
