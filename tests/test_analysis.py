@@ -354,3 +354,29 @@ def test_public_names() -> None:
     assert optviz.sweep is analysis.sweep and optviz.basins is analysis.basins
     assert optviz.tune is analysis.tune and optviz.SweepResult is analysis.SweepResult
     assert set(METRICS) == {"final_loss", "mean_loss", "steps_to_tol", "distance_to_minimum"}
+
+
+def test_sweep_many_shares_one_loop_and_equals_simulate() -> None:
+    """Kernels, instances (NAdam, a single setting) and a loop of its own (Newton), mixed."""
+    from optviz.analysis import sweep_many
+
+    optimizers = ["adam", ("sgd", {"momentum": 0.9}), "nadam", "newton"]
+    starts = [(-1.5, 2.0), (0.5, 0.5)]
+    results = sweep_many("rosenbrock", optimizers, {"lr": [1e-3, 1e-2]}, starts, steps=60,
+                         noise=0.05, seed=9, metric="mean_loss")
+    assert [r.optimizer for r in results] == ["adam", "sgd", "nadam", "newton"]
+    for res in results:
+        for i in range(2):
+            r = simulate("rosenbrock", [(res.optimizer, res.kwargs_at((i,)))], starts, steps=60,
+                         noise=0.05, seed=9)
+            for s in range(2):
+                assert_cell(res.metrics, (i, s), reference(r, 0, s,
+                                                           optviz.get_surface("rosenbrock"), 1e-6))
+    single = sweep_many("beale", ["adam", "rmsprop"], {"lr": [0.01]}, [(1.0, 1.0)], steps=40)
+    for res in single:
+        r = simulate("beale", [(res.optimizer, res.kwargs_at((0,)))], [(1.0, 1.0)], steps=40)
+        assert res.values[0, 0] == r.loss[0, 0, -1]
+    with pytest.raises(TypeError, match="optimizers"):
+        sweep_many("beale", "adam", {"lr": [0.01]}, [(1.0, 1.0)], steps=5)
+    with pytest.raises(ValueError, match="optimizers"):
+        sweep_many("beale", [], {"lr": [0.01]}, [(1.0, 1.0)], steps=5)

@@ -136,8 +136,12 @@ class BatchedOptimizer:
 
     @torch.no_grad()
     def step(self, closure: Any = None) -> None:
+        self.step_rows(self.param, self.param.grad)
+
+    def step_rows(self, p: torch.Tensor, g: torch.Tensor) -> None:
+        """One step on ``p`` (the rows this kernel owns, updated in place) with gradient ``g``."""
         self.t += 1
-        self.update(self.param, self.param.grad)
+        self.update(p, g)
 
 
 class BatchedSGD(BatchedOptimizer):

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from optviz import arguments
-from optviz.analysis.engine import evaluate
+from optviz.analysis.engine import evaluate_many
 from optviz.analysis.metrics import METRICS, Metrics
 from optviz.optimizers import get_optimizer
 from optviz.optimizers.spec import OptimizerSpec
@@ -165,30 +165,64 @@ def sweep(
 ) -> SweepResult:
     """Run ``optimizer`` at every cell of ``grid`` from every start; one loop, metrics streaming.
 
-    ``grid`` maps hyperparameter names to value lists, e.g. ``{"lr": np.geomspace(1e-4, 1, 64)}``
-    or ``{"lr": [...], "momentum": [...]}``. ``.values`` holds ``metric`` (one of
-    :data:`~optviz.analysis.metrics.METRICS`) shaped ``grid shape + (n_starts,)``; ``.metrics``
-    holds them all. Cell ``[i…, s]`` equals ``simulate(surface, [(key, kwargs_at(i…))], starts,
-    steps, seed, noise)`` for start ``s`` (tests compare samples bit for bit).
+    ``optimizer`` is a registry key or ``(key, base kwargs)``; ``grid`` maps hyperparameter names
+    to value lists, e.g. ``{"lr": np.geomspace(1e-4, 1, 64)}`` or ``{"lr": [...], "momentum":
+    [...]}``. ``.values`` holds ``metric`` (one of :data:`~optviz.analysis.metrics.METRICS`)
+    shaped ``grid shape + (n_starts,)``; ``.metrics`` holds them all. Cell ``[i…, s]`` equals
+    ``simulate(surface, [(key, kwargs_at(i…))], starts, steps, seed, noise)`` for start ``s``
+    (tests compare samples bit for bit). ``tol`` is the tolerance of ``steps_to_tol``.
+    """
+    return sweep_many(surface, [optimizer], grid, starts, steps, seed, noise, metric, tol,
+                      time_limit)[0]
+
+
+def sweep_many(
+    surface: str | Surface,
+    optimizers: Sequence[str | tuple[str, Mapping[str, Any]]],
+    grid: Mapping[str, Sequence[Any]],
+    starts: Any,
+    steps: int = 500,
+    seed: int = 0,
+    noise: float | None = None,
+    metric: str = "final_loss",
+    tol: float = 1e-6,
+    time_limit: float | None = None,
+) -> list[SweepResult]:
+    """:func:`sweep` of the same grid for several optimizers, in one loop where they allow it.
+
+    One :class:`SweepResult` per optimizer, in order (an lr-sensitivity chart of every optimizer
+    in a scene is one call: elementwise optimizers share one step loop and one surface
+    evaluation per step).
     """
     surf = _as_surface(surface)
-    key, base = as_optimizer(optimizer)
-    spec = get_optimizer(key)
-    cells = _as_grid(spec, grid)
+    if isinstance(optimizers, str | bytes | Mapping) or not isinstance(optimizers, Sequence):
+        raise TypeError(f"optimizers must be a list of keys or (key, hyperparameters) pairs, "
+                        f"got {type(optimizers).__name__}")
+    if not optimizers:
+        raise ValueError("optimizers must name at least one optimizer")
+    chosen = [as_optimizer(o) for o in optimizers]
     start_array = arguments.points("starts", starts)
     steps = arguments.whole("steps", steps, 1, MAX_STEPS)
     seed = arguments.whole("seed", seed, 0, MAX_SEED)
     metric = arguments.choice("metric", metric, METRICS)
     tol = arguments.real("tol", tol, low=0.0)
-    n_cells = int(np.prod([len(v) for v in cells.values()]))
-    if n_cells > MAX_SETTINGS:
-        raise ValueError(f"grid has {n_cells:,} cells; at most {MAX_SETTINGS:,}")
-    settings = grid_settings(spec, base, cells)
-    metrics = evaluate(surf, key, settings, start_array, steps, seed, noise, tol=tol,
-                       time_limit=time_limit)
-    shaped = metrics.reshape(*(len(v) for v in cells.values()), len(start_array))
-    return SweepResult(
-        surface=surf.name, optimizer=key, base=base, grid=cells, starts=start_array,
-        steps=steps, seed=seed, noise=noise, metric=metric, values=shaped.get(metric),
-        metrics=shaped,
-    )
+    parts, grids = [], []
+    for key, base in chosen:
+        spec = get_optimizer(key)
+        cells = _as_grid(spec, grid)
+        n_cells = int(np.prod([len(v) for v in cells.values()]))
+        if n_cells > MAX_SETTINGS:
+            raise ValueError(f"grid has {n_cells:,} cells; at most {MAX_SETTINGS:,}")
+        parts.append((key, grid_settings(spec, base, cells)))
+        grids.append(cells)
+    results = evaluate_many(surf, parts, start_array, steps, seed, noise, tol=tol,
+                            time_limit=time_limit)
+    out = []
+    for (key, base), cells, metrics in zip(chosen, grids, results, strict=True):
+        shaped = metrics.reshape(*(len(v) for v in cells.values()), len(start_array))
+        out.append(SweepResult(
+            surface=surf.name, optimizer=key, base=base, grid=cells, starts=start_array,
+            steps=steps, seed=seed, noise=noise, metric=metric, values=shaped.get(metric),
+            metrics=shaped,
+        ))
+    return out
