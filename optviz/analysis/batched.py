@@ -3,7 +3,8 @@
 One param group per setting costs ~150 µs per step each (``shared/reference/measurements.md``),
 so a 512-setting sweep through ``torch.optim`` instances is ~40 s. Here every hyperparameter is a
 per-row column ``(K·S, 1)`` and each update replays torch's single-tensor code path
-(``torch/optim/{sgd,adam,rmsprop,adagrad}.py``, ``foreach=False``) op for op, with the
+(``_single_tensor_<name>`` in ``torch/optim/``: SGD, Adam, AdamW, RMSprop, Adagrad, Adamax,
+Adadelta, NAdam; ``foreach=False`` as the runner builds them) op for op, with the
 scalar-argument forms replaced by tensor forms that round identically on this CPU build:
 
 ==============================================  =========================================
@@ -38,6 +39,10 @@ _KNOWN: dict[str, frozenset[str]] = {
                           "maximize"}),
     "adagrad": frozenset({"lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps",
                           "maximize"}),
+    "adamax": frozenset({"lr", "betas", "eps", "weight_decay", "maximize"}),
+    "adadelta": frozenset({"lr", "rho", "eps", "weight_decay", "maximize"}),
+    "nadam": frozenset({"lr", "betas", "eps", "weight_decay", "momentum_decay",
+                        "decoupled_weight_decay", "maximize"}),
 }
 
 
@@ -267,10 +272,107 @@ class BatchedAdagrad(BatchedOptimizer):
         p.add_((-clr * g) / std)  # param.addcdiv_(grad, std, value=-clr)
 
 
+class BatchedAdamax(BatchedOptimizer):
+    """``torch.optim.Adamax`` (``_single_tensor_adamax``)."""
+
+    def setup(self) -> None:
+        self._weight_decay()
+        self.b2 = self.cols.of("betas", 1)
+        self.one_minus_b1 = 1 - self.cols.of("betas", 0)
+        self.eps = self.cols.of("eps")
+        self.per_beta1 = _PerValue(*self.cols.distinct("betas", 0))
+        self.exp_avg = torch.zeros_like(self.param)
+        self.exp_inf = torch.zeros_like(self.param)
+
+    def update(self, p: torch.Tensor, g: torch.Tensor) -> None:
+        g = self._l2(p, g)
+        self.exp_avg.lerp_(g, self.one_minus_b1.expand_as(g))
+        self.exp_inf = torch.maximum(self.exp_inf * self.b2, g.abs() + self.eps)
+        step = float(self.t)
+        clr = self.lr / self.per_beta1(lambda beta1: 1 - beta1**step)
+        p.add_((-clr * self.exp_avg) / self.exp_inf)  # addcdiv_(m, u, value=-clr)
+
+
+class BatchedAdadelta(BatchedOptimizer):
+    """``torch.optim.Adadelta`` (``_single_tensor_adadelta``)."""
+
+    def setup(self) -> None:
+        self._weight_decay()
+        rho = self.cols.of("rho")
+        self.rho, self.one_minus_rho = rho, 1 - rho
+        self.eps = self.cols.of("eps")
+        self.square_avg = torch.zeros_like(self.param)
+        self.acc_delta = torch.zeros_like(self.param)
+
+    def update(self, p: torch.Tensor, g: torch.Tensor) -> None:
+        g = self._l2(p, g)
+        self.square_avg = torch.addcmul(self.square_avg * self.rho, self.one_minus_rho * g, g)
+        std = (self.square_avg + self.eps).sqrt_()
+        delta = (self.acc_delta + self.eps).sqrt_().div_(std).mul_(g)
+        self.acc_delta = torch.addcmul(self.acc_delta * self.rho, self.one_minus_rho * delta,
+                                       delta)
+        p.addcmul_(delta, self.neg_lr)  # param.add_(delta, alpha=-lr)
+
+
+class BatchedNAdam(BatchedOptimizer):
+    """``torch.optim.NAdam`` (``_single_tensor_nadam``), Dozat's momentum schedule.
+
+    The running product of the μ_t is a 0-d tensor of torch's scalar dtype (float32 by default)
+    in torch's state: it is kept the same way here, once per distinct (β₁, ψ).
+    """
+
+    def setup(self) -> None:
+        from torch.optim.optimizer import _get_scalar_dtype
+
+        self._weight_decay()
+        self.decoupled = self.cols.of("decoupled_weight_decay")
+        self.decay: torch.Tensor | None = None
+        if self.wd_on is not None:
+            self.decay = torch.where(self.wd_on & self.decoupled, 1 - self.lr * self.wd, 1.0)
+            self.wd_on = self.wd_on & ~self.decoupled
+        self.b2 = self.cols.of("betas", 1)
+        self.one_minus_b1, self.one_minus_b2 = 1 - self.cols.of("betas", 0), 1 - self.b2
+        self.eps = self.cols.of("eps")
+        self.per_beta2 = _PerValue(*self.cols.distinct("betas", 1))
+        pairs = [(s["betas"][0], s["momentum_decay"]) for s in self.settings]
+        self.schedules = sorted(set(pairs))
+        where = {v: i for i, v in enumerate(self.schedules)}
+        self.schedule_rows = torch.tensor([where[v] for v in pairs]).repeat_interleave(
+            self.cols.repeat)
+        self.mu_products = [torch.ones((), dtype=_get_scalar_dtype()) for _ in self.schedules]
+        self.exp_avg = torch.zeros_like(self.param)
+        self.exp_avg_sq = torch.zeros_like(self.param)
+
+    def update(self, p: torch.Tensor, g: torch.Tensor) -> None:
+        step = float(self.t)
+        bc2 = self.per_beta2(lambda beta2: 1 - beta2**step)
+        if self.decay is not None:
+            p.mul_(self.decay)  # decoupled rows: param.mul_(1 - lr * weight_decay)
+        g = self._l2(p, g)
+        table = []
+        for (beta1, psi), mu_product in zip(self.schedules, self.mu_products, strict=True):
+            mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * psi)))
+            mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * psi)))
+            mu_product *= mu
+            product = mu_product.item()
+            table.append((1.0 - mu, 1.0 - product, mu_next, 1.0 - product * mu_next))
+        cols = torch.tensor(table, dtype=torch.float64)[self.schedule_rows]
+        self.exp_avg.lerp_(g, self.one_minus_b1.expand_as(g))
+        self.exp_avg_sq = torch.addcmul(self.exp_avg_sq * self.b2, self.one_minus_b2 * g, g)
+        denom = (self.exp_avg_sq / bc2).sqrt().add_(self.eps)
+        grad_value = (self.neg_lr * cols[:, 0:1]) / cols[:, 1:2]  # -lr·(1 − μ)/(1 − Πμ)
+        avg_value = (self.neg_lr * cols[:, 2:3]) / cols[:, 3:4]  # (-lr·μ')/(1 − Πμ·μ')
+        p.add_((grad_value * g) / denom)
+        p.add_((avg_value * self.exp_avg) / denom)
+
+
 KERNELS: dict[str, type[BatchedOptimizer]] = {
     "sgd": BatchedSGD,
     "adam": BatchedAdam,
     "adamw": BatchedAdamW,
     "rmsprop": BatchedRMSprop,
     "adagrad": BatchedAdagrad,
+    "adamax": BatchedAdamax,
+    "adadelta": BatchedAdadelta,
+    "nadam": BatchedNAdam,
 }
