@@ -389,3 +389,24 @@ def test_sweep_many_shares_one_loop_and_equals_simulate() -> None:
         sweep_many("beale", "adam", {"lr": [0.01]}, [(1.0, 1.0)], steps=5)
     with pytest.raises(ValueError, match="optimizers"):
         sweep_many("beale", [], {"lr": [0.01]}, [(1.0, 1.0)], steps=5)
+
+
+def test_progress_is_reported_and_an_exception_cancels() -> None:
+    calls = []
+    optviz.sweep("beale", "adam", {"lr": [0.01, 0.1]}, [(1.0, 1.0)], steps=25,
+                 progress=lambda step, steps: calls.append((step, steps)))
+    assert calls == [(0, 25), (10, 25), (20, 25), (25, 25)]
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel(step: int, steps: int) -> None:
+        if step >= 10:
+            raise Cancelled
+
+    threads = torch.get_num_threads()
+    with pytest.raises(Cancelled):
+        optviz.basins("himmelblau", "adam", resolution=(3, 3), steps=100, progress=cancel)
+    assert torch.get_num_threads() == threads  # the runner's one-thread section was left
+    with pytest.raises(TypeError, match="progress"):
+        optviz.tune("beale", "adam", [(1.0, 1.0)], steps=5, progress=3)

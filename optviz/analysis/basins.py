@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from optviz import arguments
-from optviz.analysis.engine import evaluate
+from optviz.analysis.engine import Progress, evaluate
 from optviz.analysis.sweep import as_optimizer
 from optviz.runner import MAX_PARTICLES, MAX_SEED, MAX_STEPS, _as_surface
 from optviz.surfaces import Surface
@@ -73,8 +73,12 @@ def basins(
     noise: float | None = None,
     radius: float | None = None,
     time_limit: float | None = None,
+    progress: Progress | None = None,
 ) -> BasinMap:
-    """Run ``optimizer`` (``key`` or ``(key, kwargs)``) from every start of a grid."""
+    """Run ``optimizer`` (``key`` or ``(key, kwargs)``) from every start of a grid.
+
+    ``progress(step, steps)`` is called every few steps (raise from it to cancel).
+    """
     surf = _as_surface(surface)
     key, kwargs = as_optimizer(optimizer)
     nx, ny = _resolution(resolution)
@@ -88,8 +92,10 @@ def basins(
     xs, ys = np.linspace(x0, x1, nx), np.linspace(y0, y1, ny)
     gx, gy = np.meshgrid(xs, ys)
     starts = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable, got {type(progress).__name__}")
     m = evaluate(surf, key, [kwargs], starts, steps, seed, noise, tol=tol, radius=radius,
-                 time_limit=time_limit).reshape(ny, nx)
+                 time_limit=time_limit, progress=progress).reshape(ny, nx)
     return BasinMap(
         surface=surf.name, optimizer=key, kwargs=kwargs, xs=xs, ys=ys, steps=steps, tol=tol,
         radius=radius, final_xy=m.final_xy, final_loss=m.final_loss,

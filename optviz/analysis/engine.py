@@ -14,7 +14,7 @@ equals ``simulate(surface, [(key, setting)], starts, ...)`` bit for bit.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,8 +22,11 @@ import torch
 
 from optviz.analysis.blocks import Blocks, Part, composable
 from optviz.analysis.metrics import Metrics, StreamingMetrics
-from optviz.runner import stream
+from optviz.runner import OnStep, stream
 from optviz.surfaces import Surface
+
+Progress = Callable[[int, int], object]  # progress(step, steps); raise to cancel
+PROGRESS_EVERY = 10  # steps between progress calls
 
 
 def evaluate_many(
@@ -36,8 +39,13 @@ def evaluate_many(
     tol: float = 1e-6,
     radius: float = 0.0,
     time_limit: float | None = None,
+    progress: Progress | None = None,
 ) -> list[Metrics]:
-    """Metrics per part, each shaped ``(len(settings), len(starts))``, in the parts' order."""
+    """Metrics per part, each shaped ``(len(settings), len(starts))``, in the parts' order.
+
+    ``progress(step, steps)`` is called every few steps of each loop (and after the last); an
+    exception it raises stops the work and propagates (how a client cancels).
+    """
     parts = [(key, [dict(s) for s in settings]) for key, settings in parts]
     shared = [i for i, (key, _) in enumerate(parts) if composable(key)]
     loops = [shared] if shared else []
@@ -45,7 +53,8 @@ def evaluate_many(
     out: list[Metrics | None] = [None] * len(parts)
     for members in loops:
         chosen = [parts[i] for i in members]
-        metrics = _one_loop(surface, chosen, starts, steps, seed, noise, tol, radius, time_limit)
+        metrics = _one_loop(surface, chosen, starts, steps, seed, noise, tol, radius, time_limit,
+                            progress)
         for i, m in zip(members, metrics, strict=True):
             out[i] = m
     return out  # type: ignore[return-value]
@@ -62,15 +71,17 @@ def evaluate(
     tol: float = 1e-6,
     radius: float = 0.0,
     time_limit: float | None = None,
+    progress: Progress | None = None,
 ) -> Metrics:
     """Metrics of every (setting, start) of one optimizer, ``(len(settings), len(starts))``."""
     return evaluate_many(surface, [(key, settings)], starts, steps, seed, noise, tol, radius,
-                         time_limit)[0]
+                         time_limit, progress)[0]
 
 
 def _one_loop(
     surface: Surface, parts: list[Part], starts: np.ndarray, steps: int, seed: int,
     noise: float | None, tol: float, radius: float, time_limit: float | None,
+    progress: Progress | None,
 ) -> list[Metrics]:
     sizes = [len(settings) for _, settings in parts]
     observer = StreamingMetrics(sum(sizes) * len(starts), steps, surface.minima,
@@ -82,8 +93,9 @@ def _one_loop(
         def fused(leaf: torch.Tensor) -> Blocks:
             return Blocks(leaf, parts, len(starts))
 
+    on_step: OnStep = observer if progress is None else _reporting(observer, progress, steps)
     stream(
-        surface, runs, starts, observer, steps=steps, seed=seed, noise=noise,
+        surface, runs, starts, on_step, steps=steps, seed=seed, noise=noise,
         time_limit=time_limit, fused=fused, common_noise=True,
     )
     result = observer.result().reshape(sum(sizes), len(starts))
@@ -92,3 +104,12 @@ def _one_loop(
         Metrics(**{name: getattr(result, name)[a:b] for name in Metrics.__dataclass_fields__})
         for a, b in itertools.pairwise(bounds)
     ]
+
+
+def _reporting(observer: OnStep, progress: Progress, steps: int) -> OnStep:
+    def on_step(step: int, *args: torch.Tensor) -> None:
+        observer(step, *args)
+        if step % PROGRESS_EVERY == 0 or step == steps:
+            progress(step, steps)
+
+    return on_step

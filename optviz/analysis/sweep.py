@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from optviz import arguments
-from optviz.analysis.engine import evaluate_many
+from optviz.analysis.engine import Progress, evaluate_many
 from optviz.analysis.metrics import METRICS, Metrics
 from optviz.optimizers import get_optimizer
 from optviz.optimizers.spec import OptimizerSpec
@@ -162,6 +162,7 @@ def sweep(
     metric: str = "final_loss",
     tol: float = 1e-6,
     time_limit: float | None = None,
+    progress: Progress | None = None,
 ) -> SweepResult:
     """Run ``optimizer`` at every cell of ``grid`` from every start; one loop, metrics streaming.
 
@@ -170,10 +171,11 @@ def sweep(
     [...]}``. ``.values`` holds ``metric`` (one of :data:`~optviz.analysis.metrics.METRICS`)
     shaped ``grid shape + (n_starts,)``; ``.metrics`` holds them all. Cell ``[i…, s]`` equals
     ``simulate(surface, [(key, kwargs_at(i…))], starts, steps, seed, noise)`` for start ``s``
-    (tests compare samples bit for bit). ``tol`` is the tolerance of ``steps_to_tol``.
+    (tests compare samples bit for bit). ``tol`` is the tolerance of ``steps_to_tol``;
+    ``progress(step, steps)`` is called every few steps (raise from it to cancel).
     """
     return sweep_many(surface, [optimizer], grid, starts, steps, seed, noise, metric, tol,
-                      time_limit)[0]
+                      time_limit, progress)[0]
 
 
 def sweep_many(
@@ -187,6 +189,7 @@ def sweep_many(
     metric: str = "final_loss",
     tol: float = 1e-6,
     time_limit: float | None = None,
+    progress: Progress | None = None,
 ) -> list[SweepResult]:
     """:func:`sweep` of the same grid for several optimizers, in one loop where they allow it.
 
@@ -215,8 +218,10 @@ def sweep_many(
             raise ValueError(f"grid has {n_cells:,} cells; at most {MAX_SETTINGS:,}")
         parts.append((key, grid_settings(spec, base, cells)))
         grids.append(cells)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable, got {type(progress).__name__}")
     results = evaluate_many(surf, parts, start_array, steps, seed, noise, tol=tol,
-                            time_limit=time_limit)
+                            time_limit=time_limit, progress=progress)
     out = []
     for (key, base), cells, metrics in zip(chosen, grids, results, strict=True):
         shaped = metrics.reshape(*(len(v) for v in cells.values()), len(start_array))

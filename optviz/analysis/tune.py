@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from optviz import arguments
-from optviz.analysis.engine import evaluate
+from optviz.analysis.engine import Progress, evaluate
 from optviz.analysis.metrics import METRICS, Metrics, score
 from optviz.analysis.sweep import (
     MAX_SETTINGS,
@@ -109,6 +109,7 @@ def tune(
     noise: float | None = None,
     params: Sequence[str] | Mapping[str, tuple[float, float]] = ("lr",),
     tol: float = 1e-6,
+    progress: Progress | None = None,
 ) -> TuneResult:
     """Tune ``params`` of ``optimizer`` (``key`` or ``(key, base kwargs)``) on ``surface``.
 
@@ -116,6 +117,7 @@ def tune(
     ``params`` names the hyperparameters to tune (ranges from the registry) or maps them to
     ``(low, high)``. ``criterion`` is one of
     :data:`~optviz.analysis.metrics.METRICS`. Deterministic for a given ``seed``.
+    ``progress(step, steps)`` is called every few steps of each loop (raise from it to cancel).
     """
     surf = _as_surface(surface)
     key, base = as_optimizer(optimizer)
@@ -129,7 +131,10 @@ def tune(
     start_array = arguments.points("starts", starts)
     tol = arguments.real("tol", tol, low=0.0)
     dims = _as_params(spec, params)
-    run = dict(surface=surf, starts=start_array, steps=steps, seed=seed, noise=noise, tol=tol)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable, got {type(progress).__name__}")
+    run = dict(surface=surf, starts=start_array, steps=steps, seed=seed, noise=noise, tol=tol,
+               progress=progress)
     if len(dims) == 1 and dims[0].kind == "float" and dims[0].log:
         return _tune_log_grid(spec, base, dims[0], criterion, budget, run)
     return _tune_tpe(spec, base, dims, criterion, budget, run)
@@ -144,7 +149,8 @@ def _tune_log_grid(
     n2 = budget - n1
     coarse = np.geomspace(dim.low, dim.high, n1)
     first = sweep(run["surface"], (spec.key, base), {dim.name: coarse}, run["starts"],
-                  run["steps"], run["seed"], run["noise"], criterion, run["tol"])
+                  run["steps"], run["seed"], run["noise"], criterion, run["tol"],
+                  progress=run["progress"])
     s1 = score(first.metrics, criterion, run["steps"])
     results = [(coarse, first.metrics, s1)]
     if n2 > 0:
@@ -153,7 +159,8 @@ def _tune_log_grid(
         fine = np.geomspace(max(best / ratio, dim.low), min(best * ratio, dim.high), n2 + 2)
         fine = fine[1:-1]
         second = sweep(run["surface"], (spec.key, base), {dim.name: fine}, run["starts"],
-                       run["steps"], run["seed"], run["noise"], criterion, run["tol"])
+                       run["steps"], run["seed"], run["noise"], criterion, run["tol"],
+                  progress=run["progress"])
         results.append((fine, second.metrics, score(second.metrics, criterion, run["steps"])))
     values = np.concatenate([r[0] for r in results])
     order = np.argsort(values, kind="stable")
@@ -205,7 +212,8 @@ def _tune_tpe(
                     study.tell(trial, _PENALTY)
             if batch:
                 metrics = evaluate(run["surface"], spec.key, batch, run["starts"], run["steps"],
-                                   run["seed"], run["noise"], tol=run["tol"])
+                                   run["seed"], run["noise"], tol=run["tol"],
+                                   progress=run["progress"])
                 for trial, kwargs, value in zip(
                     valid, batch, score(metrics, criterion, run["steps"]), strict=True
                 ):
