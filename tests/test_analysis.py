@@ -152,6 +152,16 @@ def random_setting(key: str, rng: random.Random) -> dict:
                       decoupled_weight_decay=rng.random() < 0.5)
     elif key == "adadelta":
         kw.update(rho=rng.uniform(0.5, 0.99), eps=rng.choice([1e-6, 1e-4]))
+    elif key == "radam":  # β₂ = 0.9 reaches the rectified branch (ρ_t > 5) within the run
+        kw.update(betas=(rng.uniform(0.0, 0.99), rng.choice([0.6, 0.9, 0.999])),
+                  decoupled_weight_decay=rng.random() < 0.5)
+    elif key == "rprop":
+        del kw["weight_decay"]
+        kw.update(etas=(rng.uniform(0.2, 0.8), rng.uniform(1.05, 2.0)),
+                  step_sizes=(rng.choice([1e-6, 1e-4]), rng.choice([0.5, 50.0])))
+    elif key == "asgd":
+        kw.update(lambd=rng.choice([1e-4, 1e-2]), alpha=rng.uniform(0.5, 1.0),
+                  t0=rng.choice([10.0, 1e6]))
     return optviz.get_optimizer(key).validate(kw)
 
 
@@ -177,7 +187,7 @@ def test_batched_kernel_is_bit_identical_to_torch_optim(key: str, surface: str) 
 
 def test_supports_only_what_the_kernels_replay() -> None:
     assert batched.supports("adam", [optviz.get_optimizer("adam").validate({})])
-    assert not batched.supports("asgd", [optviz.get_optimizer("asgd").validate({})])
+    assert not batched.supports("adagrad_full", [optviz.get_optimizer("adagrad_full").validate({})])
     assert not batched.supports("adam", [{"lr": 0.1, "betas": (0.9, 0.99), "foo": 1}])
 
 
@@ -211,7 +221,7 @@ def test_sweep_betas_by_element_and_base_kwargs() -> None:
     assert res.values[0, 1, 0] == r.loss[0, 0, -1]
 
 
-@pytest.mark.parametrize("key", ["asgd", "muon", "lbfgs"])
+@pytest.mark.parametrize("key", ["natural_gradient", "muon", "lbfgs"])
 def test_sweep_without_kernel_runs_instances_in_the_same_loop(key: str) -> None:
     lrs = [0.01, 0.05]
     res = optviz.sweep("himmelblau", key, {"lr": lrs}, [(0.0, 0.0), (1.0, 1.0)], steps=30,
@@ -366,14 +376,14 @@ def test_public_names() -> None:
 
 
 def test_sweep_many_shares_one_loop_and_equals_simulate() -> None:
-    """Kernels, instances (ASGD, a single setting) and a loop of its own (Newton), mixed."""
+    """Kernels, instances (full-matrix AdaGrad), a single setting, a loop of its own (Newton)."""
     from optviz.analysis import sweep_many
 
-    optimizers = ["adam", ("sgd", {"momentum": 0.9}), "asgd", "newton"]
+    optimizers = ["adam", ("sgd", {"momentum": 0.9}), "adagrad_full", "newton"]
     starts = [(-1.5, 2.0), (0.5, 0.5)]
     results = sweep_many("rosenbrock", optimizers, {"lr": [1e-3, 1e-2]}, starts, steps=60,
                          noise=0.05, seed=9, metric="mean_loss")
-    assert [r.optimizer for r in results] == ["adam", "sgd", "asgd", "newton"]
+    assert [r.optimizer for r in results] == ["adam", "sgd", "adagrad_full", "newton"]
     for res in results:
         for i in range(2):
             r = simulate("rosenbrock", [(res.optimizer, res.kwargs_at((i,)))], starts, steps=60,

@@ -14,6 +14,7 @@ torch (scalar ``s``)                            batched (column ``c``)
 ``a.mul_(s).addcmul_(g, g, value=1 - s)``       ``torch.addcmul(a * c, (1 - c) * g, g)``
 ``a.addcdiv_(t1, t2, value=s)``                 ``a + (c * t1) / t2``
 ``a.lerp_(g, s)``                               ``torch.lerp(a, g, c)``
+``s / a`` (``Tensor.__rtruediv__``)             ``a.reciprocal() * c``
 ``1 - beta ** step`` (Python ``pow``)           the same Python expression per setting
 ==============================================  =========================================
 
@@ -43,6 +44,10 @@ _KNOWN: dict[str, frozenset[str]] = {
     "adadelta": frozenset({"lr", "rho", "eps", "weight_decay", "maximize"}),
     "nadam": frozenset({"lr", "betas", "eps", "weight_decay", "momentum_decay",
                         "decoupled_weight_decay", "maximize"}),
+    "radam": frozenset({"lr", "betas", "eps", "weight_decay", "decoupled_weight_decay",
+                        "maximize"}),
+    "rprop": frozenset({"lr", "etas", "step_sizes", "maximize"}),
+    "asgd": frozenset({"lr", "lambd", "alpha", "t0", "weight_decay", "maximize"}),
 }
 
 
@@ -366,6 +371,109 @@ class BatchedNAdam(BatchedOptimizer):
         p.add_((avg_value * self.exp_avg) / denom)
 
 
+class BatchedRAdam(BatchedOptimizer):
+    """``torch.optim.RAdam`` (``_single_tensor_radam``): the rectifier per row.
+
+    ρ_t and the rectification term depend on β₂ and t only: computed in Python as torch does,
+    once per distinct β₂; rows with ρ_t ≤ 5 take the un-adapted step.
+    """
+
+    def setup(self) -> None:
+        self._weight_decay()
+        self.decoupled = self.cols.of("decoupled_weight_decay")
+        self.decay: torch.Tensor | None = None
+        if self.wd_on is not None:
+            self.decay = torch.where(self.wd_on & self.decoupled, 1 - self.lr * self.wd, 1.0)
+            self.wd_on = self.wd_on & ~self.decoupled
+        self.b2 = self.cols.of("betas", 1)
+        self.one_minus_b1, self.one_minus_b2 = 1 - self.cols.of("betas", 0), 1 - self.b2
+        self.eps = self.cols.of("eps")
+        self.per_beta1 = _PerValue(*self.cols.distinct("betas", 0))
+        self.per_beta2 = _PerValue(*self.cols.distinct("betas", 1))
+        self.minus_one = torch.full_like(self.lr, -1.0)
+        self.exp_avg = torch.zeros_like(self.param)
+        self.exp_avg_sq = torch.zeros_like(self.param)
+
+    @staticmethod
+    def _terms(beta2: float, step: float) -> tuple[float, float, float]:
+        """(√(1 − β₂^t), rectification r_t, 1.0 if ρ_t > 5 else 0.0), as torch computes them."""
+        bias_correction2 = 1 - beta2**step
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
+        if rho_t <= 5.0:
+            return bias_correction2**0.5, 0.0, 0.0
+        rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+                ) ** 0.5
+        return bias_correction2**0.5, rect, 1.0
+
+    def update(self, p: torch.Tensor, g: torch.Tensor) -> None:
+        if self.decay is not None:
+            p.mul_(self.decay)
+        g = self._l2(p, g)
+        self.exp_avg.lerp_(g, self.one_minus_b1.expand_as(g))
+        self.exp_avg_sq = torch.addcmul(self.exp_avg_sq * self.b2, self.one_minus_b2 * g, g)
+        step = float(self.t)
+        bc1 = self.per_beta1(lambda beta1: 1 - beta1**step)
+        bc2_sqrt = self.per_beta2(lambda beta2: self._terms(beta2, step)[0])
+        rect = self.per_beta2(lambda beta2: self._terms(beta2, step)[1])
+        rectified = self.per_beta2(lambda beta2: self._terms(beta2, step)[2]) > 0
+        corrected = (self.exp_avg / bc1) * self.lr
+        # float / Tensor is Tensor.__rtruediv__: reciprocal, then multiply (not a division)
+        adaptive = self.exp_avg_sq.sqrt().add_(self.eps).reciprocal() * bc2_sqrt
+        update = torch.where(rectified, corrected * adaptive * rect, corrected)
+        p.addcmul_(update, self.minus_one)  # param.add_(update, alpha=-1.0)
+
+
+class BatchedRprop(BatchedOptimizer):
+    """``torch.optim.Rprop`` (``_single_tensor_rprop``): per-row etas and step-size bounds."""
+
+    def setup(self) -> None:
+        self.eta_minus, self.eta_plus = self.cols.of("etas", 0), self.cols.of("etas", 1)
+        self.size_min = self.cols.of("step_sizes", 0).expand_as(self.param)
+        self.size_max = self.cols.of("step_sizes", 1).expand_as(self.param)
+        self.prev = torch.zeros_like(self.param)
+        self.step_size = self.lr.expand_as(self.param).clone()
+
+    def update(self, p: torch.Tensor, g: torch.Tensor) -> None:
+        sign = g.mul(self.prev).sign()
+        factor = torch.where(sign > 0, self.eta_plus, torch.where(sign < 0, self.eta_minus, 1.0))
+        factor = torch.where(sign.isnan(), sign, factor)  # torch's masked writes skip NaN
+        self.step_size = torch.clamp(self.step_size.mul_(factor), self.size_min, self.size_max)
+        g = torch.where(factor == self.eta_minus, 0.0, g)
+        p.addcmul_(g.sign(), self.step_size, value=-1)
+        self.prev = g
+
+
+class BatchedASGD(BatchedOptimizer):
+    """``torch.optim.ASGD`` (``_single_tensor_asgd``): the parameter update.
+
+    η_t lives in torch's state as a 0-d tensor of the scalar dtype (float32 by default), so it is
+    rounded the same way here. The running average ``ax`` never feeds back into the parameter
+    and is not kept (the analyses record no optimizer state).
+    """
+
+    def setup(self) -> None:
+        from torch.optim.optimizer import _get_scalar_dtype
+
+        self._weight_decay()
+        self.scalar_dtype = _get_scalar_dtype()
+        self.rules = [(s["lr"], s["lambd"], s["alpha"]) for s in self.settings]
+        self.eta = [torch.as_tensor(lr, dtype=self.scalar_dtype).item() for lr, _, _ in self.rules]
+        self.lambd = self.cols.of("lambd")
+
+    def update(self, p: torch.Tensor, g: torch.Tensor) -> None:
+        g = self._l2(p, g)
+        eta = self.cols.column(self.eta)
+        p.mul_(1 - self.lambd * eta)  # decay term
+        p.addcmul_(g, -eta)  # param.add_(grad, alpha=-eta)
+        step = float(self.t)
+        self.eta = [
+            torch.as_tensor(lr / ((1 + lambd * lr * step) ** alpha), dtype=self.scalar_dtype)
+            .item()
+            for lr, lambd, alpha in self.rules
+        ]
+
+
 KERNELS: dict[str, type[BatchedOptimizer]] = {
     "sgd": BatchedSGD,
     "adam": BatchedAdam,
@@ -375,4 +483,7 @@ KERNELS: dict[str, type[BatchedOptimizer]] = {
     "adamax": BatchedAdamax,
     "adadelta": BatchedAdadelta,
     "nadam": BatchedNAdam,
+    "radam": BatchedRAdam,
+    "rprop": BatchedRprop,
+    "asgd": BatchedASGD,
 }
