@@ -420,3 +420,11 @@ def test_progress_is_reported_and_an_exception_cancels() -> None:
     assert torch.get_num_threads() == threads  # the runner's one-thread section was left
     with pytest.raises(TypeError, match="progress"):
         optviz.tune("beale", "adam", [(1.0, 1.0)], steps=5, progress=3)
+
+
+def test_sweep_records_the_noise_it_used() -> None:
+    assert optviz.sweep("noisy_quadratic", "sgd", {"lr": [0.1]}, [(1.0, 1.0)], steps=5).noise == 1.0
+    assert optviz.sweep("rosenbrock", "sgd", {"lr": [0.1]}, [(1.0, 1.0)], steps=5,
+                        noise=0.5).noise == 0.5
+    with pytest.raises(ValueError, match="noise"):
+        optviz.sweep("rosenbrock", "sgd", {"lr": [0.1]}, [(1.0, 1.0)], steps=5, noise=-1.0)

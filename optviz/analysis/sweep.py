@@ -38,7 +38,7 @@ class SweepResult:
     starts: np.ndarray  # (n_starts, 2)
     steps: int
     seed: int
-    noise: float | None
+    noise: float  # the std of the gradient noise used (the surface's default when None given)
     metric: str
     values: np.ndarray  # grid shape + (n_starts,)
     metrics: Metrics  # every metric, same shape
@@ -209,6 +209,7 @@ def sweep_many(
     seed = arguments.whole("seed", seed, 0, MAX_SEED)
     metric = arguments.choice("metric", metric, METRICS)
     tol = arguments.real("tol", tol, low=0.0)
+    sigma = surf.noise if noise is None else arguments.real("noise", noise, low=0.0)
     parts, grids = [], []
     for key, base in chosen:
         spec = get_optimizer(key)
@@ -220,14 +221,14 @@ def sweep_many(
         grids.append(cells)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable, got {type(progress).__name__}")
-    results = evaluate_many(surf, parts, start_array, steps, seed, noise, tol=tol,
+    results = evaluate_many(surf, parts, start_array, steps, seed, sigma, tol=tol,
                             time_limit=time_limit, progress=progress)
     out = []
     for (key, base), cells, metrics in zip(chosen, grids, results, strict=True):
         shaped = metrics.reshape(*(len(v) for v in cells.values()), len(start_array))
         out.append(SweepResult(
             surface=surf.name, optimizer=key, base=base, grid=cells, starts=start_array,
-            steps=steps, seed=seed, noise=noise, metric=metric, values=shaped.get(metric),
+            steps=steps, seed=seed, noise=sigma, metric=metric, values=shaped.get(metric),
             metrics=shaped,
         ))
     return out
