@@ -20,6 +20,9 @@ or leaves a bound (``|x|, |y| > 1e6``, or ``|f| > 1e12 · max(1, |f(θ₀)|)``; 
 learning rate wanders but never overflows). Its rows are NaN from there on. A dead row keeps
 stepping on its own, harmlessly: rows never mix, so the other particles are exactly as they would
 be alone.
+
+:func:`stream` runs the same loop without histories (an ``on_step`` observer sees each step;
+memory ``O(particles)``) for the analyses in :mod:`optviz.analysis`.
 """
 
 from __future__ import annotations
@@ -533,7 +536,7 @@ class _Simulation:
                 xy_hist[step] = xy
                 loss_hist[step] = loss
                 grad_hist[step] = grad
-            ok = ok_hist[step % depth] = _within_bounds(xy, loss, loss_limit)
+            ok = ok_hist[step % depth] = _within_bounds(xy, loss, loss_limit)  # hot data
             if on_step is not None:
                 on_step(step, xy, loss, grad, ok)
             if self.record_state:
