@@ -243,6 +243,7 @@ def test_sweep_without_kernel_runs_instances_in_the_same_loop(key: str) -> None:
         ({"grid": {"lr": "0.1"}}, TypeError, "grid"),
         ({"grid": {"lr": ["a"]}}, TypeError, "grid"),
         ({"grid": {"beta3": [0.1]}}, ValueError, "beta3"),
+        ({"grid": {"betas": [(0.9, 0.99)]}}, ValueError, "beta1"),
         ({"grid": {"lr": [-1.0]}}, ValueError, "lr"),
         ({"grid": {3: [0.1]}}, TypeError, "grid"),
         ({"optimizer": 3}, TypeError, "optimizer"),
@@ -428,3 +429,23 @@ def test_sweep_records_the_noise_it_used() -> None:
                         noise=0.5).noise == 0.5
     with pytest.raises(ValueError, match="noise"):
         optviz.sweep("rosenbrock", "sgd", {"lr": [0.1]}, [(1.0, 1.0)], steps=5, noise=-1.0)
+
+
+def test_basins_of_an_optimizer_with_a_hessian_run_its_own_class() -> None:
+    surf = optviz.get_surface("himmelblau")
+    b = optviz.basins(surf, ("newton", {"lr": 0.5}), resolution=(4, 3), steps=40, tol=1e-8)
+    r = simulate(surf, [("newton", {"lr": 0.5})], b.starts, steps=40)
+    for i in range(3):
+        for j in range(4):
+            expected = reference(r, 0, i * 4 + j, surf, 1e-8, radius=b.radius)
+            assert b.minimum_index[i, j] == expected["minimum_index"]
+            assert b.steps_to_tol[i, j] == expected["steps_to_tol"]
+
+
+def test_tune_mixed_kinds_and_invalid_combinations() -> None:
+    """A bool and a float with TPE; Nesterov without momentum is refused and told as a loss."""
+    t = optviz.tune("beale", "sgd", [(1.0, 1.0)], steps=20, budget=8,
+                    params=("lr", "momentum", "nesterov"), criterion="final_loss")
+    assert len(t.settings) <= 8 and t.params == ("lr", "momentum", "nesterov")
+    assert all(not s["nesterov"] or s["momentum"] > 0 for s in t.settings)
+    assert t.best in t.settings and np.isfinite(t.score)

@@ -69,6 +69,9 @@ def _resolve(spec: OptimizerSpec, name: Any) -> tuple[str, int | None]:
         return name[:-3], int(name[-2])
     if name in known and known[name].kind != "pair":
         return name, None
+    if name in known:
+        raise ValueError(f"grid: {name!r} is a pair; sweep its elements as {name}[0] and "
+                         f"{name}[1]" + (" (or beta1, beta2)" if name == "betas" else ""))
     raise ValueError(f"grid: {name!r} is not a sweepable hyperparameter of {spec.key!r}; "
                      f"known: {', '.join(known)}")
 
