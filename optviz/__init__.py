@@ -30,6 +30,12 @@ _EXPORTS = {
     "get_variant": "optviz.optimizers",
     "simulate": "optviz.runner",
     "Trajectories": "optviz.runner",
+    "sweep": "optviz.analysis",
+    "basins": "optviz.analysis",
+    "tune": "optviz.analysis",
+    "SweepResult": "optviz.analysis",
+    "BasinMap": "optviz.analysis",
+    "TuneResult": "optviz.analysis",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -22,6 +22,9 @@ or leaves a bound (``|x|, |y| > 1e6``, or ``|f| > 1e12 · max(1, |f(θ₀)|)``; 
 learning rate wanders but never overflows). Its rows are NaN from there on. A dead row keeps
 stepping on its own, harmlessly: rows never mix, so the other particles are exactly as they would
 be alone.
+
+:func:`stream` runs the same loop without histories (an ``on_step`` observer sees each step;
+memory ``O(particles)``) for the analyses in :mod:`optviz.analysis`.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ from optviz.optimizers.schedules import build_schedule, check_extras, clip_rows
 from optviz.surfaces import Surface, get_surface
 
 RunSpec = tuple[str, Mapping[str, Any]]
+# on_step(step, xy (M, 2), loss (M,), grad (M, 2), ok (M,)); row = run · n_starts + start
+OnStep = Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], None]
 
 POSITION_BOUND = 1e6
 LOSS_BOUND = 1e12  # relative to max(1, |f(start)|)
@@ -329,6 +334,67 @@ def simulate(
         return sim.run()
 
 
+def stream(
+    surface: str | Surface,
+    runs: Sequence[RunSpec],
+    starts: Any,
+    on_step: OnStep,
+    steps: int = 500,
+    seed: int = 0,
+    noise: float | None = None,
+    gradient: Literal["closed_form", "autograd"] = "closed_form",
+    time_limit: float | None = None,
+    *,
+    fused: Callable[[torch.Tensor], torch.optim.Optimizer] | None = None,
+    common_noise: bool = False,
+) -> None:
+    """The loop of :func:`simulate` without histories: ``on_step`` sees every step instead.
+
+    ``on_step(step, xy, loss, grad, ok)`` gets the ``(M, 2)`` positions, losses, gradients
+    (noise included) and the in-bounds mask of all ``M = n_runs · n_starts`` particles, row
+    ``run · n_starts + start``, at steps ``0 .. steps``; memory stays ``O(M)``. A particle is
+    diverged from its first step with ``ok`` False (``simulate`` NaNs it from there on).
+
+    ``common_noise``: every run draws the noise of run 0, so run ``r`` sees exactly what
+    ``simulate`` gives it alone (common random numbers across the runs of a sweep).
+    ``fused(leaf)``: optional; all runs become rows of ONE ``(n_runs · n_starts, 2)`` leaf (the
+    starts tiled per run) stepped by the optimizer it returns. The caller guarantees that
+    optimizer is bit-identical per row to the registry's class for each run (elementwise
+    optimizers without Hessian or clean-gradient needs only).
+    """
+    surf = _as_surface(surface)
+    if (isinstance(starts, np.ndarray) and starts.dtype == np.float64 and starts.ndim == 2
+            and starts.shape[0] > 0 and starts.shape[1] == 2 and np.isfinite(starts).all()):
+        start_array = starts  # already checked (a 40,000-start grid checks in 2 s per element)
+    else:
+        start_array = arguments.points("starts", starts)
+    steps = arguments.whole("steps", steps, 1, MAX_STEPS)
+    seed = arguments.whole("seed", seed, 0, MAX_SEED)
+    sigma = surf.noise if noise is None else arguments.real("noise", noise, low=0.0)
+    gradient = arguments.choice("gradient", gradient, ("closed_form", "autograd"))  # type: ignore[assignment]
+    if time_limit is not None:
+        time_limit = arguments.real("time_limit", time_limit, low=0.0)
+    if not callable(on_step):
+        raise TypeError(f"on_step must be callable, got {type(on_step).__name__}")
+    validated = _as_runs(runs, steps)
+    _check_limits(steps, len(validated), len(start_array))
+    if gradient == "closed_form":
+        value_and_grad, hessian_fn, grad_fn = surf.value_and_grad, surf.hessian, surf.grad
+    else:
+        value_and_grad = _autograd_gradient(surf.f)
+        hessian_fn = _autograd_hessian(surf.f)
+
+        def grad_fn(xy: torch.Tensor) -> torch.Tensor:
+            return value_and_grad(xy)[1]
+
+    with _single_thread(), torch.no_grad():
+        sim = _Simulation(
+            surf, validated, start_array, steps, seed, sigma, value_and_grad, hessian_fn,
+            grad_fn, False, time_limit, fused=fused, common_noise=common_noise,
+        )
+        sim.run(on_step)
+
+
 def _within_bounds(
     xy: torch.Tensor, loss: torch.Tensor, loss_limit: torch.Tensor | float
 ) -> torch.Tensor:
@@ -376,10 +442,13 @@ class _Simulation:
         grad_fn,
         record_state,
         time_limit,
+        fused: Callable[[torch.Tensor], torch.optim.Optimizer] | None = None,
+        common_noise: bool = False,
     ) -> None:
         self.extras = tuple(extras for _, _, extras in runs)
         runs = tuple((key, kwargs) for key, kwargs, _ in runs)
         self.surface, self.runs, self.starts = surface, runs, starts
+        self.fused = fused
         self.steps, self.seed, self.sigma = steps, seed, sigma
         self.value_and_grad = value_and_grad
         self.record_state, self.time_limit = record_state, time_limit
@@ -388,12 +457,13 @@ class _Simulation:
         specs = [get_optimizer(key) for key, _ in runs]
         self.hessians = _StepCache(hessian_fn, self._rows_of(specs, "needs_hessian"))
         self.clean_grads = _StepCache(grad_fn, self._rows_of(specs, "needs_grad_fn"))
-        self.groups = self._build_groups()
+        self.groups = self._build_groups() if fused is None else self._fused_group()
         self.clipping = [g for g in self.groups if g.clip != (None, None)]
         self.averaging = [g for g in self.groups if g.averaging]
         run_index = np.concatenate([np.full(len(g.starts), g.run) for g in self.groups])
         start_index = np.concatenate([g.starts for g in self.groups])
-        self.keys = noise_stream.particle_keys(seed, run_index, start_index)
+        noise_runs = np.zeros_like(run_index) if common_noise else run_index
+        self.keys = noise_stream.particle_keys(seed, noise_runs, start_index)
         # Order of the combined rows -> [run, start] order of the result.
         self.order = np.argsort(run_index * n_starts + start_index, kind="stable")
 
@@ -440,6 +510,15 @@ class _Simulation:
                 row += len(chunk)
         return groups
 
+    def _fused_group(self) -> list[_Group]:
+        """All runs as rows of ONE ``(n_runs · n_starts, 2)`` leaf stepped by ``self.fused``."""
+        n_runs = len(self.runs)
+        leaf = torch.tensor(np.tile(self.starts, (n_runs, 1)), dtype=torch.float64)
+        leaf.requires_grad_(True)
+        rows = slice(0, n_runs * len(self.starts))
+        starts = np.tile(np.arange(len(self.starts)), n_runs)
+        return [_Group(0, [leaf], self.fused(leaf), rows, starts, False)]
+
     def _noise(self, rows: slice, step: int, call: int) -> torch.Tensor:
         draws = noise_stream.standard_normal(self.keys[rows], step, call)
         return torch.from_numpy(draws).mul_(self.sigma)
@@ -456,12 +535,14 @@ class _Simulation:
 
         return closure
 
-    def run(self) -> Trajectories:
+    def run(self, on_step: OnStep | None = None) -> Trajectories | None:
+        """Step every group; record histories, or (with ``on_step``) only report each step."""
         m, steps = self.n_particles, self.steps
-        xy_hist = torch.empty((steps + 1, m, 2), dtype=torch.float64)
-        loss_hist = torch.empty((steps + 1, m), dtype=torch.float64)
-        grad_hist = torch.empty((steps + 1, m, 2), dtype=torch.float64)
-        ok_hist = torch.empty((steps + 1, m), dtype=torch.bool)
+        depth = 1 if on_step is not None else steps + 1  # streaming: one reused row
+        xy_hist = torch.empty((depth, m, 2), dtype=torch.float64)
+        loss_hist = torch.empty((depth, m), dtype=torch.float64)
+        grad_hist = torch.empty((depth, m, 2), dtype=torch.float64)
+        ok_hist = torch.empty((depth, m), dtype=torch.bool)
         state_hist: list[dict[str, torch.Tensor]] = [{} for _ in self.groups]
         deadline = None if self.time_limit is None else time.monotonic() + self.time_limit
         loss_limit: torch.Tensor | float = LOSS_BOUND
@@ -477,10 +558,13 @@ class _Simulation:
                 grad = grad + self._noise(slice(0, m), step, 0)
             for group in self.clipping:  # what the optimizer sees, and what is recorded
                 grad[group.rows] = group.clipped(grad[group.rows])
-            xy_hist[step] = xy
-            loss_hist[step] = loss
-            grad_hist[step] = grad
-            ok = ok_hist[step] = _within_bounds(xy, loss, loss_limit)  # hot data, no extra pass
+            if on_step is None:
+                xy_hist[step] = xy
+                loss_hist[step] = loss
+                grad_hist[step] = grad
+            ok = ok_hist[step % depth] = _within_bounds(xy, loss, loss_limit)  # hot data
+            if on_step is not None:
+                on_step(step, xy, loss, grad, ok)
             if self.record_state:
                 self._record_state(state_hist, step)
             if step == steps:
@@ -504,6 +588,8 @@ class _Simulation:
                     group.optimizer.step(self._closure_for(group, step))
                 if group.scheduler is not None:
                     group.scheduler.step()
+        if on_step is not None:
+            return None
         diverged_at = _mark_divergence(
             ok_hist, xy_hist, loss_hist, grad_hist, state_hist, self.groups
         )
