@@ -736,3 +736,14 @@ def test_the_rules_code_shows_the_schedule_and_the_clipping() -> None:
     at = run_app(scene.to_query())
     ok(at)
     assert any("SequentialLR(opt" in c.value for c in at.code)
+
+
+def test_an_optimizer_without_a_learning_rate_offers_no_schedule() -> None:
+    at = run_app({"run": "adam", "schedule1": "StepLR"})
+    ok(at)
+    assert legend(race(at)) == ["Adam (lr=0.05, step decay)"]
+    at.sidebar.selectbox(key="g0.e0.variant").set_value("vsgd").run()
+    ok(at)
+    assert not errors(at)
+    assert "schedule1" not in query(at)
+    assert any("has no learning rate" in c.value for c in at.sidebar.caption)

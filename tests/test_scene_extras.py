@@ -165,3 +165,12 @@ def test_make_takes_extras_and_refuses_unknown_ones() -> None:
         RunConfig.make("sgd", extras={"clip": 1})
     with pytest.raises(TypeError):
         RunConfig.make("sgd", extras=[("clip_norm", 1)])  # type: ignore[arg-type]
+
+
+def test_a_schedule_needs_a_learning_rate() -> None:
+    """vSGD has no ``lr`` in its parameter groups: torch's schedulers would fail on it."""
+    with pytest.raises(ScenarioError) as err:
+        _scene(RunConfig("vsgd", (), "", "", {"name": "StepLR"}))
+    assert [p.as_dict() for p in err.value.problems] == [
+        {"loc": ("runs", 0, "schedule"), "msg": "vSGD has no learning rate to schedule"}]
+    assert _scene(RunConfig("vsgd", (), "", "", None, 1.0)).runs[0].clip_norm == 1.0

@@ -309,8 +309,14 @@ class RunConfig:
     ) -> tuple[Schedule | None, float | None, float | None] | None:
         """The canonical extras, or ``None`` (problems added at ``(*at, field[, arg])``)."""
         n = len(problems)
-        schedule, found = read_schedule(self.schedule, steps,
-                                        lr if isinstance(lr, float) else None)
+        if self.schedule is not None and lr is None:  # e.g. vSGD: nothing for torch to scale
+            problems.append(Problem((*at, "schedule"), (
+                f"{get_variant(self.variant).label} has no learning rate to schedule")))
+            found: list = []
+            schedule = None
+        else:
+            schedule, found = read_schedule(self.schedule, steps,
+                                            lr if isinstance(lr, float) else None)
         problems.extend(Problem((*at, "schedule", *sub), msg) for sub, msg in found)
         clips: list[float | None] = []
         for field in ("clip_norm", "clip_value"):

@@ -81,9 +81,13 @@ def controls(entry: Entry, base: str, steps: Any) -> None:
     k = f"{base}.schedule"
     arg_keys = [f"{base}.schedule.{n}.{p.name}" for n in SCHEDULES for p in SCHEDULES[n][0]]
     seed(k, current if current in SCHEDULES else None)
-    name = st.selectbox("Learning-rate schedule", names, key=k,
-                        format_func=lambda n: NONE_LABEL if n is None else n,
-                        on_change=_on_schedule, args=(entry, k, arg_keys), help=schedule_help())
+    if lr is None:  # e.g. vSGD: its steps have no learning rate for a schedule to scale
+        st.caption("No learning-rate schedule: this optimizer has no learning rate.")
+        name = entry.schedule = None
+    else:
+        name = st.selectbox("Learning-rate schedule", names, key=k,
+            format_func=lambda n: NONE_LABEL if n is None else n,
+            on_change=_on_schedule, args=(entry, k, arg_keys), help=schedule_help())
     if name is None:
         entry.schedule = None
     else:
