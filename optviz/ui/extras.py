@@ -17,6 +17,7 @@ from typing import Any
 import streamlit as st
 
 from optviz.figures.schedule import lr_figure
+from optviz.limits import MAX_SCENE_STEPS
 from optviz.optimizers.schedules import SCHEDULES, ScheduleParam, check_schedule, learning_rates
 from optviz.scene.extras import read_schedule
 from optviz.ui.controls import forget, seed
@@ -126,7 +127,8 @@ def _rates(schedule: tuple, lr: float, steps: int) -> list[float]:
 
 def chart(entry: Entry, base: str, steps: Any, lr: Any) -> None:
     """The lr-against-step chart of the entry's schedule, when it validates."""
-    if not isinstance(steps, int) or steps < 1 or not isinstance(lr, int | float):
+    if not isinstance(steps, int) or not 1 <= steps <= MAX_SCENE_STEPS \
+            or not isinstance(lr, int | float):  # the steps' own error says what is wrong
         return
     schedule, problems = read_schedule(entry.schedule, steps, float(lr))
     if schedule is None or problems:
