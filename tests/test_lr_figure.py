@@ -17,7 +17,7 @@ def test_lr_figure_draws_the_schedule_in_the_run_colour() -> None:
     assert list(trace.y[:10]) == [0.1] * 10 and trace.y[10] == pytest.approx(0.05)
     assert trace.y[-1] == pytest.approx(0.025)
     assert trace.line.color == "#ff4fd8" and trace.line.shape == "hv"
-    assert fig.layout.height == 150
+    assert fig.layout.height == 170
 
 
 def test_lr_figure_thins_long_runs_keeping_both_ends() -> None:

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 __all__ = ["lr_figure"]
 
-HEIGHT_PX = 150
+HEIGHT_PX = 170
 
 
 def lr_figure(lrs: Sequence[float], color: str = "#0057ff", max_points: int = 400) -> go.Figure:
@@ -29,11 +29,12 @@ def lr_figure(lrs: Sequence[float], color: str = "#0057ff", max_points: int = 40
         line={"color": color, "width": 2, "shape": "hv"},
         hovertemplate="step %{x}<br>γ = %{y:.4g}<extra></extra>", showlegend=False))
     fig.update_layout(
-        height=HEIGHT_PX, margin={"l": 8, "r": 8, "t": 24, "b": 8},
+        height=HEIGHT_PX, margin={"l": 8, "r": 12, "t": 26, "b": 8},
         title={"text": "learning rate γ by step", "font": {"size": 12}, "x": 0.02},
         plot_bgcolor="white", paper_bgcolor="white",
-        xaxis={"title": None, "showgrid": True, "gridcolor": "#eee", "zeroline": False},
+        xaxis={"title": None, "showgrid": True, "gridcolor": "#eee", "zeroline": False,
+               "automargin": True},
         yaxis={"title": None, "showgrid": True, "gridcolor": "#eee", "rangemode": "tozero",
-               "exponentformat": "e", "tickformat": ".2g"},
+               "exponentformat": "e", "tickformat": ".2~g", "automargin": True, "nticks": 4},
     )
     return fig

@@ -43,11 +43,12 @@ def _on_schedule(entry: Entry, k: str, arg_keys: list[str]) -> None:
 
 
 def _follows_text(p: ScheduleParam, steps: Any, lr: Any) -> str:
+    """What an empty argument follows, short enough for a narrow input's placeholder."""
     if p.name == "max_lr":
-        return f"the run's lr ({format_number(lr)})"
+        return f"= lr ({format_number(lr)})"
     if p.name == "T_max" and "warmup" in p.help:
-        return "steps − warmup"
-    return f"the run's steps ({format_number(steps)})"
+        return "= steps−warmup"
+    return f"= steps ({format_number(steps)})"
 
 
 def _argument(p: ScheduleParam, value: Any, k: str, steps: Any, lr: Any) -> Any:
@@ -64,8 +65,8 @@ def _argument(p: ScheduleParam, value: Any, k: str, steps: Any, lr: Any) -> Any:
         return st.number_input(
             p.name, key=k, value=None, step=1 if p.kind == "int" else None,
             format="%d" if p.kind == "int" else "%g",
-            placeholder=f"follows {_follows_text(p, steps, lr)}",
-            help=tip + " Empty: follows the run.")
+            placeholder=_follows_text(p, steps, lr),
+            help=tip + " Empty: follows the run (as the placeholder says).")
     seed(k, value if value is not None else p.default)
     if p.kind == "int":
         return st.number_input(p.name, key=k, step=1, format="%d", help=tip)
@@ -96,19 +97,16 @@ def controls(entry: Entry, base: str, steps: Any) -> None:
         st.caption(md_escape(formula))
         raw = dict(entry.schedule or {})
         out: dict[str, Any] = {"name": name}
-        cols = st.columns(2)
-        for j, p in enumerate(params):
-            with cols[j % 2]:
-                value = _argument(p, raw.get(p.name), f"{base}.schedule.{name}.{p.name}",
-                                  steps, lr)
+        for p in params:
+            value = _argument(p, raw.get(p.name), f"{base}.schedule.{name}.{p.name}", steps, lr)
             if value is not None and not (isinstance(value, str) and not value.strip()):
                 out[p.name] = value
         entry.schedule = out
     c1, c2 = st.columns(2)
     for col, field, label, tip in (
-        (c1, "clip_norm", "clip by norm", "torch.nn.utils.clip_grad_norm_ on each particle's "
+        (c1, "clip_norm", "clip norm", "torch.nn.utils.clip_grad_norm_ on each particle's "
          "gradient: scaled down to this norm when longer. Empty: off."),
-        (c2, "clip_value", "clip by value", "torch.nn.utils.clip_grad_value_: each gradient "
+        (c2, "clip_value", "clip value", "torch.nn.utils.clip_grad_value_: each gradient "
          "coordinate clamped to [−v, v] (before clipping by norm). Empty: off."),
     ):
         kc = f"{base}.{field}"
