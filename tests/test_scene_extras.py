@@ -8,8 +8,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import strategies as st
 
 from optviz import simulate
+from optviz.optimizers.schedules import SCHEDULES
 from optviz.scene import (
     DEFAULT_SCENARIO,
     RunConfig,
@@ -22,6 +25,17 @@ from optviz.scene import (
 from optviz.scene.extras import read_schedule, schedule_call
 
 COSINE = {"name": "CosineAnnealingLR", "T_max": 200}
+
+
+def _arg(p) -> st.SearchStrategy:
+    """A value of a schedule argument within its range (its default among them)."""
+    if p.kind == "choice":
+        return st.sampled_from(p.choices)
+    if p.kind == "ints":
+        return st.lists(st.integers(1, 3000), min_size=1, max_size=16, unique=True).map(sorted)
+    if p.kind == "int":
+        return st.integers(int(p.low), min(int(p.high), 3000))
+    return st.floats(p.low, p.high, allow_nan=False) | st.just(p.default)
 
 
 def _scene(*runs: RunConfig, steps: int = 300) -> Scenario:
@@ -174,3 +188,27 @@ def test_a_schedule_needs_a_learning_rate() -> None:
     assert [p.as_dict() for p in err.value.problems] == [
         {"loc": ("runs", 0, "schedule"), "msg": "vSGD has no learning rate to schedule"}]
     assert _scene(RunConfig("vsgd", (), "", "", None, 1.0)).runs[0].clip_norm == 1.0
+
+
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(st.sampled_from(list(SCHEDULES)).flatmap(
+    lambda name: st.fixed_dictionaries({"name": st.just(name)}, optional={
+        p.name: _arg(p) for p in SCHEDULES[name][0]})),
+    st.none() | st.floats(1e-6, 1e6), st.none() | st.floats(1e-6, 1e6),
+    st.integers(1, 3000))
+def test_every_schedule_round_trips_through_the_url_and_the_json(
+    schedule: dict, clip_norm: float | None, clip_value: float | None, steps: int
+) -> None:
+    run = _adam(schedule=schedule, clip_norm=clip_norm, clip_value=clip_value)
+    try:
+        scene = _scene(run, steps=steps)
+    except ScenarioError as err:  # a drawn argument that does not fit (e.g. warm-up ≥ steps)
+        assert all(p.loc[2] == "schedule" for p in err.problems), err
+        reject()
+    assert scene.runs[0].schedule[0] == ("name", schedule["name"])
+    query = scene.to_query()
+    assert from_query(query) == (scene, [])
+    assert from_query(query)[0].to_query() == query
+    assert from_json(scene.to_json()) == (scene, [])
+    assert scene.run_specs()[0][2]["schedule"]["name"] == schedule["name"]
