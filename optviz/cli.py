@@ -195,6 +195,24 @@ def _cmd_list() -> int:
     return 0
 
 
+def _extras_lines(scenario) -> list[str]:
+    """One line per run with a schedule or clipping: what torch runs."""
+    from optviz.scene.extras import schedule_call
+
+    lines = []
+    for r, run in enumerate(scenario.runs):
+        parts = []
+        if run.schedule is not None:
+            parts.append(f"schedule {schedule_call(run.schedule)}")
+        if run.clip_value is not None:
+            parts.append(f"clip_grad_value_ {run.clip_value:g}")
+        if run.clip_norm is not None:
+            parts.append(f"clip_grad_norm_ {run.clip_norm:g}")
+        if parts:
+            lines.append(f"  run {r + 1}: {', '.join(parts)}")
+    return lines
+
+
 def _summary(scenario, traj) -> str:
     """A plain-text results table: one row per run and start."""
     from optviz.views import format_point, outcome_text, outcomes_for, summaries_for
@@ -212,7 +230,7 @@ def _summary(scenario, traj) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     title = (f"{surface.title}: {len(scenario.runs)} run(s), {len(scenario.starts)} start(s), "
              f"{scenario.steps} steps")
-    lines = [title, ""]
+    lines = [title, *_extras_lines(scenario), ""]
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
               for row in rows]
     return "\n".join(lines) + "\n"

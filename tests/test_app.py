@@ -9,6 +9,7 @@ test that counts computations empties them itself.
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -608,3 +609,141 @@ def test_notes_say_undefined_at_the_start_and_left_the_window() -> None:
     at = run_app({"surface": "custom", "formula": "x**2 - y**2"})
     ok(at)
     assert "↗ Adam (lr=0.05) left the window at step 29" in [t.value for t in at.text]
+
+
+# --------------------------------------------------------------------------------------------
+# schedules and clipping (a run card's "More settings")
+
+
+def _error_cards(at: AppTest) -> list[str]:
+    """Keys of the run cards (``run-<generation>-<id>``) that hold an error alert."""
+    found = []
+
+    def walk(node: Any, cards: list[str]) -> None:
+        k = getattr(node, "key", None)
+        if isinstance(k, str) and k.startswith("run-"):
+            cards = [*cards, k]
+        if getattr(node, "type", None) == "error":
+            found.extend(cards[-1:])
+        children = getattr(node, "children", None)
+        for child in (children.values() if isinstance(children, dict) else []):
+            walk(child, cards)
+
+    walk(at._tree, [])
+    return found
+
+
+def _lr_charts(at: AppTest) -> list[dict]:
+    return [c for c in charts(at) if "learning rate" in str(c["layout"].get("title", ""))]
+
+
+def test_picking_a_schedule_changes_the_path_the_label_the_url_and_shows_its_chart() -> None:
+    at = run_app()
+    before = race(at)
+    assert not _lr_charts(at)
+    at.sidebar.selectbox(key="g0.e3.schedule").set_value("CosineAnnealingLR").run()
+    ok(at)
+    after = race(at)
+    assert legend(after)[-1] == "Adam (lr=0.05, cosine)"
+    assert after["frames"][-1]["data"] != before["frames"][-1]["data"]
+    assert query(at)["schedule4"] == "CosineAnnealingLR"
+    (lr_chart,) = _lr_charts(at)
+    ys = lr_chart["data"][0]["y"]
+    assert ys[0] == pytest.approx(0.05) and ys[-1] == pytest.approx(0.05 * (1 + math.cos(
+        math.pi * 299 / 300)) / 2)  # T_max follows the run's 300 steps
+    at.sidebar.number_input(key="g0.e3.schedule.CosineAnnealingLR.T_max").set_value(100).run()
+    ok(at)
+    assert query(at)["schedule4"] == "CosineAnnealingLR:T_max=100"
+    at.sidebar.number_input(key="g0.e3.clip_norm").set_value(0.5).run()
+    ok(at)
+    assert query(at)["clip_norm4"] == "0.5"
+    assert legend(race(at))[-1] == "Adam (lr=0.05, cosine, clip ‖g‖≤0.5)"
+    at.sidebar.selectbox(key="g0.e3.schedule").set_value(None).run()
+    ok(at)
+    assert "schedule4" not in query(at) and not _lr_charts(at)
+
+
+def test_a_bad_schedule_argument_errs_in_its_run_card_and_the_page_keeps_working() -> None:
+    at = run_app()
+    at.sidebar.selectbox(key="g0.e1.schedule").set_value("CosineAnnealingLR").run()
+    good = race(at)
+    at.sidebar.number_input(key="g0.e1.schedule.CosineAnnealingLR.T_max").set_value(0).run()
+    ok(at)
+    assert any("run 2: T_max must be between 1 and 100,000, got 0" in m for m in errors(at))
+    assert _error_cards(at) == ["run-0-1"]  # in that run's card, nowhere else
+    assert race(at) == good  # the last good scene stays on screen, with everything else
+    assert query(at)["schedule2"] == "CosineAnnealingLR"
+    assert at.get("download_button") or at.button
+    at.sidebar.number_input(key="g0.e2.clip_value").set_value(-1.0).run()
+    ok(at)
+    assert sorted(_error_cards(at)) == ["run-0-1", "run-0-2"]
+    at.sidebar.number_input(key="g0.e1.schedule.CosineAnnealingLR.T_max").set_value(50).run()
+    at.sidebar.number_input(key="g0.e2.clip_value").set_value(None).run()
+    ok(at)
+    assert not errors(at)
+    assert query(at)["schedule2"] == "CosineAnnealingLR:T_max=50"
+
+
+def test_the_url_carries_the_extras_into_the_run_cards() -> None:
+    scene, _ = Scenario.from_query({"run": "sgd;adam:lr=0.05", "clip_norm2": "1",
+                                    "schedule2": "OneCycleLR:pct_start=0.5", "clip_value1": "2"})
+    at = run_app(scene.to_query())
+    ok(at)
+    assert not warnings(at)
+    assert legend(race(at)) == ["SGD (lr=0.001, clip |g|≤2)",
+                                "Adam (lr=0.05, one-cycle, clip ‖g‖≤1)"]
+    assert at.sidebar.selectbox(key="g0.e1.schedule").value == "OneCycleLR"
+    assert at.sidebar.number_input(key="g0.e1.schedule.OneCycleLR.pct_start").value == 0.5
+    assert at.sidebar.number_input(key="g0.e1.schedule.OneCycleLR.max_lr").value is None
+    assert at.sidebar.number_input(key="g0.e1.clip_norm").value == 1.0
+    assert at.sidebar.number_input(key="g0.e0.clip_value").value == 2.0
+    assert query(at) == scene.to_query()
+    at = run_app({"run": "adam", "schedule1": "StepLR:gamma=7"})
+    ok(at)
+    assert len(warnings(at)) == 1 and warnings(at)[0].startswith("schedule1: gamma")
+    assert "schedule1" not in query(at)
+
+
+def test_model_keeps_the_extras_through_a_round_trip_and_a_duplicate() -> None:
+    scene, _ = Scenario.from_query({"run": "adam", "schedule1": "StepLR:step_size=30",
+                                    "clip_norm1": "2"})
+    model = Model.from_scenario(scene)
+    assert model.entries[0].schedule == {"name": "StepLR", "step_size": 30}
+    assert model.candidate().validated() == scene
+    model.duplicate(0)
+    model.entries[1].schedule["step_size"] = 0  # the copy's schedule is its own
+    assert model.entries[0].schedule["step_size"] == 30
+    found, problems = check(model)
+    assert found is None and list(problems.extras) == [1] and list(problems.runs) == [1]
+    assert problems.extras[1] == ["run 2: step_size must be between 1 and 100,000, got 0"]
+
+
+def test_the_rules_code_shows_the_schedule_and_the_clipping() -> None:
+    from optviz.ui.model import run_code
+
+    scene, _ = Scenario.from_query({"run": "sgd;adam:lr=0.05", "schedule2": "warmup_cosine",
+                                    "clip_value2": "3"})
+    code = run_code(scene.runs[1], scene.steps)
+    assert code.splitlines()[1:] == [
+        "warmup = torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.1, end_factor=1.0, "
+        "total_iters=20)",
+        "cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=280, eta_min=0.0)",
+        "sched = torch.optim.lr_scheduler.SequentialLR(opt, [warmup, cosine], milestones=[20])",
+        "# each step, per particle: loss.backward(); torch.nn.utils.clip_grad_value_(params, "
+        "3.0); opt.step(); sched.step()"]
+    assert code.startswith("opt = torch.optim.Adam(params, lr=0.05")
+    assert run_code(scene.runs[0], scene.steps) == torch_call(scene.runs[0])
+    at = run_app(scene.to_query())
+    ok(at)
+    assert any("SequentialLR(opt" in c.value for c in at.code)
+
+
+def test_an_optimizer_without_a_learning_rate_offers_no_schedule() -> None:
+    at = run_app({"run": "adam", "schedule1": "StepLR"})
+    ok(at)
+    assert legend(race(at)) == ["Adam (lr=0.05, step decay)"]
+    at.sidebar.selectbox(key="g0.e0.variant").set_value("vsgd").run()
+    ok(at)
+    assert not errors(at)
+    assert "schedule1" not in query(at)
+    assert any("has no learning rate" in c.value for c in at.sidebar.caption)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import subprocess
 import sys
 from dataclasses import replace
@@ -211,3 +212,24 @@ def test_summary_says_undefined_start_and_left_window(tmp_path, capsys):
         out = capsys.readouterr().out
         assert note in out, out
         assert "diverged at step 0" not in out
+
+
+def test_run_uses_the_extras_and_the_summary_names_the_schedule(tmp_path, capsys):
+    from optviz.scene import RunConfig
+
+    runs = (RunConfig.make("adam", {"lr": 0.05}),
+            RunConfig.make("adam", {"lr": 0.05}, slot=1, steps=30, extras={
+                "schedule": {"name": "CosineAnnealingLR", "T_max": 20}, "clip_norm": 1.0}))
+    path = tmp_path / "scene.json"
+    path.write_text(replace(DEFAULT_SCENARIO, runs=runs, steps=30).validated().to_json(),
+                    encoding="utf-8")
+    out_csv = tmp_path / "out.csv"
+    assert main(["run", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "run 2: schedule CosineAnnealingLR(T_max=20), clip_grad_norm_ 1" in out
+    assert "Adam (lr=0.05, cosine, clip ‖g‖≤1)" in out
+    assert main(["run", str(path), "--out", str(out_csv)]) == 0
+    rows = list(csv.DictReader(out_csv.open()))
+    norms = {run: max(math.hypot(float(r["grad_x"]), float(r["grad_y"])) for r in rows
+                      if r["run"] == run) for run in ("1", "2")}
+    assert norms["1"] > 100 and norms["2"] <= 1.0  # run 2's gradients were clipped to norm 1

@@ -366,11 +366,31 @@ _SCRIPT_CASES = [  # surface, variant, hyperparameters, noise, steps, starts
      100, ((-4.0, 4.0), (1.0, 1.0))),
     ("rosenbrock", "lookahead", {"base": "momentum", "k": 3, "pullback_momentum": "reset"}, 0.3,
      100, ((-1.5, 2.0), (0.5, -0.5))),
+    # schedules and clipping (extras as the last item): with and without noise, L-BFGS too
+    ("rosenbrock", "adam", {"lr": 0.05}, None, 150, ((-1.5, 2.0), (0.5, -0.5)),
+     {"schedule": {"name": "CosineAnnealingLR", "T_max": 100}, "clip_norm": 1.0}),
+    ("rosenbrock", "momentum", {"lr": 0.002}, 0.5, 150, ((-1.5, 2.0), (0.5, -0.5)),
+     {"schedule": {"name": "warmup_cosine", "warmup": 30}, "clip_value": 5.0, "clip_norm": 20.0}),
+    ("himmelblau", "sgd", {"lr": 0.01}, 0.3, 120, ((-4.0, 4.0), (1.0, 1.0)),
+     {"schedule": {"name": "OneCycleLR"}, "clip_value": 2.0}),
+    ("beale", "rmsprop", {"lr": 0.01}, None, 120, ((1.0, 1.5), (-1.0, 1.0)),
+     {"schedule": {"name": "MultiStepLR", "milestones": [40, 80], "gamma": 0.5}}),
+    ("booth", "adam", {"lr": 0.5}, None, 100, ((-8.0, 2.0), (9.0, 0.0)),
+     {"schedule": {"name": "CosineAnnealingWarmRestarts", "T_0": 20, "T_mult": 2}}),
+    ("rosenbrock", "lbfgs", {"lr": 0.5}, None, 30, ((-1.5, 2.0), (0.5, -0.5)),
+     {"schedule": {"name": "StepLR", "step_size": 10, "gamma": 0.5}, "clip_norm": 10.0}),
+    ("noisy_quadratic", "lbfgs", {"lr": 0.5, "line_search_fn": None}, 0.2, 30,
+     ((-2.0, 1.5), (1.5, 1.0)), {"schedule": {"name": "ExponentialLR", "gamma": 0.95},
+                                 "clip_value": 3.0}),
+    ("himmelblau", "muon", {"lr": 0.05}, None, 80, ((-4.0, 4.0), (1.0, 1.0)),
+     {"schedule": {"name": "LinearLR", "start_factor": 0.2, "total_iters": 40},
+      "clip_norm": 0.5}),
 ]
 
 
-def _case_scene(surface, variant, hparams, noise, steps, starts) -> Scenario:
-    runs = (RunConfig.make("sgd"), RunConfig.make(variant, hparams, slot=1))
+def _case_scene(surface, variant, hparams, noise, steps, starts, extras=None) -> Scenario:
+    runs = (RunConfig.make("sgd"), RunConfig.make(variant, hparams, slot=1, extras=extras,
+                                                  steps=steps))
     return Scenario(surface=surface, runs=runs, starts=starts, steps=steps, noise=noise,
                     seed=7).validated()
 
@@ -493,3 +513,30 @@ def test_user_text_reaches_the_script_only_as_comments():
         if "boom" in tok.string or "evil" in tok.string:
             assert tok.type == tokenize.COMMENT, tok
     assert "return x**2 + y**2" in script
+
+
+def test_scripts_with_extras_build_torch_schedulers_and_clip_and_the_extras_matter():
+    """The extras cases of ``_SCRIPT_CASES`` (reproduced to 1e-9 above) change the path, so
+    that comparison covers the schedule and the clipping; the script uses torch's objects."""
+    cases = [case for case in _SCRIPT_CASES if len(case) == 7]
+    assert len(cases) >= 6
+    for case in cases:
+        with_extras, plain = _case_scene(*case), _case_scene(*case[:6])
+        a = simulate_scenario(with_extras).xy[1, 1]
+        b = simulate_scenario(plain).xy[1, 1]
+        assert np.nanmax(np.abs(a - b)) > 1e-3, case[:2]
+        script = pytorch_script(with_extras, run=1, start=1)
+        extras = case[6]
+        assert ("sched.step()" in script) == ("schedule" in extras)
+        for key, call in (("clip_value", "clip_grad_value_(p, CLIP_VALUE)"),
+                          ("clip_norm", "clip_grad_norm_(p, CLIP_NORM)")):
+            assert (call in script) == (key in extras)
+        if "clip_value" in extras and "clip_norm" in extras:  # by value first, as optviz does
+            assert script.index("clip_grad_value_(p") < script.index("clip_grad_norm_(p")
+    warm = pytorch_script(_case_scene(*cases[1]), run=1)
+    assert ("sched = torch.optim.lr_scheduler.SequentialLR(opt, [warmup, cosine], "
+            "milestones=[30])") in warm
+    assert "CosineAnnealingLR(opt, T_max=120, eta_min=0.0)" in warm  # 150 steps − 30 warm-up
+    one_cycle = pytorch_script(_case_scene(*cases[2]), run=1)
+    assert "max_lr=0.01, total_steps=120" in one_cycle and "cycle_momentum=False" in one_cycle
+    assert "milestones=[40, 80]" in pytorch_script(_case_scene(*cases[3]), run=1)

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from optviz.optimizers import get_optimizer, get_variant, list_variants
+from optviz.optimizers.schedules import SCHEDULES
 from optviz.scene import (
     CUSTOM,
     DEFAULT_CUSTOM_DOMAIN,
@@ -58,6 +59,34 @@ _label = st.text(
 _color = st.integers(0, 0xFFFFFF).map(lambda n: f"#{n:06x}")
 
 
+def _schedule_value(p) -> st.SearchStrategy:
+    if p.kind == "choice":
+        return st.sampled_from(p.choices)
+    if p.kind == "int":
+        return st.integers(int(p.low), min(int(p.high), 2000))
+    if p.kind == "ints":
+        return st.lists(st.integers(1, 2000), min_size=1, max_size=16, unique=True).map(
+            lambda xs: tuple(sorted(xs)))
+    return st.floats(p.low, p.high, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def schedules(draw) -> dict | None:
+    """None (most often) or a schedule with some arguments set, any of them at its default."""
+    if draw(st.integers(0, 2)) == 0:
+        return None
+    name = draw(st.sampled_from(list(SCHEDULES)))
+    out: dict = {"name": name}
+    for p in SCHEDULES[name][0]:
+        if draw(st.booleans()):
+            out[p.name] = p.default if draw(st.booleans()) and p.default is not None \
+                else draw(_schedule_value(p))
+    return out
+
+
+_clip = st.none() | st.floats(1e-6, 1e6, allow_nan=False, exclude_min=False)
+
+
 @st.composite
 def run_configs(draw, slot: int = 0) -> RunConfig:
     variant = draw(st.sampled_from(list_variants()))
@@ -68,8 +97,9 @@ def run_configs(draw, slot: int = 0) -> RunConfig:
             hparams[h.name] = draw(_value(h))
     color = draw(st.just("") | _color)
     label = draw(st.just("") | _label)
+    extras = (draw(schedules()), draw(_clip), draw(_clip))
     try:
-        return RunConfig(variant, tuple(hparams.items()), color, label).validated(slot)
+        return RunConfig(variant, tuple(hparams.items()), color, label, *extras).validated(slot)
     except ScenarioError:  # a combination the registry refuses (e.g. nesterov without momentum)
         reject()
 
@@ -108,8 +138,10 @@ def scenarios(draw) -> Scenario:
     )
     try:
         return scenario.validated()
-    except ScenarioError as err:  # only the L-BFGS work budget may refuse a drawn scene
-        assert "L-BFGS" in str(err)
+    except ScenarioError as err:  # only the L-BFGS work budget may refuse a drawn scene,
+        # or a schedule that does not fit the drawn steps (OneCycleLR's total_steps, a warm-up
+        # as long as the run)
+        assert all("L-BFGS" in p.msg or "schedule" in p.loc for p in err.problems), err
         reject()
 
 

@@ -66,6 +66,14 @@ run_dict = st.fixed_dictionaries(
         "hparams": st.dictionaries(hp_names, hp_value, max_size=3) | junk,
         "color": st.sampled_from(["#ff0000", "00ff00", "red"]) | junk,
         "label": st.sampled_from(["fast", "[click me](https://x.test)", "a\nb"]) | junk,
+        "schedule": st.fixed_dictionaries(
+            {"name": st.sampled_from(["CosineAnnealingLR", "OneCycleLR", "MultiStepLR",
+                                      "warmup_cosine", "steplr", "ReduceLROnPlateau"]) | junk},
+            optional={"T_max": scalar, "total_steps": scalar, "milestones": junk,
+                      "warmup": scalar, "gamma": scalar, "anneal_strategy": scalar,
+                      "nope": scalar}) | junk,
+        "clip_norm": scalar | junk,
+        "clip_value": scalar | junk,
     },
 )
 formulas = st.sampled_from(["x**2 + y**2", "log(x) + y", "x**2 - y**2", "__import__('os')"])
@@ -117,10 +125,14 @@ def test_json_reader_gives_a_scene_or_a_scenario_error(doc: dict, bom: bool, dup
 @_fuzz(500)
 @given(st.dictionaries(
     st.sampled_from(["surface", "formula", "domain", "start", "steps", "seed", "noise", "run",
-                     "color1", "label2", "color9", "x"]),
+                     "color1", "label2", "color9", "x", "schedule1", "schedule2",
+                     "clip_norm1", "clip_value1"]),
     numeric_text | st.text(max_size=40) | st.lists(numeric_text, max_size=3)
     | st.sampled_from(["adam:lr=" + "9" * 400, "lbfgs:max_iter=" + "9" * 30, "sgd:lr=1e999",
-                       "adam:betas=1e999/0.9", "adam:lr", "custom"]),
+                       "adam:betas=1e999/0.9", "adam:lr", "custom", "CosineAnnealingLR",
+                       "OneCycleLR:total_steps=10", "MultiStepLR:milestones=5/3",
+                       "MultiStepLR:milestones=" + "9/" * 30, "StepLR:gamma=0,step_size=",
+                       "warmup_cosine:warmup=99999", "StepLR:step_size=1e999", "StepLR:x"]),
 ))
 def test_url_reader_always_gives_a_valid_scene(query: dict) -> None:
     _is_clean(*from_query(query))
@@ -133,7 +145,8 @@ def test_url_reader_always_gives_a_valid_scene(query: dict) -> None:
     "domain": domains,
     "runs": st.lists(st.builds(RunConfig, st.sampled_from(["adam", "sgd", "nope"]) | scalar,
                                st.dictionaries(hp_names, hp_value, max_size=2) | junk,
-                               st.just("") | scalar, st.just("") | scalar), max_size=3)
+                               st.just("") | scalar, st.just("") | scalar,
+                               st.none() | junk, scalar, scalar), max_size=3)
     | junk,
     "starts": st.lists(point, max_size=3) | junk,
     "steps": scalar, "seed": scalar, "noise": scalar,

@@ -10,10 +10,14 @@ optimizers, their real source: class, kernel and helpers, gathered by
 at each step the loss and its gradient (autograd) at the current point, plus optviz's
 counter-based Gaussian noise (the source of :mod:`optviz.noise`) when the scene has noise, are
 recorded, then the optimizer steps. Schedule-Free records the average x (``opt.eval()``) and
-steps with the gradient at y (``opt.train()``). L-BFGS steps with a closure; Newton and the
-diagonal methods get the autograd Hessian of ``f`` (``hessian_fn``), and a secant estimate the
-noise-free autograd gradient (``grad_fn``). A run stops where optviz marks it diverged. The
-script agrees with the app (closed-form derivatives) to about 1e-9 (tests check it).
+steps with the gradient at y (``opt.train()``). A run's gradient clipping is ``torch.nn.utils``'s
+own (``clip_grad_value_`` then ``clip_grad_norm_`` on ``p``, after the noise, before the step)
+and its learning-rate schedule is the same ``torch.optim.lr_scheduler`` objects that optviz
+builds (:func:`optviz.optimizers.schedules.build_schedule`), stepped after each step. L-BFGS
+steps with a closure; Newton and the diagonal methods get the autograd Hessian of ``f``
+(``hessian_fn``), and a secant estimate the noise-free autograd gradient (``grad_fn``). A run
+stops where optviz marks it diverged. The script agrees with the app (closed-form derivatives)
+to about 1e-9 (tests check it).
 
 Run as ``python script.py`` it prints the trajectory every tenth of the way; ``python
 script.py out.csv`` writes every step (``step,x,y,loss,grad_x,grad_y``).
@@ -33,6 +37,7 @@ from optviz.exports.source import gather
 from optviz.exports.torch_expr import torch_source
 from optviz.optimizers import OptimizerSpec, get_optimizer
 from optviz.optimizers.hutchinson import hutchinson_hook
+from optviz.optimizers.schedules import SCHEDULES, check_schedule
 from optviz.optimizers.wrappers import base_of, wrapper_kwargs
 from optviz.runner import LOSS_BOUND, POSITION_BOUND
 from optviz.scene import Scenario
@@ -122,6 +127,43 @@ def _call(name: str, ctor: str, arguments: list[str]) -> str:
     return call
 
 
+def _schedule_kwargs(name: str, args: dict[str, Any], names: list[str]) -> str:
+    parts = []
+    for k in names:
+        v = args[k]
+        parts.append(f"{k}=[{', '.join(str(int(m)) for m in v)}]" if isinstance(v, tuple | list)
+                     else f"{k}={_literal(v)}")
+    return ", ".join(parts)
+
+
+def schedule_lines(extras: dict[str, Any], steps: int, lr: float | None) -> list[str]:
+    """Script lines building ``sched`` as :func:`optviz.optimizers.schedules.build_schedule`
+    does, with every argument written out (``[]`` when the run has no schedule)."""
+    if "schedule" not in extras:
+        return []
+    full = check_schedule(extras["schedule"], steps, lr)
+    name = full["name"]
+    lrs = "torch.optim.lr_scheduler"
+    if name == "warmup_cosine":
+        return [
+            f"warmup = {lrs}.LinearLR(opt, start_factor={_literal(full['start_factor'])}, "
+            f"end_factor=1.0, total_iters={full['warmup']})",
+            f"cosine = {lrs}.CosineAnnealingLR(opt, T_max={full['T_max']}, "
+            f"eta_min={_literal(full['eta_min'])})",
+            f"sched = {lrs}.SequentialLR(opt, [warmup, cosine], milestones=[{full['warmup']}])",
+        ]
+    names = [p.name for p in SCHEDULES[name][0]]
+    text = _schedule_kwargs(name, full, names)
+    if name == "OneCycleLR":
+        text += ", cycle_momentum=False"  # the run's momentum/betas stay as set
+    call = f"sched = {lrs}.{name}(opt, {text})"
+    if len(call) <= 99:
+        return [call]
+    return [f"sched = {lrs}.{name}(", *textwrap.wrap(
+        f"opt, {text},", 95, initial_indent="    ", subsequent_indent="    ",
+        break_long_words=False, break_on_hyphens=False), ")"]
+
+
 def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
     """A self-contained Python script that reproduces run ``run`` (0-based) of ``scenario`` from
     start ``start`` (0-based) with plain PyTorch; see the module docstring.
@@ -159,6 +201,8 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
 
     out: list[str] = ["#!/usr/bin/env python3"]
     out += _wrap_comment(f"{surface.title}: one optviz run reproduced with plain PyTorch.")
+    extras = cfg.extras()
+    clip_value, clip_norm = extras.get("clip_value"), extras.get("clip_norm")
     out += [
         f"# Run {run + 1}: {_comment(cfg.display_label())}, from start {start + 1} "
         f"({x0!r}, {y0!r}), {scenario.steps} steps"
@@ -192,6 +236,11 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
         f"BOUND_XY, BOUND_LOSS = {_short(POSITION_BOUND)}, {_short(LOSS_BOUND)}"
         "  # optviz stops a run (diverged) outside these",
     ]
+    if clip_value is not None:
+        out += [f"CLIP_VALUE = {clip_value!r}  # each gradient coordinate clamped to "
+                "[-CLIP_VALUE, CLIP_VALUE]"]
+    if clip_norm is not None:
+        out += [f"CLIP_NORM = {clip_norm!r}  # the gradient scaled down to norm <= CLIP_NORM"]
     if sigma > 0:
         out += [f"SIGMA = {sigma!r}  # std of the Gaussian noise added to each gradient",
                 f"SEED, RUN, START_INDEX = {scenario.seed}, {run}, {start}"]
@@ -246,10 +295,12 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
           if matrix else
           ["p = torch.tensor(START, dtype=torch.float64, requires_grad=True)"]),
         call,
+        *schedule_lines(extras, scenario.steps, values.get("lr")),
         "",
         "",
         "def evaluate(step, call=0):",
         '    """The loss at p; its gradient' + (" plus noise" if sigma > 0 else "")
+        + (" (clipped)" if clip_norm is not None or clip_value is not None else "")
         + ' goes to p.grad."""',
         "    opt.zero_grad()",
         f"    loss = f({point}[0], {point}[1])",
@@ -257,6 +308,10 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
     ]
     if sigma > 0:
         out += ["    with torch.no_grad():", "        p.grad += SIGMA * noise(step, call)"]
+    if clip_value is not None:
+        out += ["    torch.nn.utils.clip_grad_value_(p, CLIP_VALUE)"]
+    if clip_norm is not None:
+        out += ["    torch.nn.utils.clip_grad_norm_(p, CLIP_NORM)"]
     out += [
         "    return loss",
         "",
@@ -282,6 +337,8 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
         out += ["        opt.train()", "        evaluate(step)", "        opt.step()"]
     else:
         out += ["        opt.step()"]
+    if "schedule" in extras:
+        out += ["        sched.step()  # the learning rate for the next step"]
     out += [
         "",
         "if len(sys.argv) > 1:",

@@ -3,6 +3,7 @@
 =====================  =========================================================================
 ``model``              ``Scenario``: surface, starts, steps, seed, noise, runs; defaults
 ``runs``               ``RunConfig``: one optimizer run; the palette and the default runs
+``extras``             a run's schedule and clipping: canonical form, URL and JSON forms
 ``problems``           ``Problem(loc, msg)`` and ``ScenarioError`` (a ``ValueError`` with them all)
 ``values``             readers of single values (numbers, points, colours, labels, windows)
 ``reader``             the lenient dict reader ``scenario_from_dict`` (fallback by location)

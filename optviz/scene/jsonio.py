@@ -6,7 +6,11 @@
      "starts": [[-1.5, 2.0]], "steps": 300, "seed": 0, "noise": null,
      "runs": [{"variant": "adam", "optimizer": "adam",
                "hparams": {"lr": 0.05, "betas": [0.9, 0.999], ...}, "color": "#ff4fd8",
-               "label": ""}, ...]}
+               "label": "", "schedule": {"name": "CosineAnnealingLR", "T_max": null,
+               "eta_min": 0.0}, "clip_norm": 1.0}, ...]}
+
+A run's ``schedule`` (every argument; ``null``: follows the run's steps or lr), ``clip_norm`` and
+``clip_value`` are written only when set.
 
 ``variant`` is the UI key (``momentum``); ``optimizer`` is the registry key behind it, written for
 readers and accepted alone as the variant when ``variant`` is missing.

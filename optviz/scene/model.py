@@ -25,7 +25,7 @@ from optviz.limits import (
     MAX_STARTS,
 )
 from optviz.scene.problems import Loc, Problem, ScenarioError, show
-from optviz.scene.runs import DEFAULT_RUNS, PALETTE, RunConfig
+from optviz.scene.runs import DEFAULT_RUNS, DEFAULT_STEPS, PALETTE, RunConfig
 from optviz.scene.values import (
     parse_domain,
     parse_float,
@@ -53,7 +53,6 @@ __all__ = [
 CUSTOM = "custom"
 DEFAULT_SURFACE = "rosenbrock"
 DEFAULT_STARTS: tuple[Point, ...] = ((-1.5, 2.0),)
-DEFAULT_STEPS = 300
 DEFAULT_SEED = 0
 DEFAULT_CUSTOM_DOMAIN: Domain = ((-3.0, 3.0), (-3.0, 3.0))
 
@@ -197,13 +196,21 @@ class Scenario:
         resolved = _resolve(self.surface, self.formula, self.domain, problems)
         window = resolved[3].domain if resolved else None
 
+        def scalar(name: str, check: Any) -> Any:
+            try:
+                return check(getattr(self, name))
+            except _ERRORS as exc:
+                problems.append(Problem((name,), str(exc)))
+                return None
+
+        steps = scalar("steps", lambda v: parse_int(v, 1, MAX_SCENE_STEPS))
         runs: list[RunConfig] = []
         items = _sized(self.runs, ("runs",), "runs", MAX_RUNS, problems)
         for i, run in enumerate(items or ()):
             if not isinstance(run, RunConfig):
                 problems.append(Problem(("runs", i), f"{show(run)} is not a RunConfig"))
                 continue
-            good, found = run.check(i)
+            good, found = run.check(i, DEFAULT_STEPS if steps is None else steps)
             problems.extend(found)
             if good is not None:
                 runs.append(good)
@@ -216,14 +223,6 @@ class Scenario:
             except _ERRORS as exc:
                 problems.append(Problem(("starts", j), str(exc)))
 
-        def scalar(name: str, check: Any) -> Any:
-            try:
-                return check(getattr(self, name))
-            except _ERRORS as exc:
-                problems.append(Problem((name,), str(exc)))
-                return None
-
-        steps = scalar("steps", lambda v: parse_int(v, 1, MAX_SCENE_STEPS))
         seed = scalar("seed", lambda v: parse_int(v, 0, MAX_SEED))
         noise = None if self.noise is None else scalar("noise", _check_noise)
         if problems or resolved is None:
@@ -267,9 +266,10 @@ class Scenario:
         """The gradient-noise std the runner will use (``noise`` or the surface's default)."""
         return float(self.resolve_surface().noise) if self.noise is None else float(self.noise)
 
-    def run_specs(self) -> list[tuple[str, dict[str, Any]]]:
-        """``[(optimizer key, torch kwargs), ...]`` for ``optviz.runner.simulate``."""
-        return [(r.optimizer, r.kwargs()) for r in self.runs]
+    def run_specs(self) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+        """``[(optimizer key, torch kwargs, extras), ...]`` for ``optviz.runner.simulate``
+        (extras ``{}`` when the run has none)."""
+        return [(r.optimizer, r.kwargs(), r.extras()) for r in self.runs]
 
     def sim_key(self) -> tuple:
         """Everything that changes the simulation and nothing else (no colours, no labels, no
@@ -279,7 +279,7 @@ class Scenario:
             self.surface,
             self.formula,
             self.domain,
-            tuple((r.optimizer, r.hparams) for r in self.runs),
+            tuple((r.optimizer, r.hparams, r.extras_key()) for r in self.runs),
             self.starts,
             self.steps,
             self.seed,

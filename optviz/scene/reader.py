@@ -2,13 +2,15 @@
 
 Both codecs (URL query and JSON document) and the preset files end here. The dict has the JSON
 document's shape (``surface``, ``formula``, ``domain``, ``starts``, ``steps``, ``seed``,
-``noise``, ``runs: [{variant | optimizer, hparams, color, label}]``); values may be numbers or
+``noise``, ``runs: [{variant | optimizer, hparams, color, label, schedule, clip_norm,
+clip_value}]``); values may be numbers or
 strict numeric text. The scene is validated as a whole; every :class:`Problem` found falls back
 by its location, generically, with one warning per field:
 
 =============================  ==============================================================
 ``("runs", i, "color")``       the palette colour of run *i*'s slot
 ``("runs", i, "label")``       no label
+``("runs", i, "schedule", …)`` no schedule (``clip_norm``, ``clip_value``: no clipping)
 ``("runs", i, ...)``           run *i* is dropped (none left: the default runs)
 ``("starts", j)``              start *j* is dropped (none left: the surface's default starts)
 ``("runs",)``, ``("starts",)`` the defaults
@@ -21,7 +23,7 @@ anything else                  that field's default
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from optviz.optimizers import get_variant
@@ -44,7 +46,10 @@ from optviz.scene.values import short
 __all__ = ["SCENE_KEYS", "scenario_from_dict"]
 
 SCENE_KEYS = ("surface", "formula", "domain", "starts", "steps", "seed", "noise", "runs")
-RUN_KEYS = ("variant", "optimizer", "hparams", "color", "label")
+RUN_KEYS = ("variant", "optimizer", "hparams", "color", "label", "schedule", "clip_norm",
+            "clip_value")
+_FALLBACKS = {"color": "the palette colour", "label": "no label", "schedule": "no schedule",
+              "clip_norm": "no clipping by norm", "clip_value": "no clipping by value"}
 _MAX_ROUNDS = 6  # each round removes at least one bad field; a scene has fewer than this kinds
 
 Namer = Callable[[Loc], str]
@@ -90,8 +95,12 @@ def _runs(
         color = item.get("color") or ""
         label = "" if item.get("label") is None else item.get("label")
         hp = tuple(hparams.items()) if isinstance(hparams, Mapping) else hparams
+        schedule = item.get("schedule")
+        if isinstance(schedule, Mapping):
+            schedule = tuple(schedule.items())
         out.append(_Run(i, RunConfig(variant, hp, PALETTE[i % len(PALETTE)] if color == ""
-                                     else color, label)))
+                                     else color, label, schedule, item.get("clip_norm"),
+                                     item.get("clip_value"))))
     return out
 
 
@@ -213,7 +222,7 @@ def _fall_back(
             loc = ("runs", pos, *loc[2:])
             p = Problem(loc, p.msg)
         if loc[:1] == ("runs",) and len(loc) >= 2:
-            key = loc if loc[2:] in (("color",), ("label",)) else loc[:2]
+            key = loc[:3] if len(loc) >= 3 and loc[2] in _FALLBACKS else loc[:2]
         elif loc[:1] == ("starts",):
             key = loc[:2]
         elif loc[:1] == ("formula",) and fields.get("surface", DEFAULT_SURFACE) == CUSTOM:
@@ -239,13 +248,11 @@ def _fall_back(
         if head == "runs" and len(key) == 3:
             run = by_pos.get(key[1])  # type: ignore[arg-type]
             if run is not None:
-                what = key[2]
-                slot = PALETTE[run.pos % len(PALETTE)]
-                run.config = RunConfig(run.config.variant, run.config.hparams,
-                                       slot if what == "color" else run.config.color,
-                                       "" if what == "label" else run.config.label)
-                used = "the palette colour" if what == "color" else "no label"
-                warnings.append(f"{text(key, items)}; using {used}")
+                what = str(key[2])
+                cleared = PALETTE[run.pos % len(PALETTE)] if what == "color" else (
+                    "" if what == "label" else None)
+                run.config = replace(run.config, **{what: cleared})
+                warnings.append(f"{text(key, items)}; using {_FALLBACKS[what]}")
         elif head == "runs" and len(key) == 2:
             by_pos.pop(key[1], None)  # type: ignore[arg-type]
             dropped_runs.append(text(key, items))

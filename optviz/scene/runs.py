@@ -3,7 +3,9 @@
 :meth:`RunConfig.check` validates a run and reports every problem at ``("runs", slot, <field>)``
 (``lr``, ``betas``, ``color``, ``label``, ``variant``, ``hparams``): each user value is read as its
 kind (numbers, strict numeric text, pairs ``a/b``), then checked by the registry's schema, then
-the whole set by the optimizer class itself.
+the whole set by the optimizer class itself. A run's extras (a learning-rate schedule, gradient
+clipping; :mod:`optviz.scene.extras`) are reported at ``("runs", slot, "schedule"[, arg])``,
+``("runs", slot, "clip_norm")`` and ``("runs", slot, "clip_value")``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,14 @@ from functools import cache
 from typing import Any
 
 from optviz.optimizers import OptimizerSpec, Variant, get_optimizer, get_variant, list_variants
+from optviz.scene.extras import (
+    SHORT_NAMES,
+    Schedule,
+    read_clip,
+    read_schedule,
+    schedule_args,
+    schedule_json,
+)
 from optviz.scene.problems import Loc, Problem, ScenarioError, show
 from optviz.scene.values import (
     hparam_text,
@@ -26,7 +36,10 @@ from optviz.scene.values import (
     short,
 )
 
-__all__ = ["DEFAULT_RUNS", "PALETTE", "RunConfig"]
+__all__ = ["DEFAULT_RUNS", "DEFAULT_STEPS", "EXTRA_FIELDS", "PALETTE", "RunConfig"]
+
+DEFAULT_STEPS = 300  # the default scene's steps; what a run's extras are checked against alone
+EXTRA_FIELDS = ("schedule", "clip_norm", "clip_value")
 
 #: Eight distinct run colours readable over a viridis-like landscape AND on the white loss chart:
 #: none is close to a viridis colour (CIE76 ΔE ≥ 35) or to white (ΔE ≥ 47), and any two differ by
@@ -122,12 +135,17 @@ class RunConfig:
     ``hparams`` holds sorted ``(name, value)`` pairs (pairs of floats as tuples); after
     :meth:`validated` it is complete (every hyperparameter of the optimizer) and hashable.
     ``color=""`` means "the palette colour of my slot" until validated.
+    Extras: ``schedule`` (a mapping or pairs with a ``name``; canonical: see
+    :mod:`optviz.scene.extras`), ``clip_norm`` and ``clip_value`` (> 0; ``None``: off).
     """
 
     variant: str
     hparams: tuple[tuple[str, Any], ...] = ()
     color: str = ""
     label: str = ""
+    schedule: Schedule | None = None
+    clip_norm: float | None = None
+    clip_value: float | None = None
 
     @classmethod
     def make(
@@ -137,11 +155,20 @@ class RunConfig:
         color: str = "",
         label: str = "",
         slot: int = 0,
+        extras: Mapping[str, Any] | None = None,
+        steps: int = DEFAULT_STEPS,
     ) -> RunConfig:
-        """Build and validate a run from a mapping of (partial) hyperparameters."""
+        """Build and validate a run from a mapping of (partial) hyperparameters and optional
+        extras ``{"schedule": {...}, "clip_norm": ..., "clip_value": ...}``."""
         if hparams is not None and not isinstance(hparams, Mapping):
             raise TypeError(f"hparams must be a mapping, got {type(hparams).__name__}")
-        return cls(variant, tuple((hparams or {}).items()), color, label).validated(slot)
+        if extras is not None and not isinstance(extras, Mapping):
+            raise TypeError(f"extras must be a mapping, got {type(extras).__name__}")
+        unknown = sorted(set(extras or ()) - set(EXTRA_FIELDS))
+        if unknown:
+            raise ValueError(f"extras: unknown key(s) {', '.join(map(repr, unknown))}")
+        return cls(variant, tuple((hparams or {}).items()), color, label,
+                   **(extras or {})).validated(slot, steps)
 
     @property
     def variant_spec(self) -> Variant:
@@ -160,6 +187,33 @@ class RunConfig:
         """The torch keyword arguments (complete once validated)."""
         return dict(self.hparams)
 
+    def extras(self) -> dict[str, Any]:
+        """The run's extras as :func:`optviz.simulate` takes them (only what is set; ``{}``
+        for none). Meaningful once validated."""
+        out: dict[str, Any] = {}
+        if self.schedule is not None:
+            out["schedule"] = schedule_args(self.schedule)
+        if self.clip_norm is not None:
+            out["clip_norm"] = self.clip_norm
+        if self.clip_value is not None:
+            out["clip_value"] = self.clip_value
+        return out
+
+    def extras_key(self) -> tuple:
+        """The extras, hashable (part of the simulation's cache key)."""
+        return (self.schedule, self.clip_norm, self.clip_value)
+
+    def extras_text(self) -> list[str]:
+        """What a legend adds for the extras: ``["cosine", "clip ‖g‖≤1"]``."""
+        parts = []
+        if self.schedule is not None:
+            parts.append(SHORT_NAMES.get(self.schedule[0][1], str(self.schedule[0][1])))
+        if self.clip_norm is not None:
+            parts.append(f"clip ‖g‖≤{short(self.clip_norm)}")
+        if self.clip_value is not None:
+            parts.append(f"clip |g|≤{short(self.clip_value)}")
+        return parts
+
     def changed(self) -> dict[str, Any]:
         """Hyperparameters that differ from the variant's defaults, ``lr`` first."""
         defaults = dict(_variant_defaults(self.variant))
@@ -170,8 +224,9 @@ class RunConfig:
         )
 
     def display_label(self) -> str:
-        """The user's label, else ``"Adam (lr=0.05)"``: variant label, ``lr`` and what differs
-        from the variant's defaults (at most four items)."""
+        """The user's label, else ``"Adam (lr=0.05, cosine)"``: variant label, ``lr`` and what
+        differs from the variant's defaults (at most four items), then the schedule and the
+        clipping when set."""
         if self.label:
             return self.label
         values = dict(self.hparams)
@@ -181,13 +236,16 @@ class RunConfig:
         parts = [f"{k}={_label_value(v)}" for k, v in items.items()]
         if len(parts) > 4:
             parts = [*parts[:4], "…"]
+        parts += self.extras_text()
         name = get_variant(self.variant).label
         return f"{name} ({', '.join(parts)})" if parts else name
 
-    def check(self, slot: int = 0) -> tuple[RunConfig | None, list[Problem]]:
+    def check(
+        self, slot: int = 0, steps: int = DEFAULT_STEPS
+    ) -> tuple[RunConfig | None, list[Problem]]:
         """The canonical run (variant overrides first, then the user's values, each through
-        the registry's schema; colour of ``slot`` filled), or ``None`` and every problem, at
-        ``("runs", slot, <field>)``."""
+        the registry's schema; colour of ``slot`` filled; extras checked against ``steps`` and
+        the run's ``lr``), or ``None`` and every problem, at ``("runs", slot, <field>)``."""
         if isinstance(slot, bool) or not isinstance(slot, int):
             raise TypeError(f"slot must be an int, got {type(slot).__name__}")
         if slot < 0:
@@ -241,13 +299,37 @@ class RunConfig:
             hparams = _canonical(spec, spec.validate({**variant.overrides, **user}))
         except _ERRORS as exc:
             return None, [*problems, Problem(at, str(exc).removeprefix(f"{spec.key}: "))]
-        if problems or color is None or label is None:
+        extras = self._check_extras(at, steps, dict(hparams).get("lr"), problems)
+        if problems or color is None or label is None or extras is None:
             return None, problems
-        return RunConfig(self.variant, hparams, color, label), []
+        return RunConfig(self.variant, hparams, color, label, *extras), []
 
-    def validated(self, slot: int = 0) -> RunConfig:
+    def _check_extras(
+        self, at: Loc, steps: int, lr: Any, problems: list[Problem]
+    ) -> tuple[Schedule | None, float | None, float | None] | None:
+        """The canonical extras, or ``None`` (problems added at ``(*at, field[, arg])``)."""
+        n = len(problems)
+        if self.schedule is not None and lr is None:  # e.g. vSGD: nothing for torch to scale
+            problems.append(Problem((*at, "schedule"), (
+                f"{get_variant(self.variant).label} has no learning rate to schedule")))
+            found: list = []
+            schedule = None
+        else:
+            schedule, found = read_schedule(self.schedule, steps,
+                                            lr if isinstance(lr, float) else None)
+        problems.extend(Problem((*at, "schedule", *sub), msg) for sub, msg in found)
+        clips: list[float | None] = []
+        for field in ("clip_norm", "clip_value"):
+            try:
+                clips.append(read_clip(getattr(self, field), field))
+            except _ERRORS as exc:
+                problems.append(Problem((*at, field), str(exc)))
+                clips.append(None)
+        return None if len(problems) > n else (schedule, clips[0], clips[1])
+
+    def validated(self, slot: int = 0, steps: int = DEFAULT_STEPS) -> RunConfig:
         """:meth:`check`, raising ``ScenarioError`` with every problem."""
-        run, problems = self.check(slot)
+        run, problems = self.check(slot, steps)
         if run is None:
             raise ScenarioError(problems)
         return run
@@ -258,14 +340,21 @@ class RunConfig:
         return self.variant + (":" + ",".join(items) if items else "")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form: complete hyperparameters, pairs as lists."""
-        return {
+        """JSON form: complete hyperparameters, pairs as lists; the extras only when set (a
+        schedule with every argument, ``None`` where it follows the run)."""
+        out = {
             "variant": self.variant,
             "optimizer": self.optimizer,
             "hparams": {k: list(v) if isinstance(v, tuple) else v for k, v in self.hparams},
             "color": self.color,
             "label": self.label,
         }
+        if self.schedule is not None:
+            out["schedule"] = schedule_json(self.schedule)
+        for field in ("clip_norm", "clip_value"):
+            if getattr(self, field) is not None:
+                out[field] = getattr(self, field)
+        return out
 
 
 def _default_runs() -> tuple[RunConfig, ...]:

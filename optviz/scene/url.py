@@ -14,12 +14,19 @@ Query format (raw values; URL-encoding is the caller's job)::
                                   from the variant's defaults; pairs as a/b; booleans true/false
     color2=00ff00                 run 2's colour, only when it differs from PALETTE[1]
     label2=Fast Adam              run 2's label, only when set
+    schedule2=CosineAnnealingLR:T_max=300,eta_min=0.001
+                                  run 2's learning-rate schedule, only when set: a name of
+                                  optviz.optimizers.schedules.SCHEDULES, then only the arguments
+                                  that differ from its defaults (milestones as 100/200)
+    clip_norm2=1                  run 2's gradient clipping by norm, only when set
+    clip_value2=0.5               run 2's gradient clipping by value, only when set
 
 Numbers are written in the shortest form that reads back to the same float, so the round trip
 is exact and canonical. Reading never raises for the query's content: the query is decoded into
 the scene dict and read by :func:`optviz.scene.reader.scenario_from_dict` (a bad field falls back
-with one warning naming it as the URL does, e.g. ``color2``); repeated keys use the last value
-with a warning; unknown keys are ignored; a query over ``MAX_QUERY_CHARS`` is refused whole.
+with one warning naming it as the URL does, e.g. ``color2`` or ``schedule2``); repeated keys
+use the last value with a warning; unknown keys are ignored; a query over ``MAX_QUERY_CHARS``
+is refused whole.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from optviz.limits import MAX_HPARAMS, MAX_QUERY_CHARS, MAX_VALUE_CHARS
+from optviz.scene.extras import schedule_from_text, schedule_text
 from optviz.scene.model import CUSTOM, DEFAULT_CUSTOM_DOMAIN, DEFAULT_SCENARIO, PALETTE, Scenario
 from optviz.scene.problems import Loc, Problem, repeated, show, where
 from optviz.scene.reader import scenario_from_dict
@@ -36,7 +44,8 @@ from optviz.scene.values import hparam_text, num_text
 
 __all__ = ["from_query", "hparam_text", "to_query"]
 
-_INDEXED_KEY_RE = re.compile(r"(color|label)([1-9]\d?)")
+_INDEXED = ("color", "label", "schedule", "clip_norm", "clip_value")
+_INDEXED_KEY_RE = re.compile(r"(color|label|schedule|clip_norm|clip_value)([1-9]\d?)")
 
 
 def to_query(scene: Scenario) -> dict[str, str]:
@@ -58,12 +67,19 @@ def to_query(scene: Scenario) -> dict[str, str]:
     for i, r in enumerate(scene.runs):
         if r.label:
             q[f"label{i + 1}"] = r.label
+    for i, r in enumerate(scene.runs):
+        if r.schedule is not None:
+            q[f"schedule{i + 1}"] = schedule_text(r.schedule)
+        for field in ("clip_norm", "clip_value"):
+            if getattr(r, field) is not None:
+                q[f"{field}{i + 1}"] = num_text(getattr(r, field))
     return q
 
 
 def url_name(loc: Loc) -> str:
-    """A location as the URL writes it: ``color2``, ``label1``, ``run 2``, ``start``."""
-    if len(loc) == 3 and loc[0] == "runs" and loc[2] in ("color", "label"):
+    """A location as the URL writes it: ``color2``, ``label1``, ``schedule2``, ``run 2``,
+    ``start``."""
+    if len(loc) >= 3 and loc[0] == "runs" and loc[2] in _INDEXED:
         return f"{loc[2]}{int(loc[1]) + 1}"
     if loc == ("runs",):
         return "run"
@@ -153,6 +169,12 @@ def from_query(params: Mapping[str, Any]) -> tuple[Scenario, list[str]]:
     for kind, pos, value in indexed:
         if runs is None or pos > len(runs):
             warnings.append(f"{kind}{pos}: there is no run {pos}; ignored")
+            continue
+        if kind == "schedule":
+            try:
+                runs[pos - 1][kind] = schedule_from_text(value)
+            except ValueError as exc:
+                warnings.append(f"{kind}{pos}: {exc}; using no schedule")
             continue
         runs[pos - 1][kind] = value
     if runs is not None:

@@ -31,6 +31,7 @@ from optviz.scene import (
     RunConfig,
     Scenario,
 )
+from optviz.scene.runs import EXTRA_FIELDS
 
 #: Mantissas of the log-scale choices: 1-2-5 per decade.
 LOG_MANTISSAS = (1.0, 2.0, 5.0)
@@ -38,17 +39,24 @@ LOG_MANTISSAS = (1.0, 2.0, 5.0)
 
 @dataclass
 class Entry:
-    """One optimizer run as the sidebar edits it: raw hyperparameter values by name."""
+    """One optimizer run as the sidebar edits it: raw hyperparameter values by name, and its
+    extras (``schedule``: ``{"name": ..., argument: raw value}`` or ``None``; clipping
+    thresholds, ``None`` = off)."""
 
     id: int
     variant: str
     values: dict[str, Any]
     color: str
     label: str = ""
+    schedule: dict[str, Any] | None = None
+    clip_norm: Any = None
+    clip_value: Any = None
 
     def run_config(self) -> RunConfig:
         """The unvalidated run these values describe."""
-        return RunConfig(self.variant, tuple(self.values.items()), self.color, self.label)
+        schedule = None if self.schedule is None else tuple(self.schedule.items())
+        return RunConfig(self.variant, tuple(self.values.items()), self.color, self.label,
+                         schedule, self.clip_norm, self.clip_value)
 
 
 @dataclass
@@ -73,7 +81,9 @@ class Model:
     def from_scenario(cls, scenario: Scenario, generation: int = 0) -> Model:
         """A model showing ``scenario`` (which should be validated: complete hyperparameters)."""
         entries = [
-            Entry(i, run.variant, dict(run.hparams), run.color, run.label)
+            Entry(i, run.variant, dict(run.hparams), run.color, run.label,
+                  None if run.schedule is None else dict(run.schedule), run.clip_norm,
+                  run.clip_value)
             for i, run in enumerate(scenario.runs)
         ]
         return cls(
@@ -146,7 +156,7 @@ class Model:
             return None
         src = self.entry(entry_id)
         e = replace(src, id=self.next_id, values=dict(src.values), color=self.free_color(),
-                    label="")
+                    label="", schedule=None if src.schedule is None else dict(src.schedule))
         self.next_id += 1
         self.entries.insert(self.index(entry_id) + 1, e)
         return e
@@ -157,7 +167,8 @@ class Model:
             self.entries.pop(self.index(entry_id))
 
     def set_variant(self, entry_id: int, variant: str) -> None:
-        """Switch a run to another optimizer: its hyperparameters go to that one's defaults."""
+        """Switch a run to another optimizer: its hyperparameters go to that one's defaults
+        (its schedule and clipping stay: they do not depend on the optimizer)."""
         e = self.entry(entry_id)
         e.variant = variant
         e.values = variant_defaults(variant)
@@ -241,6 +252,28 @@ def torch_call(run: RunConfig) -> str:
     return f"{class_path(spec.cls)}(params, {args}{extra})"
 
 
+def run_code(run: RunConfig, steps: int) -> str:
+    """The PyTorch that runs ``run``: its constructor call, then (when set) its schedule and
+    what each step does with the clipping and the scheduler."""
+    extras = run.extras()
+    if not extras:
+        return torch_call(run)
+    from optviz.exports.pytorch import schedule_lines
+
+    lines = [f"opt = {torch_call(run)}",
+             *schedule_lines(extras, steps, dict(run.hparams).get("lr"))]
+    each = ["loss.backward()"]
+    if run.clip_value is not None:
+        each.append(f"torch.nn.utils.clip_grad_value_(params, {run.clip_value!r})")
+    if run.clip_norm is not None:
+        each.append(f"torch.nn.utils.clip_grad_norm_(params, {run.clip_norm!r})")
+    each.append("opt.step()")
+    if run.schedule is not None:
+        each.append("sched.step()")
+    lines.append("# each step, per particle: " + "; ".join(each))
+    return "\n".join(lines)
+
+
 def _schema_order(run: RunConfig) -> list[tuple[str, Any]]:
     values = dict(run.hparams)
     return [(hp.name, values[hp.name]) for hp in run.spec.hyperparameters if hp.name in values]
@@ -259,11 +292,14 @@ class Problems:
 
     runs: dict[int, list[str]] = field(default_factory=dict)
     fields: dict[str, list[str]] = field(default_factory=dict)
+    extras: dict[int, list[str]] = field(default_factory=dict)  # also in runs: schedule, clip
 
     def add(self, problem: Problem) -> None:
         loc = problem.loc
         if len(loc) >= 2 and loc[0] == "runs" and isinstance(loc[1], int):
             self.runs.setdefault(loc[1], []).append(str(problem))
+            if len(loc) >= 3 and loc[2] in EXTRA_FIELDS:
+                self.extras.setdefault(loc[1], []).append(str(problem))
         else:
             control = _CONTROLS.get(str(loc[0]), "scene") if loc else "scene"
             self.fields.setdefault(control, []).append(str(problem))

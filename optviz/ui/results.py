@@ -17,7 +17,7 @@ from optviz.scene import Scenario
 from optviz.ui import cache, state
 from optviz.ui.autoplay import autoplay
 from optviz.ui.controls import forget
-from optviz.ui.model import class_path, format_number, rule_captions, torch_call
+from optviz.ui.model import class_path, format_number, rule_captions, run_code
 from optviz.ui.style import md_escape
 from optviz.views import run_notes, summaries_for, track_label
 
@@ -192,7 +192,8 @@ def rules(scene: Scenario, classroom: bool) -> None:
             for caption in rule_captions(spec):
                 st.caption(caption)
             code = "\n".join(
-                f"# {scene.runs[i].display_label()}\n{torch_call(scene.runs[i])}" for i in idx)
+                f"# {scene.runs[i].display_label()}\n{run_code(scene.runs[i], scene.steps)}"
+                for i in idx)
             st.code(code, language="python")
             st.caption(f"**Reference:** {spec.reference}")
 

@@ -24,6 +24,7 @@ from optviz.scene import (
     ScenarioError,
 )
 from optviz.surfaces import Surface, get_surface, list_surfaces
+from optviz.ui import extras
 from optviz.ui.controls import forget, hyperparameter, seed
 from optviz.ui.model import Entry, Model, Problems, format_number, schema
 from optviz.ui.style import md_escape
@@ -46,7 +47,9 @@ class Slots:
             if slot is not None:
                 slot.error(_alert_text(messages), icon=":material/warning:")
         for i, messages in problems.runs.items():
-            if i in self.runs and i not in self.inline:
+            if i in self.inline:  # the hyperparameter's error is under it; extras are not
+                messages = problems.extras.get(i, [])
+            if i in self.runs and messages:
                 self.runs[i].error(_alert_text(messages), icon=":material/warning:")
 
 
@@ -221,15 +224,17 @@ def _entry(model: Model, entry: Entry, i: int, slots: Slots, classroom: bool) ->
         main, rest = hps[:1], hps[1:]
         for hp in main:
             control(hp)
-        if rest and not classroom:
+        if not classroom:
             with st.expander("More settings"):
                 for hp in rest:
                     control(hp)
+                steps = st.session_state.get(key(model, "steps"), model.steps)
+                extras.controls(entry, base, steps)
                 kl = f"{base}.label"
                 seed(kl, entry.label)
                 entry.label = st.text_input(
                     "Legend label", key=kl, max_chars=40, placeholder="automatic",
-                    help="Shown in the legend instead of e.g. “Adam (lr=0.05)”.")
+                    help="Shown in the legend instead of e.g. “Adam (lr=0.05, cosine)”.")
         if not ok:
             slots.inline.add(i)
         slots.runs[i] = st.empty()
