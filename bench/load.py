@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import http.cookies
 import ipaddress
+import os
 import statistics
 import sys
 import time
@@ -343,6 +344,7 @@ async def run(args: argparse.Namespace, base: str, pids: list[int]) -> int:
     for i, r in enumerate(results):
         if r.error:
             print(f"    session {i}: {r.error}")
+
     def light(r: Result) -> str:
         return f"{r.race_s:.2f} s" if r.race_s is not None else f"failed ({r.error})"
 
@@ -352,11 +354,9 @@ async def run(args: argparse.Namespace, base: str, pids: list[int]) -> int:
     if pids:
         print(f"  server RSS   : idle {idle_rss:.0f} MB | peak {memory.peak:.0f} MB | "
               f"after {end_rss:.0f} MB (sum over {len(pids)} process(es))")
-    per_core = None
     if ok:
-        print(f"  throughput   : {len(ok) / wall:.2f} sessions/s")
-        per_core = len(ok) / wall
-    return 0 if per_core is not None else 1
+        print(f"  throughput   : {len(ok) / wall:.2f} sessions served per second")
+    return 0 if ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -384,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.replicas <= 8:
         p.error("--replicas: 1 to 8")
     with target(args) as (base, pids, what):
-        print(f"target: {what}")
+        load = Path("/proc/loadavg").read_text().split()[:3]
+        print(f"target: {what}; {os.cpu_count()} cores, load average {' '.join(load)}")
 
         async def bounded() -> int:
             async with asyncio.timeout(args.deadline):
