@@ -10,6 +10,7 @@ loopback port and talks to it as the browser does (websocket for the session, th
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import subprocess
 import sys
@@ -28,9 +29,17 @@ K8S = DEPLOY / "k8s"
 HEALTH = "/_stcore/health"
 PORT = 8501
 sys.path.insert(0, str(DEPLOY))
-sys.path.insert(0, str(ROOT / "bench"))
 
 import local_proxy  # noqa: E402
+
+
+def load_bench():
+    """bench/load.py as a module (bench/ is not put on sys.path: its app.py would shadow)."""
+    spec = importlib.util.spec_from_file_location("optviz_bench_load", ROOT / "bench" / "load.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def _require_haproxy() -> str:
@@ -241,8 +250,7 @@ def put_file(url: str, session_id: str, jar, size: int) -> tuple[int, str]:
 
 
 def test_the_servers_upload_endpoint_refuses_2_mb(server) -> None:
-    from load import ws_session
-
+    ws_session = load_bench().ws_session
     answers = []
 
     async def upload(session_id: str, jar) -> None:  # while the session's socket is open
