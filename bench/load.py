@@ -100,11 +100,15 @@ class Result:
 class Jar:
     """The cookies a browser would keep for one session (the proxy's stickiness cookie, XSRF)."""
 
-    def __init__(self) -> None:
+    def __init__(self, agent: str = "optviz-load") -> None:
         self.cookies: dict[str, str] = {}
+        self.agent = agent
 
     def get(self, url: str, timeout: float) -> bytes:
-        req = urllib.request.Request(url, headers={"Cookie": self.header()} if self.cookies else {})
+        headers = {"User-Agent": self.agent}
+        if self.cookies:
+            headers["Cookie"] = self.header()
+        req = urllib.request.Request(url, headers=headers)
         with urllib.request.urlopen(req, timeout=timeout) as response:
             for value in response.headers.get_all("Set-Cookie") or []:
                 for name, morsel in http.cookies.SimpleCookie(value).items():
@@ -116,7 +120,8 @@ class Jar:
 
 
 async def ws_session(base: str, query: dict[str, str], timeout: float,
-                     then: Callable[[str, Jar], Awaitable[None]] | None = None) -> Result:
+                     then: Callable[[str, Jar], Awaitable[None]] | None = None,
+                     agent: str = "optviz-load") -> Result:
     """Open the page's link as a browser does (HTML, health, websocket), ask for the app's run
     with the query string and read the stream until the run finishes; ``then(session id,
     cookies)`` runs after that, while the session's socket is still open."""
@@ -125,7 +130,7 @@ async def ws_session(base: str, query: dict[str, str], timeout: float,
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
     result = Result()
-    jar = Jar()
+    jar = Jar(agent)
     t0 = time.perf_counter()
     qs = urllib.parse.urlencode(query)
     try:
@@ -137,7 +142,7 @@ async def ws_session(base: str, query: dict[str, str], timeout: float,
             async with websockets.connect(
                     ws_url, subprotocols=["streamlit", xsrf] if xsrf else ["streamlit"],
                     additional_headers={"Cookie": jar.header(), "Origin": base},
-                    max_size=None, open_timeout=timeout) as ws:
+                    max_size=None, open_timeout=timeout, user_agent_header=agent) as ws:
                 session_id = ""
                 msg = BackMsg()
                 msg.rerun_script.query_string = qs
@@ -182,9 +187,11 @@ DONE_JS = """() => { const a = document.querySelector('[data-testid=stApp]');
     return a && a.dataset.testScriptState === 'notRunning'; }"""
 
 
-async def browser_session(browser, base: str, query: dict[str, str], timeout: float) -> Result:
+async def browser_session(browser, base: str, query: dict[str, str], timeout: float,
+                          agent: str) -> Result:
     result = Result()
-    context = await browser.new_context(viewport={"width": 1200, "height": 900})
+    context = await browser.new_context(viewport={"width": 1200, "height": 900},
+                                        user_agent=agent)
     try:
         page = await context.new_page()
         t0 = time.perf_counter()
@@ -268,16 +275,27 @@ def fmt_ms(values: list[float]) -> str:
 # ------------------------------------------------------------------------------------------
 
 
+@dataclass
+class Target:
+    url: str
+    pids: list[int]  # processes whose RSS is measured
+    what: str
+    warm: list[str]  # URLs to warm up (each replica directly)
+    routes: Callable[[], list[tuple[str, str, str]]] | None = None  # HAProxy's log
+
+
 @contextlib.contextmanager
-def target(args: argparse.Namespace) -> Iterator[tuple[str, list[int], str]]:
-    """(base URL, pids to measure, description): a server or proxy it starts, or --url."""
+def target(args: argparse.Namespace) -> Iterator[Target]:
+    """A server or the proxy with replicas that it starts, or --url."""
     if args.url:
-        yield check_loopback(args.url), [], f"{args.url} (not started here: no RSS)"
+        url = check_loopback(args.url)
+        yield Target(url, [], f"{url} (not started here: no RSS)", [url])
         return
     if args.start == "proxy":
         with LocalCluster(replicas=args.replicas) as cluster:
-            yield (cluster.url, [a.proc.pid for a in cluster.apps],
-                   f"HAProxy + {args.replicas} replicas at {cluster.url}")
+            yield Target(cluster.url, [a.proc.pid for a in cluster.apps],
+                         f"HAProxy + {args.replicas} replicas at {cluster.url}",
+                         [a.url for a in cluster.apps], cluster.routes)
         return
     port = free_port()
     log = Path(f"/tmp/optviz-load-{port}.log")
@@ -285,13 +303,15 @@ def target(args: argparse.Namespace) -> Iterator[tuple[str, list[int], str]]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, [proc], time.monotonic() + 120)
-        yield url, [proc.pid], f"one `streamlit run` at {url} (pid {proc.pid}, log {log})"
+        yield Target(url, [proc.pid], f"one `streamlit run` at {url} (pid {proc.pid}, log {log})",
+                     [url])
     finally:
         stop_process(proc)
 
 
-async def run(args: argparse.Namespace, base: str, pids: list[int]) -> int:
-    memory = Memory(pids)
+async def run(args: argparse.Namespace, t: Target) -> int:
+    base, routes = t.url, t.routes
+    memory = Memory(t.pids)
     browser = playwright = None
     if args.client == "browser":
         from playwright.async_api import async_playwright
@@ -301,15 +321,15 @@ async def run(args: argparse.Namespace, base: str, pids: list[int]) -> int:
             executable_path=args.chromium,
             args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
 
-    async def session(query: dict[str, str]) -> Result:
+    async def session(query: dict[str, str], agent: str = "optviz-load") -> Result:
         if browser is not None:
-            return await browser_session(browser, base, query, args.timeout)
-        return await ws_session(base, query, args.timeout)
+            return await browser_session(browser, base, query, args.timeout, agent)
+        return await ws_session(base, query, args.timeout, agent=agent)
 
     try:
         # warm-up: the first run of a process imports torch and fills caches
-        for _ in range(len(pids) or 1):
-            await session(scene_query("light", 999, distinct=True))
+        await asyncio.gather(*(ws_session(url, scene_query("light", 999, True), args.timeout)
+                               for url in t.warm))
         idle_rss = memory.now()
         stop = asyncio.Event()
         idle_health = await health_latencies(base, stop, limit=30)
@@ -319,7 +339,8 @@ async def run(args: argparse.Namespace, base: str, pids: list[int]) -> int:
         health = health_latencies(base, stop)
         watcher = asyncio.create_task(memory.watch(stop))
         t0 = time.perf_counter()
-        tasks = [asyncio.create_task(session(scene_query(args.scene, i, args.distinct)))
+        tasks = [asyncio.create_task(
+                     session(scene_query(args.scene, i, args.distinct), f"optviz-load-{i}"))
                  for i in range(args.sessions)]
         await asyncio.sleep(args.light_after)
         light_busy = await session(scene_query("light", 1001, distinct=True))
@@ -351,9 +372,22 @@ async def run(args: argparse.Namespace, base: str, pids: list[int]) -> int:
     print(f"  light scene  : idle {light(light_idle)} | under load {light(light_busy)}")
     print(f"  health idle  : {fmt_ms(idle_health)}")
     print(f"  health load  : {fmt_ms(busy_health)}")
-    if pids:
+    if t.pids:
         print(f"  server RSS   : idle {idle_rss:.0f} MB | peak {memory.peak:.0f} MB | "
-              f"after {end_rss:.0f} MB (sum over {len(pids)} process(es))")
+              f"after {end_rss:.0f} MB (sum over {len(t.pids)} process(es))")
+    if routes is not None:  # through the proxy: where each session's requests went
+        per_session: dict[str, set[str]] = {}
+        for agent, server, _ in routes():
+            if agent.startswith("optviz-load-"):
+                per_session.setdefault(agent, set()).add(server)
+        sticky = sum(len(servers) == 1 for servers in per_session.values())
+        counts: dict[str, int] = {}
+        for servers in per_session.values():
+            for server in servers:
+                counts[server] = counts.get(server, 0) + 1
+        spread = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        print(f"  stickiness   : {sticky} of {len(per_session)} sessions on one replica "
+              f"throughout ({spread})")
     if ok:
         print(f"  throughput   : {len(ok) / wall:.2f} sessions served per second")
     return 0 if ok else 1
@@ -383,13 +417,13 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--sessions: 1 to {MAX_SESSIONS}")
     if not 1 <= args.replicas <= 8:
         p.error("--replicas: 1 to 8")
-    with target(args) as (base, pids, what):
+    with target(args) as t:
         load = Path("/proc/loadavg").read_text().split()[:3]
-        print(f"target: {what}; {os.cpu_count()} cores, load average {' '.join(load)}")
+        print(f"target: {t.what}; {os.cpu_count()} cores, load average {' '.join(load)}")
 
         async def bounded() -> int:
             async with asyncio.timeout(args.deadline):
-                return await run(args, base, pids)
+                return await run(args, t)
 
         try:
             return asyncio.run(bounded())

@@ -265,3 +265,26 @@ def test_the_servers_upload_endpoint_refuses_2_mb(server) -> None:
     assert "too large" in big_text.lower()
     # the same request with a scene-sized file goes through: the size is what was refused
     assert small == 204, (small, small_text)
+
+
+# ------------------------------------------------------------------------------------------
+# the load bench (kept from rotting: a tiny run against the server above)
+
+
+def test_the_load_bench_targets_loopback_only() -> None:
+    bench = load_bench()
+    assert bench.check_loopback("http://127.0.0.1:8501/") == "http://127.0.0.1:8501"
+    assert bench.check_loopback("http://localhost:8501") == "http://localhost:8501"
+    assert bench.check_loopback("http://[::1]:8501") == "http://[::1]:8501"
+    for url in ("http://10.0.0.5:8501", "http://example.org", "http://192.168.1.2"):
+        with pytest.raises(SystemExit, match="loopback"):
+            bench.check_loopback(url)
+
+
+def test_the_load_bench_runs_two_sessions(server, capsys) -> None:
+    bench = load_bench()
+    assert bench.main(["--url", server, "--sessions", "2", "--timeout", "60",
+                       "--deadline", "120", "--light-after", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "failures     : 0 of 2" in out, out
+    assert "time to race : p50" in out and "health load  : p50" in out, out

@@ -136,7 +136,7 @@ def test_a_killed_replicas_sessions_reload_their_scene_on_the_other(cluster, ses
     assert other in streams_of(cluster, agent)[1:], f"no websocket to {other}:\n{cluster.logs()}"
 
     # the next interaction (here Streamlit's "rerun" key) runs the app on the surviving replica
-    page.get_by_text("Himmelblau · start").first.click()
+    page.locator("[data-testid=stMain]").focus()  # keys reach the app, not a widget
     page.keyboard.press("r")
     page.wait_for_function("() => window.__states.some(s => s.startsWith('running'))",
                            timeout=TIMEOUT_MS)
