@@ -12,6 +12,9 @@ where ``OPTVIZ_REQUIRE_HAPROXY=1`` (set by ``.ci/run``), where a missing proxy i
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import importlib.util
 import os
 import sys
 import time
@@ -20,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, _require_browser
+from conftest import ROOT, _require_browser
 
 sys.path.insert(0, str(ROOT / "deploy"))
 from local_proxy import COOKIE, LocalCluster, haproxy_binary
@@ -47,26 +50,46 @@ def cluster(tmp_path_factory) -> Iterator[LocalCluster]:
     _require_browser()
     _require_haproxy()
     with LocalCluster(replicas=2, workdir=tmp_path_factory.mktemp("proxy")) as c:
+        warm(c)
         yield c
 
 
-@pytest.fixture(scope="module")
-def sessions(cluster) -> Iterator[list]:
-    """SESSIONS browser sessions on the scene's link, each with its own user agent and cookies."""
-    from playwright.sync_api import sync_playwright
+def warm(cluster: LocalCluster) -> None:
+    """Run the scene once on each replica directly, in parallel (the first run of a process
+    imports torch): the browsers then wait for the proxy, not for cold processes."""
+    spec = importlib.util.spec_from_file_location("optviz_bench_load", ROOT / "bench" / "load.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench
+    spec.loader.exec_module(bench)
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        pages = []
+    async def both() -> list:
+        return await asyncio.gather(*(bench.ws_session(app.url, SCENE, 90, agent="warm-up")
+                                      for app in cluster.apps))
+
+    # in a thread of its own: Playwright's sync API owns this thread's event loop
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        results = pool.submit(asyncio.run, both()).result()
+    assert all(r.error is None for r in results), [r.error for r in results]
+
+
+@pytest.fixture(scope="module")
+def sessions(cluster, browser) -> Iterator[list]:
+    """SESSIONS browser sessions on the scene's link, each with its own user agent and cookies."""
+    contexts = []
+    pages = []
+    try:
         for i in range(SESSIONS):
             context = browser.new_context(viewport={"width": 1200, "height": 900},
                                           user_agent=f"optviz-e2e-session-{i}")
+            contexts.append(context)
             page = context.new_page()
             page.goto(f"{cluster.url}/?{urllib.parse.urlencode(SCENE)}")
             wait_drawn(page)
             pages.append(page)
         yield pages
-        browser.close()
+    finally:
+        for context in contexts:
+            context.close()
 
 
 def wait_drawn(page) -> None:
