@@ -34,6 +34,7 @@ import ipaddress
 import os
 import statistics
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -298,15 +299,20 @@ def target(args: argparse.Namespace) -> Iterator[Target]:
                          [a.url for a in cluster.apps], cluster.routes)
         return
     port = free_port()
-    log = Path(f"/tmp/optviz-load-{port}.log")
+    folder = tempfile.TemporaryDirectory(prefix="optviz-load-")
+    log = Path(folder.name) / "app.log"
     proc = start_app(port, log)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url, [proc], time.monotonic() + 120)
-        yield Target(url, [proc.pid], f"one `streamlit run` at {url} (pid {proc.pid}, log {log})",
-                     [url])
+        try:
+            wait_healthy(url, [proc], time.monotonic() + 120)
+        except (RuntimeError, TimeoutError):
+            print(log.read_text()[-3000:])
+            raise
+        yield Target(url, [proc.pid], f"one `streamlit run` at {url} (pid {proc.pid})", [url])
     finally:
         stop_process(proc)
+        folder.cleanup()
 
 
 async def run(args: argparse.Namespace, t: Target) -> int:

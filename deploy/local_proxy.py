@@ -139,9 +139,11 @@ class LocalCluster:
     replicas: int = 2
     port: int = 0  # 0: a free port
     start_timeout: float = 120.0
-    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="optviz-proxy-")))
+    workdir: Path | None = None  # logs and the rendered config; None: a temporary folder
+    keep_workdir: bool = False  # a temporary folder is removed on stop unless this is set
     apps: list[Replica] = field(default_factory=list, init=False)
     proxy: subprocess.Popen | None = field(default=None, init=False)
+    _temporary: bool = field(default=False, init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -160,6 +162,9 @@ class LocalCluster:
         if binary is None:
             raise FileNotFoundError("haproxy is not installed (apt-get install haproxy)")
         self.port = self.port or free_port()
+        if self.workdir is None:
+            self.workdir = Path(tempfile.mkdtemp(prefix="optviz-proxy-"))
+            self._temporary = not self.keep_workdir
         try:
             for i in range(self.replicas):
                 port = free_port()
@@ -225,6 +230,8 @@ class LocalCluster:
                 except (ProcessLookupError, subprocess.TimeoutExpired):
                     app.proc.kill()
                     app.proc.wait(timeout=10)
+        if self._temporary and self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> LocalCluster:
         return self.start()
@@ -239,13 +246,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8600, help="the proxy's loopback port")
     parser.add_argument("--seconds", type=float, default=600,
                         help="stop by itself after this long (default 600)")
+    parser.add_argument("--keep-logs", action="store_true",
+                        help="keep the logs and the rendered config after stopping")
     args = parser.parse_args(argv)
     if not 1 <= args.replicas <= 8:
         parser.error("--replicas: 1 to 8 on one machine")
-    with LocalCluster(replicas=args.replicas, port=args.port) as cluster:
+    with LocalCluster(replicas=args.replicas, port=args.port,
+                      keep_workdir=args.keep_logs) as cluster:
         for app in cluster.apps:
             print(f"{app.name}: {app.url} (pid {app.proc.pid})")
-        print(f"proxy: {cluster.url} (config {cluster.config_path}); "
+        print(f"proxy: {cluster.url} (config and logs in {cluster.workdir}); "
               f"stopping in {args.seconds:.0f} s or on Ctrl-C", flush=True)
         try:
             end = time.monotonic() + args.seconds
