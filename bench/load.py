@@ -17,7 +17,8 @@ the race. Then it prints:
   (time-outs, error or exception elements, dropped sockets);
 - the light scene (1 run x 100 steps) alone before the load, and again while the N sessions run;
 - ``/_stcore/health`` latency (p50/p95) when idle and under load;
-- server RSS from /proc (idle, peak, after), for the processes it started.
+- server RSS from /proc (idle, peak, after) and server CPU time per session (with any
+  descendant processes), for the processes it started.
 
 Bounded: at most 60 sessions, each with a time limit (``--timeout``), the whole run with a hard
 deadline; loopback addresses only (it refuses any other host); everything it started is stopped
@@ -235,6 +236,32 @@ def health_latencies(base: str, stop: asyncio.Event, interval: float = 0.1,
     return asyncio.create_task(poll())
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes and all their live descendants (a worker
+    pool's processes count), from /proc."""
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, seconds)
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    wanted, total = set(pids), 0.0
+    changed = True
+    while changed:  # close over descendants
+        changed = False
+        for pid, (parent, _) in stats.items():
+            if parent in wanted and pid not in wanted:
+                wanted.add(pid)
+                changed = True
+    for pid in wanted:
+        total += stats.get(pid, (0, 0.0))[1]
+    return total
+
+
 @dataclass
 class Memory:
     pids: list[int] = field(default_factory=list)
@@ -344,6 +371,7 @@ async def run(args: argparse.Namespace, t: Target) -> int:
         stop = asyncio.Event()
         health = health_latencies(base, stop)
         watcher = asyncio.create_task(memory.watch(stop))
+        cpu0 = cpu_seconds(t.pids) if t.pids else None
         t0 = time.perf_counter()
         tasks = [asyncio.create_task(
                      session(scene_query(args.scene, i, args.distinct), f"optviz-load-{i}"))
@@ -352,6 +380,7 @@ async def run(args: argparse.Namespace, t: Target) -> int:
         light_busy = await session(scene_query("light", 1001, distinct=True))
         results = await asyncio.gather(*tasks)
         wall = time.perf_counter() - t0
+        cpu = cpu_seconds(t.pids) - cpu0 if cpu0 is not None else None
         stop.set()
         busy_health = await health
         await watcher
@@ -381,6 +410,8 @@ async def run(args: argparse.Namespace, t: Target) -> int:
     if t.pids:
         print(f"  server RSS   : idle {idle_rss:.0f} MB | peak {memory.peak:.0f} MB | "
               f"after {end_rss:.0f} MB (sum over {len(t.pids)} process(es))")
+        print(f"  server CPU   : {cpu:.1f} s in all, {cpu / (args.sessions + 1):.2f} s per "
+              f"session (the light one included), {cpu / wall:.2f} cores busy on average")
     if routes is not None:  # through the proxy: where each session's requests went
         per_session: dict[str, set[str]] = {}
         for agent, server, _ in routes():
