@@ -4,7 +4,8 @@
   included, goes to the replica that served its page (read from HAProxy's log, where each
   browser context is told apart by its user agent).
 - Failover: when the replica that holds a session is killed, the page reconnects through the
-  proxy to the other replica and shows the same scene again, rebuilt from its URL.
+  proxy to the other replica by itself; its next run there (Streamlit's rerun key) and a
+  reload show the same scene, rebuilt from the URL.
 
 Needs Debian's ``haproxy`` besides Chromium: without it the tests skip with the reason, except
 where ``OPTVIZ_REQUIRE_HAPROXY=1`` (set by ``.ci/run``), where a missing proxy is a failure.
