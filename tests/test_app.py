@@ -593,6 +593,16 @@ def test_rule_captions_say_whose_optimizer_it_is() -> None:
     assert adam[0].startswith("**How PyTorch runs it:**")
     assert len(newton) == 1 and "How PyTorch" not in newton[0]
     assert newton[0].startswith("optviz's own optimizer (`optviz.optimizers.Newton`")
+    from optviz.optimizers import list_optimizers
+
+    for key in list_optimizers():  # every key: three kinds, each says which it is
+        spec = get_optimizer(key)
+        first = rule_captions(spec)[0] if rule_captions(spec) else ""
+        assert first.startswith("**How PyTorch runs it:**") == (spec.origin == "torch"), key
+        assert first.startswith("From the `") == (spec.origin == "package"), key
+        assert first.startswith("optviz's own") == (spec.origin == "own"), key
+    lion = rule_captions(get_optimizer("lion"))[0]
+    assert "pytorch_optimizer" in lion and "How PyTorch" not in lion
     at = run_app({"run": "newton;adam"})
     ok(at)
     captions = [c.value for c in at.caption]

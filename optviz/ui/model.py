@@ -229,16 +229,16 @@ def class_path(cls: type) -> str:
     return f"{module}.{cls.__name__}"
 
 
-def is_torch_class(cls: type) -> bool:
-    """Does ``cls`` come from ``torch.optim`` (not one of optviz's own optimizers)?"""
-    return cls.__module__.startswith("torch.optim")
-
-
 def rule_captions(spec: OptimizerSpec) -> list[str]:
     """Markdown captions under an optimizer's rule: what the class is, and how it runs. "How
-    PyTorch runs it" only for ``torch.optim`` classes; ours say what they are."""
-    if is_torch_class(spec.cls):
+    PyTorch runs it" only for ``torch.optim`` classes; a package's class names its package and
+    version; ours say what they are."""
+    if spec.origin == "torch":
         return [f"**How PyTorch runs it:** {spec.note}"] if spec.note else []
+    if spec.origin == "package":
+        where = (f"From the `{spec.package}` package (`{class_path(spec.cls)}`, a "
+                 "`torch.optim.Optimizer` subclass).")
+        return [where + (f" **How it runs there:** {spec.note}" if spec.note else "")]
     own = (f"optviz's own optimizer (`{class_path(spec.cls)}`, a `torch.optim.Optimizer` "
            "subclass).")
     return [own + (f" **How it runs:** {spec.note}" if spec.note else "")]
