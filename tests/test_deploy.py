@@ -10,6 +10,7 @@ loopback port and talks to it as the browser does (websocket for the session, th
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib.util
 import os
 import subprocess
@@ -249,6 +250,14 @@ def put_file(url: str, session_id: str, jar, size: int) -> tuple[int, str]:
         return err.code, err.read().decode()
 
 
+def in_own_thread(fn, *args):
+    """``fn(*args)`` in a fresh thread: Playwright's sync API (the browser tests, earlier in the
+    same session) leaves an event loop running in the main thread, where ``asyncio.run``
+    refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args).result()
+
+
 def test_the_servers_upload_endpoint_refuses_2_mb(server) -> None:
     ws_session = load_bench().ws_session
     answers = []
@@ -257,8 +266,8 @@ def test_the_servers_upload_endpoint_refuses_2_mb(server) -> None:
         for size in (2 * 1024 * 1024, 4096):
             answers.append(await asyncio.to_thread(put_file, server, session_id, jar, size))
 
-    result = asyncio.run(ws_session(server, {"steps": "50", "run": "sgd"}, timeout=90,
-                                    then=upload))
+    result = in_own_thread(asyncio.run, ws_session(server, {"steps": "50", "run": "sgd"},
+                                                   timeout=90, then=upload))
     assert result.error is None, result.error
     (big, big_text), (small, small_text) = answers
     assert big == 413, (big, big_text)
@@ -283,8 +292,8 @@ def test_the_load_bench_targets_loopback_only() -> None:
 
 def test_the_load_bench_runs_two_sessions(server, capsys) -> None:
     bench = load_bench()
-    assert bench.main(["--url", server, "--sessions", "2", "--timeout", "60",
-                       "--deadline", "120", "--light-after", "0"]) == 0
+    assert in_own_thread(bench.main, ["--url", server, "--sessions", "2", "--timeout", "60",
+                                      "--deadline", "120", "--light-after", "0"]) == 0
     out = capsys.readouterr().out
     assert "failures     : 0 of 2" in out, out
     assert "time to race : p50" in out and "health load  : p50" in out, out
