@@ -76,7 +76,7 @@ def _betas() -> Hyperparameter:
     )
 
 
-def _fraction(name: str, default: Any, help: str, label: str) -> Hyperparameter:
+def _fraction(*, name: str, default: Any, help: str, label: str) -> Hyperparameter:
     return Hyperparameter(
         name=name,
         kind="float",
@@ -132,7 +132,12 @@ SGD = OptimizerSpec(
     cls_path="torch.optim.SGD",
     schema=(
         _lr(1e-3),
-        _fraction("momentum", 0.0, "momentum factor μ (0 = plain gradient descent)", "momentum μ"),
+        _fraction(
+            name="momentum",
+            default=0.0,
+            help="momentum factor μ (0 = plain gradient descent)",
+            label="momentum μ",
+        ),
         Hyperparameter(
             name="dampening",
             kind="float",
@@ -280,10 +285,20 @@ RMSPROP = OptimizerSpec(
     cls_path="torch.optim.RMSprop",
     schema=(
         _lr(1e-2),
-        _fraction("alpha", 0.99, "smoothing α of the moving average of g²", "alpha α"),
+        _fraction(
+            name="alpha",
+            default=0.99,
+            help="smoothing α of the moving average of g²",
+            label="alpha α",
+        ),
         _eps(1e-8),
         _weight_decay(),
-        _fraction("momentum", 0.0, "momentum μ on the normalized step", "momentum μ"),
+        _fraction(
+            name="momentum",
+            default=0.0,
+            help="momentum μ on the normalized step",
+            label="momentum μ",
+        ),
         Hyperparameter(
             name="centered",
             kind="bool",
@@ -320,7 +335,12 @@ ADADELTA = OptimizerSpec(
     cls_path="torch.optim.Adadelta",
     schema=(
         _lr(1.0, "γ scales the step (1 = the paper's rule)"),
-        _fraction("rho", 0.9, "decay ρ of both moving averages", "rho ρ"),
+        _fraction(
+            name="rho",
+            default=0.9,
+            help="decay ρ of both moving averages",
+            label="rho ρ",
+        ),
         _eps(1e-6, "ε inside both square roots (it also sets the first steps' size)"),
         _weight_decay(),
     ),
@@ -646,7 +666,12 @@ MUON = OptimizerSpec(
             "every point to the origin)",
             label="weight decay λ",
         ),
-        _fraction("momentum", FROM_SIGNATURE, "μ of the momentum buffer", "momentum μ"),
+        _fraction(
+            name="momentum",
+            default=FROM_SIGNATURE,
+            help="μ of the momentum buffer",
+            label="momentum μ",
+        ),
         Hyperparameter(
             name="nesterov",
             kind="bool",
@@ -865,7 +890,12 @@ DIAG_NEWTON = OptimizerSpec(
             "zero or negative",
             label="damping μ",
         ),
-        _fraction("beta", _SIG, "β: moving average of the curvature estimates", "beta β"),
+        _fraction(
+            name="beta",
+            default=_SIG,
+            help="β: moving average of the curvature estimates",
+            label="beta β",
+        ),
         _CURVATURE,
         _secant_init_lr(),
     ),
@@ -1012,11 +1042,11 @@ NATURAL_GRADIENT = OptimizerSpec(
             label="damping λ",
         ),
         _fraction(
-            "beta",
-            _SIG,
-            "β: moving average of g gᵀ — the empirical-Fisher approximation, not the true "
+            name="beta",
+            default=_SIG,
+            help="β: moving average of g gᵀ — the empirical-Fisher approximation, not the true "
             "Fisher of a probabilistic model",
-            "beta β",
+            label="beta β",
         ),
     ),
     update_rule=(
