@@ -29,7 +29,7 @@ from typing import Any
 
 from optviz.limits import MAX_JSON_CHARS
 from optviz.scene.model import Scenario
-from optviz.scene.problems import ScenarioError, repeated, show
+from optviz.scene.problems import ScenarioError, need, repeated, show
 from optviz.scene.reader import scenario_from_dict
 
 __all__ = ["JSON_VERSION", "from_json", "to_json"]
@@ -39,6 +39,7 @@ JSON_VERSION = 1
 
 def to_json(scene: Scenario) -> str:
     """A versioned, complete, pretty JSON document (all hyperparameters)."""
+    need("scene", scene, Scenario, "a Scenario")
     doc = {
         "optviz": JSON_VERSION,
         "surface": scene.surface,
