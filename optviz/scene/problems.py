@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Loc", "Problem", "ScenarioError", "need", "repeated", "show", "where"]
+__all__ = ["Loc", "Problem", "ScenarioError", "given_times", "need", "repeated", "show", "where"]
 
 Loc = tuple[str | int, ...]
 
@@ -74,7 +74,17 @@ def show(value: Any, limit: int = 40) -> str:
     return repr(text)
 
 
+def _key_name(key: str) -> str:
+    return key if key.isidentifier() and len(key) <= 40 else show(key)
+
+
 def repeated(key: str, times: int) -> str:
     """The one warning for a key given more than once (a URL key or a JSON key alike)."""
-    name = key if key.isidentifier() and len(key) <= 40 else show(key)
-    return f"{name}: given {times} times; using the last one"
+    return f"{_key_name(key)}: given {times} times; using the last one"
+
+
+def given_times(key: str, times: int) -> str:
+    """The message for a key repeated inside a part of the scene (a run's hyperparameter, its
+    schedule's argument), said after that part's location: ``run 1: lr given 2 times; using
+    the last one`` (the JSON and URL codecs alike)."""
+    return f"{_key_name(key)} given {times} times; using the last one"

@@ -39,7 +39,7 @@ from optviz.scene.model import (
     _resolve,
     default_starts,
 )
-from optviz.scene.problems import Loc, Problem, ScenarioError, show, where
+from optviz.scene.problems import Loc, Problem, ScenarioError, given_times, show, where
 from optviz.scene.runs import PALETTE, RunConfig
 from optviz.scene.values import short
 
@@ -59,6 +59,28 @@ Namer = Callable[[Loc], str]
 class _Run:
     pos: int  # its written slot (1-based in messages): warnings and colours refer to it
     config: RunConfig
+
+
+def _last_of(pairs: Any, at: Loc, notes: list[Problem]) -> Any:
+    """Hyperparameter ``(name, value)`` pairs with a name given more than once reduced to its
+    last value, with one note per such name at ``(*at, name)``; anything else as it is."""
+    if not isinstance(pairs, list | tuple):
+        return pairs
+
+    def named(item: Any) -> bool:
+        return isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[0], str)
+
+    last = {item[0]: j for j, item in enumerate(pairs) if named(item)}
+    counts: dict[str, int] = {}
+    for item in pairs:
+        if named(item):
+            counts[item[0]] = counts.get(item[0], 0) + 1
+    if all(n == 1 for n in counts.values()):
+        return pairs
+    for name, n in counts.items():
+        if n > 1:
+            notes.append(Problem((*at, name), given_times(name, n)))
+    return tuple(item for j, item in enumerate(pairs) if not named(item) or last[item[0]] == j)
 
 
 def _runs(
@@ -94,7 +116,8 @@ def _runs(
         hparams = () if hparams is None else hparams
         color = item.get("color") or ""
         label = "" if item.get("label") is None else item.get("label")
-        hp = tuple(hparams.items()) if isinstance(hparams, Mapping) else hparams
+        hp = tuple(hparams.items()) if isinstance(hparams, Mapping) else _last_of(
+            hparams, ("runs", i), notes)
         schedule = item.get("schedule")
         if isinstance(schedule, Mapping):
             schedule = tuple(schedule.items())
