@@ -41,7 +41,7 @@ from optviz.scene.model import (
 )
 from optviz.scene.problems import Loc, Problem, ScenarioError, given_times, show, where
 from optviz.scene.runs import PALETTE, RunConfig
-from optviz.scene.values import short
+from optviz.scene.values import from_text, short
 
 __all__ = ["SCENE_KEYS", "scenario_from_dict"]
 
@@ -179,14 +179,22 @@ def scenario_from_dict_strict(doc: Mapping[str, Any]) -> Scenario:
         runs=DEFAULT_RUNS if runs is None else tuple(r.config for r in runs),
         starts=_default_starts_for(doc.get("surface", DEFAULT_SURFACE), doc.get("formula"),
                                    doc.get("domain")) if starts is None else starts,
-        steps=doc.get("steps", DEFAULT_STEPS), seed=doc.get("seed", DEFAULT_SEED),
-        noise=doc.get("noise"),
+        steps=from_text(doc.get("steps", DEFAULT_STEPS), "int"),
+        seed=from_text(doc.get("seed", DEFAULT_SEED), "int"),
+        noise=from_text(doc.get("noise"), "float"),
     )
     checked, found = scene.check()
     problems += found
     if problems or checked is None:
         raise ScenarioError(problems)
     return checked
+
+
+def _read_numbers(fields: dict[str, Any]) -> None:
+    """Number text of the scalar fields as numbers (see :func:`~optviz.scene.values.from_text`)."""
+    for key, kind in (("steps", "int"), ("seed", "int"), ("noise", "float")):
+        if key in fields:
+            fields[key] = from_text(fields[key], kind)
 
 
 def _default_starts_for(surface: Any, formula: Any, domain: Any) -> tuple:
@@ -204,6 +212,7 @@ def _settle(
     name: Namer,
 ) -> tuple[Scenario, list[str]]:
     """Validate, fall back by location, repeat until the scene validates."""
+    _read_numbers(fields)
     for round_ in range(_MAX_ROUNDS):
         if problems:
             runs = _fall_back(fields, runs, problems, warnings, name, indexed=round_ > 0)
