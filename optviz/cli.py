@@ -18,6 +18,7 @@ progress bar on stderr.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -28,6 +29,7 @@ __all__ = ["main"]
 
 PROG = "optviz"
 EXIT_BAD_INPUT = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of our output went away
 _SCENE_LIMIT = 1 << 20  # bytes read from a scene file at most (Scenario has its own limit)
 
 
@@ -292,7 +294,8 @@ def _cmd_code(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 fine, 2 bad input)."""
+    """Run the command line; returns the exit status (0 fine, 2 bad input, 141 when the
+    output's reader went away, as a tool killed by SIGPIPE reports)."""
     try:
         args = _parser().parse_args(argv)
         if args.command == "list":
@@ -304,3 +307,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = " ".join(str(exc).split())
         print(f"{PROG}: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # the reader went away (``optviz list | head -3``): stop quietly, as Unix tools do, and
+        # point stdout at /dev/null so the interpreter's final flush does not complain either
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout is not a file (a test's StringIO)
+        pass

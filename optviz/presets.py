@@ -42,6 +42,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from optviz._data import toml_files
+from optviz.arguments import UnknownNameError
 
 if TYPE_CHECKING:  # the scene model imports the optimizers and torch: only when a scene is built
     from optviz.scene import Scenario
@@ -90,6 +91,16 @@ class Preset:
     order: int = 0
 
     def __post_init__(self) -> None:
+        for name in ("key", "title", "watch"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"{name} must be a string, got "
+                                f"{type(getattr(self, name)).__name__}")
+        for name in ("scene", "claims"):
+            if not isinstance(getattr(self, name), Mapping):
+                raise TypeError(f"{name} must be a mapping, got "
+                                f"{type(getattr(self, name)).__name__}")
+        if isinstance(self.order, bool) or not isinstance(self.order, int):
+            raise TypeError(f"order must be a whole number, got {type(self.order).__name__}")
         if not self.key.isidentifier() or not self.title.strip() or not self.watch.strip():
             raise ValueError(f"preset {self.key!r}: needs an identifier key, a title and watch")
 
@@ -170,12 +181,15 @@ def preset_titles() -> dict[str, str]:
 
 
 def get_preset(key: str) -> Preset:
-    """The preset ``key``; KeyError lists the known keys."""
+    """The preset ``key``; ``UnknownNameError`` (a ``KeyError`` and a ``ValueError``) lists the
+    known keys, ``TypeError`` when ``key`` is not a string."""
+    if not isinstance(key, str):
+        raise TypeError(f"key must be a preset name (a string), got {type(key).__name__}")
     presets = _catalogue()
-    try:
-        return presets[key]
-    except (KeyError, TypeError):
-        raise KeyError(f"unknown preset {key!r}; known: {', '.join(presets)}") from None
+    if key not in presets:
+        shown = key if len(key) <= 40 else key[:39] + "…"
+        raise UnknownNameError(f"unknown preset {shown!r}; known: {', '.join(presets)}")
+    return presets[key]
 
 
 class _Presets(Mapping[str, Preset]):

@@ -32,6 +32,7 @@ from functools import cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from optviz.arguments import flag, whole
 from optviz.figures import Landscape, Track, isolines, landscape_image
 from optviz.geometry import equal_aspect as default_equal_aspect
 from optviz.geometry import nice_ticks, pull_far, tick_labels
@@ -46,6 +47,7 @@ __all__ = [
 
 #: Supersampling factor of everything drawn inside the plot.
 SUPERSAMPLE = 2
+MIN_SIZE, MAX_SIZE = 64, 2048  # the plot's longer side, in pixels (plan_layout's ``size``)
 
 _BG = (255, 255, 255)
 _INK = (34, 34, 34)
@@ -160,8 +162,11 @@ def plan_layout(
 
     ``equal_aspect``: one unit is as long on both axes (default: when the window's aspect ratio
     is within 1:2 .. 2:1, as in the animated figure); otherwise the plot is 4:3. Width and
-    height are even (H.264 needs that).
+    height are even (H.264 needs that). ``size`` is in ``[MIN_SIZE, MAX_SIZE]``.
     """
+    size = whole("size", size, MIN_SIZE, MAX_SIZE)
+    if equal_aspect is not None:
+        equal_aspect = flag("equal_aspect", equal_aspect)
     (x0, x1), (y0, y1) = x_range, y_range
     ratio = (y1 - y0) / (x1 - x0)
     if equal_aspect is None:

@@ -18,6 +18,7 @@ Keys of a surface file (``name`` must equal the file's stem)::
 
 from __future__ import annotations
 
+import numbers
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -321,8 +322,18 @@ def surface_from_formula(
     start. ``log_scale=None`` decides from the values on a coarse grid; the default start is the
     point a quarter in from the window's upper-left corner. No minima are known.
     """
+    if not isinstance(formula, str):
+        raise TypeError(f"formula must be a string, got {type(formula).__name__}")
+    for arg, value in (("name", name), ("title", title)):
+        if not isinstance(value, str) and not (arg == "title" and value is None):
+            raise TypeError(f"{arg} must be a string{' or None' if arg == 'title' else ''}, "
+                            f"got {type(value).__name__}")
+    if log_scale is not None and not isinstance(log_scale, bool | np.bool_):
+        raise TypeError(f"log_scale must be True, False or None, got {type(log_scale).__name__}")
+    if isinstance(noise, bool) or not isinstance(noise, numbers.Real):
+        raise TypeError(f"noise must be a number, got {type(noise).__name__}")
     window = validate_domain(domain)
-    if not isinstance(name, str) or not name.strip():
+    if not name.strip():
         raise ValueError(f"name must be a non-empty string, got {name!r}")
     sigma = _number(noise, "noise")
     if sigma < 0:

@@ -9,19 +9,43 @@ from __future__ import annotations
 
 import numpy as np
 
+from optviz.arguments import flag, points, real, whole
 from optviz.figures.data import Landscape, Track
 from optviz.metrics import Outcome, RunSummary, outcome, summarize
 from optviz.runner import Trajectories, simulate
 from optviz.scene import Scenario
-from optviz.surfaces import Surface
+from optviz.scene.problems import need
+from optviz.surfaces import MAX_GRID, Surface
 
 GRID_POINTS = 200
+
+
+def _scene(scenario: object) -> Scenario:
+    return need("scenario", scenario, Scenario, "a Scenario")
+
+
+def _traj(traj: object) -> Trajectories:
+    return need("traj", traj, Trajectories, "a Trajectories (from simulate)")
+
+
+def matched(scenario: Scenario, traj: Trajectories) -> None:
+    """``TypeError`` unless ``scenario`` is a Scenario and ``traj`` a Trajectories;
+    ``ValueError`` unless the trajectories are the scenario's (same runs and starts)."""
+    _scene(scenario)
+    _traj(traj)
+    if traj.n_runs != len(scenario.runs) or traj.n_starts != len(scenario.starts):
+        raise ValueError(
+            f"traj ({traj.n_runs} runs x {traj.n_starts} starts) does not belong to this "
+            f"scenario ({len(scenario.runs)} runs x {len(scenario.starts)} starts)")
 
 
 def simulate_scenario(
     scenario: Scenario, record_state: bool = False, time_limit: float | None = None
 ) -> Trajectories:
-    """Run a validated scenario (all runs from all starts) with :func:`optviz.simulate`."""
+    """Run a scenario (all runs from all starts) with :func:`optviz.simulate`; an invalid one
+    raises ``ScenarioError`` (a ``ValueError``)."""
+    scenario = _scene(scenario).validated()
+    record_state = flag("record_state", record_state)
     surface = scenario.resolve_surface() if scenario.is_custom else scenario.surface
     return simulate(
         surface,
@@ -37,6 +61,8 @@ def simulate_scenario(
 
 def landscape_for(surface: Surface, n: int = GRID_POINTS) -> Landscape:
     """The surface sampled on an ``n × n`` grid over its plot window, ready to draw."""
+    need("surface", surface, Surface, "a Surface")
+    n = whole("n", n, 2, MAX_GRID)
     xs, ys, z = surface.grid(n)
     return Landscape(
         xs=xs,
@@ -52,11 +78,18 @@ def landscape_for(surface: Surface, n: int = GRID_POINTS) -> Landscape:
 
 def format_point(point: tuple[float, float] | np.ndarray) -> str:
     """``(−1.5, 2)``: a start point as people write it."""
+    xy = points("point", point)
+    if len(xy) != 1:
+        raise ValueError(f"point must be one (x, y) pair, got {len(xy)}")
+    point = xy[0]
     return "({:g}, {:g})".format(*(float(v) for v in point)).replace("-", "−")
 
 
 def track_label(scenario: Scenario, run: int, start: int) -> str:
     """A trajectory's legend label: its run's label, plus its start when there are several."""
+    _scene(scenario)
+    run = whole("run", run, 0, len(scenario.runs) - 1)
+    start = whole("start", start, 0, len(scenario.starts) - 1)
     label = scenario.runs[run].display_label()
     if len(scenario.starts) > 1:
         label += f" from {format_point(scenario.starts[start])}"
@@ -65,6 +98,7 @@ def track_label(scenario: Scenario, run: int, start: int) -> str:
 
 def tracks_for(scenario: Scenario, traj: Trajectories) -> list[Track]:
     """One track per (run, start), in run-major order, in the run's colour."""
+    matched(scenario, traj)
     labels = [run.display_label() for run in scenario.runs]
     groups = [
         label if labels.count(label) == 1 else f"{label} #{r + 1}" for r, label in enumerate(labels)
@@ -90,6 +124,9 @@ def summaries_for(
     surface: Surface, traj: Trajectories, tol: float = 1e-3
 ) -> list[list[RunSummary]]:
     """Results-table numbers, indexed ``[run][start]``."""
+    need("surface", surface, Surface, "a Surface")
+    _traj(traj)
+    tol = real("tol", tol, 0.0)
     return [
         [
             summarize(
@@ -109,6 +146,7 @@ def summaries_for(
 def outcomes_for(scenario: Scenario, traj: Trajectories) -> list[list[Outcome]]:
     """How each trajectory went (undefined at the start, diverged, left the window), indexed
     ``[run][start]``; the window is the scene's plot window."""
+    matched(scenario, traj)
     domain = scenario.plot_domain()
     return [
         [outcome(traj.xy[r, s], int(traj.diverged_at[r, s]), domain)
@@ -120,6 +158,7 @@ def outcomes_for(scenario: Scenario, traj: Trajectories) -> list[list[Outcome]]:
 def outcome_text(o: Outcome, start: tuple[float, float] | np.ndarray) -> str:
     """``"f is not defined at the start (−1.5, 1.5)"``, ``"diverged at step 14"``, ``"left the
     window at step 80"``, or ``""`` when there is nothing to say."""
+    need("o", o, Outcome, "an Outcome")
     if o.undefined_at_start:
         return f"f is not defined at the start {format_point(start)}"
     if o.diverged_at >= 0:

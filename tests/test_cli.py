@@ -233,3 +233,15 @@ def test_run_uses_the_extras_and_the_summary_names_the_schedule(tmp_path, capsys
     norms = {run: max(math.hypot(float(r["grad_x"]), float(r["grad_y"])) for r in rows
                       if r["run"] == run) for run in ("1", "2")}
     assert norms["1"] > 100 and norms["2"] <= 1.0  # run 2's gradients were clipped to norm 1
+
+
+class _ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_closed_pipe_ends_quietly(monkeypatch, capsys) -> None:
+    # `python -m optviz list | head -3`: no BrokenPipeError traceback, the SIGPIPE-like status
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert main(["list"]) == 141
+    assert capsys.readouterr().err == ""

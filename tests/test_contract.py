@@ -147,3 +147,193 @@ def test_unknown_names_are_key_errors_and_value_errors() -> None:
             lookup("nope")
         with pytest.raises(TypeError):
             lookup(5)
+
+
+# ---- every public function of the scene, the exports, the presets, the views and the formula
+# entry points, called with junk for one argument at a time (the others good)
+
+import inspect  # noqa: E402
+from contextlib import ExitStack  # noqa: E402
+from unittest import mock  # noqa: E402
+
+import optviz.exports  # noqa: E402
+import optviz.presets  # noqa: E402
+import optviz.scene  # noqa: E402
+import optviz.views  # noqa: E402
+from optviz.exports import media  # noqa: E402
+from optviz.metrics import Outcome  # noqa: E402
+from optviz.scene import RunConfig, Scenario  # noqa: E402
+
+
+class _Reached(Exception):
+    """The checks passed and a slow renderer started its real work: stop there."""
+
+
+def _stop(*args, **kwargs):
+    raise _Reached
+
+
+_SCENE = Scenario(steps=5).validated()
+_TRAJ = optviz.views.simulate_scenario(_SCENE)
+_SURFACE = optviz.get_surface("rosenbrock")
+
+
+def _scenario_validated(**fields):
+    return Scenario(**fields).validated()
+
+
+_FIELDS = {name: getattr(_SCENE, name) for name in
+           ("surface", "formula", "domain", "runs", "starts", "steps", "seed", "noise")}
+
+# name -> (function, its good arguments by name)
+PUBLIC = {
+    # optviz.scene
+    "scene.from_json": (optviz.scene.from_json, {"data": _SCENE.to_json()}),
+    "scene.from_query": (optviz.scene.from_query, {"params": _SCENE.to_query()}),
+    "scene.scenario_from_dict": (optviz.scene.scenario_from_dict, {"doc": {"steps": 5}}),
+    "scene.scenario_from_dict_strict": (optviz.scene.scenario_from_dict_strict,
+                                        {"doc": {"steps": 5}}),
+    "scene.to_json": (optviz.scene.to_json, {"scene": _SCENE}),
+    "scene.to_query": (optviz.scene.to_query, {"scene": _SCENE}),
+    "scene.where": (optviz.scene.where, {"loc": ("runs", 0)}),
+    "scene.Problem": (optviz.scene.Problem, {"loc": ("steps",), "msg": "refused"}),
+    "scene.ScenarioError": (optviz.scene.ScenarioError, {"problems": "refused", "loc": ()}),
+    "scene.RunConfig.make": (RunConfig.make, {
+        "variant": "adam", "hparams": {"lr": 0.1}, "color": "", "label": "", "slot": 0,
+        "extras": None, "steps": 5}),
+    "scene.Scenario.validated": (_scenario_validated, _FIELDS),
+    # optviz.exports
+    "exports.export": (optviz.exports.export, {"fmt": "csv", "scenario": _SCENE,
+                                               "traj": _TRAJ, "progress": None}),
+    "exports.export_html": (optviz.exports.export_html, {"scenario": _SCENE, "traj": _TRAJ,
+                                                         "height": 640}),
+    "exports.file_name": (optviz.exports.file_name, {"scenario": _SCENE, "ext": "csv",
+                                                     "suffix": "-run1"}),
+    "exports.mp4_available": (optviz.exports.mp4_available, {}),
+    "exports.pytorch_script": (optviz.exports.pytorch_script, {"scenario": _SCENE, "run": 0,
+                                                               "start": 0}),
+    "exports.render_gif": (optviz.exports.render_gif, {
+        "scenario": _SCENE, "traj": _TRAJ, "progress": None, "fps": 20, "size": 200,
+        "frames": 4}),
+    "exports.render_mp4": (optviz.exports.render_mp4, {
+        "scenario": _SCENE, "traj": _TRAJ, "progress": None, "fps": 20, "size": 200,
+        "frames": 4}),
+    "exports.render_png": (optviz.exports.render_png, {"scenario": _SCENE, "traj": _TRAJ,
+                                                       "size": 200}),
+    "exports.scene_json": (optviz.exports.scene_json, {"scenario": _SCENE}),
+    "exports.trajectories_csv": (optviz.exports.trajectories_csv, {"scenario": _SCENE,
+                                                                   "traj": _TRAJ}),
+    "exports.trajectories_json": (optviz.exports.trajectories_json, {"scenario": _SCENE,
+                                                                     "traj": _TRAJ}),
+    # optviz.presets
+    "presets.get_preset": (optviz.presets.get_preset, {"key": "sgd_vs_momentum"}),
+    "presets.list_presets": (optviz.presets.list_presets, {}),
+    "presets.preset_titles": (optviz.presets.preset_titles, {}),
+    "presets.read_scene": (optviz.presets.read_scene, {"doc": {"steps": 5}}),
+    "presets.Preset": (optviz.presets.Preset, {"key": "k", "title": "t", "watch": "w",
+                                               "scene": {}, "claims": {}, "order": 1}),
+    # optviz.views
+    "views.simulate_scenario": (optviz.views.simulate_scenario, {
+        "scenario": _SCENE, "record_state": False, "time_limit": None}),
+    "views.landscape_for": (optviz.views.landscape_for, {"surface": _SURFACE, "n": 20}),
+    "views.format_point": (optviz.views.format_point, {"point": (1.0, -2.0)}),
+    "views.track_label": (optviz.views.track_label, {"scenario": _SCENE, "run": 0, "start": 0}),
+    "views.tracks_for": (optviz.views.tracks_for, {"scenario": _SCENE, "traj": _TRAJ}),
+    "views.summaries_for": (optviz.views.summaries_for, {"surface": _SURFACE, "traj": _TRAJ,
+                                                         "tol": 1e-3}),
+    "views.outcomes_for": (optviz.views.outcomes_for, {"scenario": _SCENE, "traj": _TRAJ}),
+    "views.outcome_text": (optviz.views.outcome_text, {
+        "o": Outcome(diverged_at=-1, undefined_at_start=True, left_window_at=None),
+        "start": (1.0, 2.0)}),
+    "views.run_notes": (optviz.views.run_notes, {"scenario": _SCENE, "traj": _TRAJ}),
+    "views.matched": (optviz.views.matched, {"scenario": _SCENE, "traj": _TRAJ}),
+    # the formula entry points
+    "formula.compile_formula": (optviz.compile_formula, {"text": "x**2 + 3*y"}),
+    "surfaces.surface_from_formula": (optviz.surface_from_formula, {
+        "formula": "x**2 + 3*y", "domain": ((-1, 1), (-1, 1)), "name": "custom",
+        "title": None, "noise": 0.0, "log_scale": None, "default_starts": None}),
+}
+
+_CASES = sorted((name, arg) for name, (_, good) in PUBLIC.items() for arg in good or [None])
+
+
+def _public_functions(module) -> set[str]:
+    return {name for name in module.__all__
+            if inspect.isfunction(getattr(module, name)) or name in ("Problem", "Preset")}
+
+
+def test_every_public_function_is_fuzzed() -> None:
+    covered = {name.split(".", 1)[1] for name in PUBLIC}
+    for module in (optviz.scene, optviz.exports, optviz.presets):
+        assert _public_functions(module) <= covered, module.__name__
+    views = {name for name, f in vars(optviz.views).items()
+             if inspect.isfunction(f) and f.__module__ == "optviz.views"
+             and not name.startswith("_")}
+    assert views <= covered
+    for name, (function, good) in PUBLIC.items():
+        params = inspect.signature(function).parameters
+        assert set(good) <= set(params) or "fields" in params, name
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=st.sampled_from(_CASES), value=junk)
+def test_public_functions_raise_only_value_or_type_errors(case, value) -> None:
+    name, arg = case
+    function, good = PUBLIC[name]
+    kwargs = dict(good) if arg is None else {**good, arg: value}
+    with ExitStack() as stack:  # the slow renderers stop once their checks have passed
+        stack.enter_context(mock.patch.object(optviz.exports.html, "trajectory_figure", _stop))
+        stack.enter_context(mock.patch.object(media, "FrameRenderer", _stop))
+        stack.enter_context(mock.patch.object(media, "_ffmpeg", lambda: "ffmpeg"))
+        try:
+            function(**kwargs)
+        except _Reached:
+            pass
+        except SimulationTimeout:  # a tiny time_limit is a valid limit, reached at once
+            assert arg == "time_limit"
+        except (TypeError, ValueError) as err:
+            assert str(err), f"{name}({arg}={value!r}): an empty message"
+
+
+E = optviz.exports
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "names"),
+    [
+        (lambda: optviz.scene.to_json(5), TypeError, "scene"),
+        (lambda: optviz.scene.to_query(5), TypeError, "scene"),
+        (lambda: optviz.scene.where(5), TypeError, "loc"),
+        (lambda: E.export("csv", 5, _TRAJ), TypeError, "scenario"),
+        (lambda: E.export("csv", _SCENE, 5), TypeError, "traj"),
+        (lambda: E.scene_json(5), TypeError, "scenario"),
+        (lambda: E.trajectories_csv(_SCENE, 5), TypeError, "traj"),
+        (lambda: E.file_name(5, "csv"), TypeError, "scenario"),
+        (lambda: E.file_name(_SCENE, 5), TypeError, "ext"),
+        (lambda: E.pytorch_script(5, 0), TypeError, "scenario"),
+        (lambda: E.pytorch_script(_SCENE, 5), ValueError, "run"),
+        (lambda: E.pytorch_script(_SCENE, 0, 5), ValueError, "start"),
+        (lambda: E.pytorch_script(_SCENE, "0"), TypeError, "run"),
+        (lambda: E.export_html(_SCENE, _TRAJ, height=HUGE), ValueError, "height"),
+        (lambda: E.export_html(_SCENE, _TRAJ, height="x"), TypeError, "height"),
+        (lambda: E.render_png(_SCENE, _TRAJ, size=HUGE), ValueError, "size"),
+        (lambda: E.render_png(_SCENE, _TRAJ, size=0), ValueError, "size"),
+        (lambda: optviz.views.simulate_scenario(5), TypeError, "scenario"),
+        (lambda: optviz.presets.get_preset("x"), optviz.arguments.UnknownNameError, "x"),
+        (lambda: optviz.presets.get_preset(5), TypeError, "key"),
+        (lambda: RunConfig.make(5), TypeError, "variant"),
+        (lambda: Scenario(seed="3").validated(), ValueError, "seed"),
+        (lambda: optviz.compile_formula(5), TypeError, "formula"),
+        (lambda: optviz.surface_from_formula(5, ((-1, 1), (-1, 1))), TypeError, "formula"),
+        (lambda: optviz.surface_from_formula("x", ((-1, 1), (-1, 1)), title=5), TypeError,
+         "title"),
+        (lambda: optviz.surface_from_formula("x", ((-1, 1), (-1, 1)), log_scale="x"),
+         TypeError, "log_scale"),
+    ],
+)
+def test_the_reviewed_cases_name_the_argument(call, error, names) -> None:
+    with pytest.raises(error) as info:
+        call()
+    assert names in str(info.value)
+    if error is TypeError:
+        assert not isinstance(info.value, ValueError)

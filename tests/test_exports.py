@@ -480,9 +480,9 @@ def test_script_shape_and_text(scene):
     assert "class DiagNewton(KernelOptimizer):" in diagonal and "grad_fn=gradient" in diagonal
     # the embedded kernel is optviz's own source, not a copy
     assert inspect.getsource(diag_newton_kernel.update) in diagonal
-    with pytest.raises(IndexError, match="run 4 is out of range"):
+    with pytest.raises(ValueError, match="run 4 is out of range"):
         pytorch_script(scene, run=4)
-    with pytest.raises(IndexError, match="start 1 is out of range"):
+    with pytest.raises(ValueError, match="start 1 is out of range"):
         pytorch_script(scene, run=0, start=1)
 
 

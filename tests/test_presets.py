@@ -392,6 +392,9 @@ def test_unknown_preset_is_a_key_error_listing_the_keys() -> None:
     assert "no_such_preset" in message
     for key in STORY:
         assert key in message
+    assert isinstance(info.value, ValueError)  # UnknownNameError: the contract's ValueError
+    with pytest.raises(TypeError, match="key"):
+        get_preset(5)
 
 
 @pytest.mark.parametrize("key", STORY)

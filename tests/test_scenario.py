@@ -546,7 +546,8 @@ _BIG = {"surface": "rosenbrock", "junk": "x" * 100_000}
             lambda s: s.runs == DEFAULT_RUNS,
         ),
         ({"run": "adam:lr"}, ["run 1"], lambda s: s.runs == DEFAULT_RUNS),
-        ({"run": "adam:lr=0.1,lr=0.2"}, ["run 1", "lr"], lambda s: s.runs == DEFAULT_RUNS),
+        ({"run": "adam:lr=0.1,lr=0.2"}, ["run 1: lr given 2 times; using the last one"],
+         lambda s: dict(s.runs[0].hparams)["lr"] == 0.2),
         (
             {"run": "adam:lr=999;sgd"},
             ["run 1"],

@@ -212,3 +212,11 @@ def test_every_schedule_round_trips_through_the_url_and_the_json(
     assert from_query(query)[0].to_query() == query
     assert from_json(scene.to_json()) == (scene, [])
     assert scene.run_specs()[0][2]["schedule"]["name"] == schedule["name"]
+
+
+def test_a_short_run_with_its_own_t_max_round_trips_through_json() -> None:
+    # warmup (20 by default) alone would leave T_max = steps - 20 < 1; T_max is given, so the
+    # complete JSON form (warmup written out) must read back without a warning
+    scene = Scenario(runs=(RunConfig("sgd", schedule=(("name", "warmup_cosine"),
+                                                      ("T_max", 1))),), steps=1).validated()
+    assert Scenario.from_json(scene.to_json()) == (scene, [])

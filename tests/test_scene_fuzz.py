@@ -212,3 +212,13 @@ def test_byte_order_mark_and_duplicate_keys_read_as_in_the_url() -> None:
     url_scene, url_warnings = from_query({"steps": ["10", "20"]})
     assert scene.steps == url_scene.steps == 20
     assert warnings == url_warnings == ["steps: given 2 times; using the last one"]
+
+
+def test_a_hyperparameter_given_twice_reads_alike_in_json_and_url() -> None:
+    scene, warnings = from_json(
+        '{"runs": [{"variant": "adam", "hparams": {"lr": 0.01, "lr": 0.02}}]}')
+    url_scene, url_warnings = from_query({"run": "adam:lr=0.01,lr=0.02"})
+    assert dict(scene.runs[0].hparams)["lr"] == dict(url_scene.runs[0].hparams)["lr"] == 0.02
+    assert warnings == url_warnings == ["run 1: lr given 2 times; using the last one"]
+    _, warnings = from_json('{"runs": [{"variant": "sgd", "variant": "adam"}]}')
+    assert warnings == ["run 1: variant given 2 times; using the last one"]

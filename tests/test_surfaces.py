@@ -465,10 +465,18 @@ def test_surface_from_formula_refuses_bad_domains(domain):
         surface_from_formula("x**2 + y**2", domain)
 
 
-@pytest.mark.parametrize("noise", [-0.1, float("nan"), float("inf"), "0.1"])
+@pytest.mark.parametrize("noise", [-0.1, float("nan"), float("inf"), 10**400])
 def test_surface_from_formula_refuses_bad_noise(noise):
     with pytest.raises(ValueError, match="noise"):
         surface_from_formula("x**2 + y**2", ((-1, 1), (-1, 1)), noise=noise)
+
+
+@pytest.mark.parametrize("kwargs", [{"noise": "0.1"}, {"title": 5}, {"name": 5},
+                                    {"log_scale": "x"}, {"formula": 5}])
+def test_surface_from_formula_refuses_wrong_types(kwargs):
+    args = {"formula": "x**2 + y**2", "domain": ((-1, 1), (-1, 1)), **kwargs}
+    with pytest.raises(TypeError, match=next(iter(kwargs))):
+        surface_from_formula(**args)
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,8 @@ from optviz.exports.pytorch import pytorch_script
 from optviz.exports.tables import scene_json, trajectories_csv, trajectories_json
 from optviz.runner import Trajectories
 from optviz.scene import Scenario
+from optviz.scene.problems import need, show
+from optviz.views import matched
 
 __all__ = [
     "FORMATS",
@@ -77,8 +79,14 @@ def export(
 
     ``progress(fraction)`` is called during GIF and MP4 rendering; the others finish at once
     (it is then called once with 1.0). Raises ``ValueError`` for an unknown format and
-    ``RuntimeError`` for MP4 without its encoder.
+    ``RuntimeError`` for MP4 without its encoder; ``TypeError`` for a wrong argument type.
     """
+    need("fmt", fmt, str, "a format name (a string)")
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {show(fmt)} (known: {', '.join(FORMATS)})")
+    matched(scenario, traj)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a function or None, got {type(progress).__name__}")
     if fmt == "gif":
         return render_gif(scenario, traj, progress)
     if fmt == "mp4":
@@ -87,8 +95,6 @@ def export(
         "html": export_html, "png": render_png, "csv": trajectories_csv,
         "json": trajectories_json,
     }
-    if fmt not in makers:
-        raise ValueError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
     data = makers[fmt](scenario, traj)
     if progress is not None:
         progress(1.0)
@@ -97,5 +103,15 @@ def export(
 
 def file_name(scenario: Scenario, ext: str, suffix: str = "") -> str:
     """A download name such as ``optviz-rosenbrock.gif`` (``optviz-custom-run2.py``)."""
+    need("scenario", scenario, Scenario, "a Scenario")
+    need("ext", ext, str, "a file extension (a string)")
+    need("suffix", suffix, str, "a string")
+    if not re.fullmatch(r"[A-Za-z0-9]{1,8}", ext):
+        raise ValueError(f"ext must be 1 to 8 letters or digits, got {show(ext)}")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{0,40}", suffix):
+        raise ValueError(f"suffix must be at most 40 letters, digits, '_', '.' or '-', got "
+                         f"{show(suffix)}")
+    if not isinstance(scenario.surface, str):
+        raise ValueError(f"scenario.surface must be a name, got {show(scenario.surface)}")
     stem = re.sub(r"[^a-z0-9_]+", "-", scenario.surface.lower()).strip("-") or "scene"
     return f"optviz-{stem}{suffix}.{ext}"

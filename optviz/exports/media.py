@@ -18,12 +18,13 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 from PIL import Image
 
+from optviz.arguments import real, whole
 from optviz.figures import Landscape, frame_steps
-from optviz.render import FrameRenderer, LegendEntry, SceneLayout, plan_layout
+from optviz.render import MAX_SIZE, MIN_SIZE, FrameRenderer, LegendEntry, SceneLayout, plan_layout
 from optviz.runner import Trajectories
 from optviz.scene import Scenario
 from optviz.surfaces import Surface
-from optviz.views import tracks_for
+from optviz.views import matched, tracks_for
 
 __all__ = [
     "DEFAULT_FPS",
@@ -66,7 +67,10 @@ def _legend(scenario: Scenario) -> list[LegendEntry]:
 
 def scene_renderer(scenario: Scenario, traj: Trajectories, size: int = DEFAULT_SIZE
                    ) -> FrameRenderer:
-    """A :class:`~optviz.render.FrameRenderer` for the scene (one legend entry per run)."""
+    """A :class:`~optviz.render.FrameRenderer` for the scene (one legend entry per run);
+    ``size`` (the plot's longer side in pixels) is in ``[MIN_SIZE, MAX_SIZE]``."""
+    matched(scenario, traj)
+    size = whole("size", size, MIN_SIZE, MAX_SIZE)
     surface = scenario.resolve_surface()
     legend = _legend(scenario)
     layout = plan_layout(*surface.domain, legend=legend, size=size)
@@ -86,11 +90,11 @@ def _frames(renderer: FrameRenderer, n_frames: int, progress: Progress | None,
     return renderer.frames(ks, scaled)
 
 
-def _check(fps: float, n_frames: int) -> None:
-    if not 1 <= fps <= 60:
-        raise ValueError(f"fps must be in [1, 60], got {fps!r}")
-    if not 2 <= n_frames <= MAX_FRAMES:
-        raise ValueError(f"frames must be in [2, {MAX_FRAMES}], got {n_frames!r}")
+def _check(fps: float, n_frames: int, progress: Progress | None) -> None:
+    real("fps", fps, 1, 60)
+    whole("frames", n_frames, 2, MAX_FRAMES)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a function or None, got {type(progress).__name__}")
 
 
 def render_gif(
@@ -104,7 +108,7 @@ def render_gif(
     """The animated scene as a looping GIF (one shared 255-colour palette, no dithering, so
     the landscape does not shimmer). ``progress(fraction)`` is called after every frame and
     with 1.0 when the file is ready. About 1-3 s for the default scene."""
-    _check(fps, frames)
+    _check(fps, frames, progress)
     renderer = scene_renderer(scenario, traj, size)
     # The last frame shows every path, head and ✗: its palette serves all frames. 255 colours
     # leave an index free, which Pillow's optimize uses to make unchanged pixels transparent
@@ -195,7 +199,7 @@ def render_mp4(
 ) -> bytes:
     """The animated scene as an H.264 MP4 (the last frame held ~2 s). Raises ``RuntimeError``
     when :func:`mp4_available` is False."""
-    _check(fps, frames)
+    _check(fps, frames, progress)
     exe = _ffmpeg()
     if exe is None:
         raise RuntimeError("MP4 export needs the imageio-ffmpeg package (pip install "

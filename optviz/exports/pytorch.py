@@ -29,10 +29,12 @@ checked expression tree.
 
 from __future__ import annotations
 
+import numbers
 import textwrap
 from typing import Any
 
 from optviz import noise as noise_stream
+from optviz.arguments import show
 from optviz.exports.source import gather
 from optviz.exports.torch_expr import torch_source
 from optviz.optimizers import OptimizerSpec, get_optimizer
@@ -41,6 +43,7 @@ from optviz.optimizers.schedules import SCHEDULES, check_schedule
 from optviz.optimizers.wrappers import base_of, wrapper_kwargs
 from optviz.runner import LOSS_BOUND, POSITION_BOUND
 from optviz.scene import Scenario
+from optviz.scene.problems import need
 
 __all__ = ["noise_source", "optimizer_source", "pytorch_script"]
 
@@ -168,15 +171,20 @@ def pytorch_script(scenario: Scenario, run: int, start: int = 0) -> str:
     """A self-contained Python script that reproduces run ``run`` (0-based) of ``scenario`` from
     start ``start`` (0-based) with plain PyTorch; see the module docstring.
 
-    Raises ``IndexError`` for a run or start out of range and ``ValueError`` for a formula the
-    torch printer cannot write (never for the built-in grammar).
+    Raises ``ValueError`` for a run or start out of range (or an invalid scene) and for a
+    formula the torch printer cannot write (never for the built-in grammar); ``TypeError`` for
+    a wrong argument type.
     """
-    if not 0 <= run < len(scenario.runs):
-        raise IndexError(f"run {run} is out of range: the scene has {len(scenario.runs)} "
-                         f"run(s), 0 to {len(scenario.runs) - 1}")
-    if not 0 <= start < len(scenario.starts):
-        raise IndexError(f"start {start} is out of range: the scene has "
-                         f"{len(scenario.starts)} start(s), 0 to {len(scenario.starts) - 1}")
+    scenario = need("scenario", scenario, Scenario, "a Scenario").validated()
+    for name, index, count, noun in (("run", run, len(scenario.runs), "run"),
+                                     ("start", start, len(scenario.starts), "start")):
+        if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+            raise TypeError(f"{name} must be a whole number (0-based), got "
+                            f"{type(index).__name__}")
+        if not 0 <= index < count:
+            raise ValueError(f"{name} {show(index)} is out of range: the scene has {count} "
+                             f"{noun}(s), 0 to {count - 1}")
+    run, start = int(run), int(start)
     surface = scenario.resolve_surface()
     cfg = scenario.runs[run]
     spec = get_optimizer(cfg.optimizer)

@@ -17,6 +17,8 @@ import numpy as np
 
 from optviz.runner import Trajectories
 from optviz.scene import Scenario
+from optviz.scene.problems import need
+from optviz.views import matched
 
 __all__ = ["CSV_COLUMNS", "scene_json", "trajectories_csv", "trajectories_dict",
            "trajectories_json"]
@@ -28,14 +30,10 @@ CSV_COLUMNS = ("run", "variant", "optimizer", "label", "hyperparameters", "start
 def scene_json(scenario: Scenario) -> str:
     """The scene as the versioned JSON that :meth:`Scenario.from_json` (and the app's upload)
     reads back."""
-    return scenario.to_json()
+    return need("scenario", scenario, Scenario, "a Scenario").to_json()
 
 
-def _check(scenario: Scenario, traj: Trajectories) -> None:
-    if traj.n_runs != len(scenario.runs) or traj.n_starts != len(scenario.starts):
-        raise ValueError(
-            f"trajectories ({traj.n_runs} runs x {traj.n_starts} starts) do not belong to this "
-            f"scenario ({len(scenario.runs)} runs x {len(scenario.starts)} starts)")
+_check = matched
 
 
 def _hparams(scenario: Scenario, r: int) -> dict[str, Any]:

@@ -85,10 +85,11 @@ __all__ = [
 
 
 def compile_formula(text: str) -> CompiledFormula:
-    """Check ``text`` against the whitelist and compile it; raises :class:`FormulaError`.
+    """Check ``text`` against the whitelist and compile it; raises :class:`FormulaError` (a
+    ``ValueError``) for a refused formula and ``TypeError`` when ``text`` is not a string.
     Results are cached by the stripped text (a :class:`CompiledFormula` is immutable)."""
     if not isinstance(text, str):
-        raise FormulaError(f"formula must be a string, not {type(text).__name__}")
+        raise TypeError(f"text (the formula) must be a string, got {type(text).__name__}")
     return _compile(text.strip())
 
 

@@ -193,11 +193,12 @@ class Hyperparameter:
             bad = (lo is not None and x < lo) or (hi is not None and x > hi)
         if not bad:
             return
-        if element is not None and self.bounds:
+        if element is not None:
             which = ("first", "second")[element]
+            allowed = f" (allowed: {self.range_text()})" if self.bounds else ""
             raise ValueError(
-                f"{where}: the {which} element, {x!r}, is outside {self._interval(element)} "
-                f"(allowed: {self.range_text()})"
+                f"{where}: the {which} element, {x!r}, is outside {self._interval(element)}"
+                f"{allowed}"
             )
         raise ValueError(f"{where} = {x!r} is outside the allowed range {self.range_text()}")
 

@@ -121,11 +121,20 @@ def read_schedule(
             continue
         try:
             value = _coerce(p, raw[arg])
-            check_schedule({"name": name, arg: value}, steps, lr)
         except _ERRORS as exc:
             msg = str(exc).removeprefix(f"schedule {name}: ")
             problems.append(((arg,), msg if msg.startswith(arg) else f"{arg}: {msg}"))
             continue
+        try:
+            check_schedule({"name": name, arg: value}, steps, lr)
+        except _ERRORS as exc:
+            msg = str(exc).removeprefix(f"schedule {name}: ")
+            # another argument's default failed with this one alone (warmup=20 leaves T_max =
+            # steps - 20 < 1 for a short run, though T_max is given too): the check of all the
+            # given arguments together, below, judges that
+            if msg.startswith(arg):
+                problems.append(((arg,), msg))
+                continue
         given[arg] = value
     if not problems:
         try:

@@ -29,7 +29,7 @@ from typing import Any
 
 from optviz.limits import MAX_JSON_CHARS
 from optviz.scene.model import Scenario
-from optviz.scene.problems import ScenarioError, repeated, show
+from optviz.scene.problems import Loc, ScenarioError, given_times, need, repeated, show, where
 from optviz.scene.reader import scenario_from_dict
 
 __all__ = ["JSON_VERSION", "from_json", "to_json"]
@@ -39,6 +39,7 @@ JSON_VERSION = 1
 
 def to_json(scene: Scenario) -> str:
     """A versioned, complete, pretty JSON document (all hyperparameters)."""
+    need("scene", scene, Scenario, "a Scenario")
     doc = {
         "optviz": JSON_VERSION,
         "surface": scene.surface,
@@ -87,6 +88,48 @@ def _text(data: str | bytes) -> str:
     return data.removeprefix("\ufeff")
 
 
+class _Repeats(dict):
+    """A JSON object in which a key was given more than once: its last values, plus the
+    pairs as written (``pairs``) and how often each key came (``counts``)."""
+
+    pairs: list[tuple[str, Any]]
+    counts: dict[str, int]
+
+    @classmethod
+    def make(cls, items: list[tuple[str, Any]]) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for key, _ in items:
+            counts[key] = counts.get(key, 0) + 1
+        if all(n == 1 for n in counts.values()):
+            return dict(items)
+        obj = cls(items)
+        obj.pairs, obj.counts = items, counts
+        return obj
+
+
+def _repeats(value: Any, loc: Loc, warnings: list[str]) -> None:
+    """Warn once for each repeated key (the last value is used), located as the URL codec
+    does. A run's repeated hyperparameter is left to the scene reader (the one rule for both
+    codecs: ``run 1: lr given 2 times; using the last one``): its pairs go to it as written."""
+    if isinstance(value, list):
+        for j, item in enumerate(value):
+            _repeats(item, (*loc, j), warnings)
+        return
+    if not isinstance(value, dict):
+        return
+    if isinstance(value, _Repeats):
+        for key, n in value.counts.items():
+            if n > 1:
+                warnings.append(f"{where(loc)}: {given_times(key, n)}" if loc
+                                else repeated(key, n))
+    for key, item in list(value.items()):
+        if (isinstance(item, _Repeats) and len(loc) == 2 and loc[0] == "runs"
+                and key == "hparams"):
+            value[key] = list(item.pairs)
+            continue
+        _repeats(item, (*loc, key), warnings)
+
+
 def from_json(data: str | bytes) -> tuple[Scenario, list[str]]:
     """Read a scene document: ``(validated scenario, warnings)``. ``ScenarioError`` (a
     ``ValueError``) for a document that is not a scene at all; ``TypeError`` for a non-text."""
@@ -99,21 +142,13 @@ def from_json(data: str | bytes) -> tuple[Scenario, list[str]]:
     def refuse_constant(name: str) -> None:
         raise ValueError(f"{name} is not allowed")
 
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        counts: dict[str, int] = {}
-        for key, _ in items:
-            counts[key] = counts.get(key, 0) + 1
-        for key, n in counts.items():
-            if n > 1:
-                warnings.append(repeated(key, n))
-        return dict(items)
-
     try:
-        doc = json.loads(text, parse_constant=refuse_constant, object_pairs_hook=pairs)
+        doc = json.loads(text, parse_constant=refuse_constant, object_pairs_hook=_Repeats.make)
     except (ValueError, RecursionError) as exc:
         raise ScenarioError(f"not a valid JSON document ({exc})", ("json",)) from None
     if not isinstance(doc, dict):
         raise ScenarioError('expected an object {"optviz": 1, ...}', ("json",))
+    _repeats(doc, (), warnings)
     version = doc.pop("optviz", JSON_VERSION)
     if version != JSON_VERSION or isinstance(version, bool):
         raise ScenarioError(

@@ -27,6 +27,7 @@ from optviz.limits import (
 from optviz.scene.problems import Loc, Problem, ScenarioError, show
 from optviz.scene.runs import DEFAULT_RUNS, DEFAULT_STEPS, PALETTE, RunConfig
 from optviz.scene.values import (
+    from_text,
     parse_domain,
     parse_float,
     parse_int,
@@ -146,6 +147,16 @@ def _check_start(p: Any, domain: Domain | None) -> Point:
     return point
 
 
+def _not_text(value: Any, what: str) -> Any:
+    """A scene built in code takes numbers: text such as ``"3"`` is refused here, not read
+    (the codecs read number text before they build the scene)."""
+    if isinstance(value, str):
+        number = from_text(value, "int" if "whole" in what else "float")
+        raise ValueError(f"{show(value)} is text, not {what}" if not isinstance(number, str)
+                         else f"{show(value)} is not {what}")
+    return value
+
+
 def _check_noise(value: Any) -> float:
     x = parse_float(value)
     if not 0.0 <= x <= MAX_NOISE:
@@ -203,7 +214,8 @@ class Scenario:
                 problems.append(Problem((name,), str(exc)))
                 return None
 
-        steps = scalar("steps", lambda v: parse_int(v, 1, MAX_SCENE_STEPS))
+        steps = scalar("steps", lambda v: parse_int(_not_text(v, "a whole number"), 1,
+                                                    MAX_SCENE_STEPS))
         runs: list[RunConfig] = []
         items = _sized(self.runs, ("runs",), "runs", MAX_RUNS, problems)
         for i, run in enumerate(items or ()):
@@ -223,8 +235,9 @@ class Scenario:
             except _ERRORS as exc:
                 problems.append(Problem(("starts", j), str(exc)))
 
-        seed = scalar("seed", lambda v: parse_int(v, 0, MAX_SEED))
-        noise = None if self.noise is None else scalar("noise", _check_noise)
+        seed = scalar("seed", lambda v: parse_int(_not_text(v, "a whole number"), 0, MAX_SEED))
+        noise = None if self.noise is None else scalar(
+            "noise", lambda v: _check_noise(_not_text(v, "a number")))
         if problems or resolved is None:
             return None, problems
         work = _line_search_work(runs, len(starts), steps)

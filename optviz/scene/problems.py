@@ -12,14 +12,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Loc", "Problem", "ScenarioError", "repeated", "show", "where"]
+__all__ = ["Loc", "Problem", "ScenarioError", "given_times", "need", "repeated", "show", "where"]
 
 Loc = tuple[str | int, ...]
+
+
+def need(name: str, value: Any, cls: type | tuple[type, ...], what: str) -> Any:
+    """``value`` when it is a ``cls``, else ``TypeError`` naming the argument ``name``."""
+    if not isinstance(value, cls) or (isinstance(value, bool) and bool not in (
+            cls if isinstance(cls, tuple) else (cls,))):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
+    return value
 
 
 def where(loc: Loc) -> str:
     """``("runs", 1, "lr")`` -> ``"run 2"``, ``("starts", 0)`` -> ``"start 1"``, ``("steps",)``
     -> ``"steps"``, ``()`` -> ``"scene"``."""
+    need("loc", loc, tuple | list, "a tuple of keys and indices")
     if len(loc) >= 2 and loc[0] in ("runs", "starts") and isinstance(loc[1], int):
         return f"{str(loc[0])[:-1]} {loc[1] + 1}"
     return str(loc[0]) if loc else "scene"
@@ -65,7 +74,17 @@ def show(value: Any, limit: int = 40) -> str:
     return repr(text)
 
 
+def _key_name(key: str) -> str:
+    return key if key.isidentifier() and len(key) <= 40 else show(key)
+
+
 def repeated(key: str, times: int) -> str:
     """The one warning for a key given more than once (a URL key or a JSON key alike)."""
-    name = key if key.isidentifier() and len(key) <= 40 else show(key)
-    return f"{name}: given {times} times; using the last one"
+    return f"{_key_name(key)}: given {times} times; using the last one"
+
+
+def given_times(key: str, times: int) -> str:
+    """The message for a key repeated inside a part of the scene (a run's hyperparameter, its
+    schedule's argument), said after that part's location: ``run 1: lr given 2 times; using
+    the last one`` (the JSON and URL codecs alike)."""
+    return f"{_key_name(key)} given {times} times; using the last one"

@@ -39,9 +39,9 @@ from optviz.scene.model import (
     _resolve,
     default_starts,
 )
-from optviz.scene.problems import Loc, Problem, ScenarioError, show, where
+from optviz.scene.problems import Loc, Problem, ScenarioError, given_times, show, where
 from optviz.scene.runs import PALETTE, RunConfig
-from optviz.scene.values import short
+from optviz.scene.values import from_text, short
 
 __all__ = ["SCENE_KEYS", "scenario_from_dict"]
 
@@ -59,6 +59,28 @@ Namer = Callable[[Loc], str]
 class _Run:
     pos: int  # its written slot (1-based in messages): warnings and colours refer to it
     config: RunConfig
+
+
+def _last_of(pairs: Any, at: Loc, notes: list[Problem]) -> Any:
+    """Hyperparameter ``(name, value)`` pairs with a name given more than once reduced to its
+    last value, with one note per such name at ``(*at, name)``; anything else as it is."""
+    if not isinstance(pairs, list | tuple):
+        return pairs
+
+    def named(item: Any) -> bool:
+        return isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[0], str)
+
+    last = {item[0]: j for j, item in enumerate(pairs) if named(item)}
+    counts: dict[str, int] = {}
+    for item in pairs:
+        if named(item):
+            counts[item[0]] = counts.get(item[0], 0) + 1
+    if all(n == 1 for n in counts.values()):
+        return pairs
+    for name, n in counts.items():
+        if n > 1:
+            notes.append(Problem((*at, name), given_times(name, n)))
+    return tuple(item for j, item in enumerate(pairs) if not named(item) or last[item[0]] == j)
 
 
 def _runs(
@@ -94,7 +116,8 @@ def _runs(
         hparams = () if hparams is None else hparams
         color = item.get("color") or ""
         label = "" if item.get("label") is None else item.get("label")
-        hp = tuple(hparams.items()) if isinstance(hparams, Mapping) else hparams
+        hp = tuple(hparams.items()) if isinstance(hparams, Mapping) else _last_of(
+            hparams, ("runs", i), notes)
         schedule = item.get("schedule")
         if isinstance(schedule, Mapping):
             schedule = tuple(schedule.items())
@@ -156,14 +179,22 @@ def scenario_from_dict_strict(doc: Mapping[str, Any]) -> Scenario:
         runs=DEFAULT_RUNS if runs is None else tuple(r.config for r in runs),
         starts=_default_starts_for(doc.get("surface", DEFAULT_SURFACE), doc.get("formula"),
                                    doc.get("domain")) if starts is None else starts,
-        steps=doc.get("steps", DEFAULT_STEPS), seed=doc.get("seed", DEFAULT_SEED),
-        noise=doc.get("noise"),
+        steps=from_text(doc.get("steps", DEFAULT_STEPS), "int"),
+        seed=from_text(doc.get("seed", DEFAULT_SEED), "int"),
+        noise=from_text(doc.get("noise"), "float"),
     )
     checked, found = scene.check()
     problems += found
     if problems or checked is None:
         raise ScenarioError(problems)
     return checked
+
+
+def _read_numbers(fields: dict[str, Any]) -> None:
+    """Number text of the scalar fields as numbers (see :func:`~optviz.scene.values.from_text`)."""
+    for key, kind in (("steps", "int"), ("seed", "int"), ("noise", "float")):
+        if key in fields:
+            fields[key] = from_text(fields[key], kind)
 
 
 def _default_starts_for(surface: Any, formula: Any, domain: Any) -> tuple:
@@ -181,6 +212,7 @@ def _settle(
     name: Namer,
 ) -> tuple[Scenario, list[str]]:
     """Validate, fall back by location, repeat until the scene validates."""
+    _read_numbers(fields)
     for round_ in range(_MAX_ROUNDS):
         if problems:
             runs = _fall_back(fields, runs, problems, warnings, name, indexed=round_ > 0)

@@ -160,6 +160,14 @@ class RunConfig:
     ) -> RunConfig:
         """Build and validate a run from a mapping of (partial) hyperparameters and optional
         extras ``{"schedule": {...}, "clip_norm": ..., "clip_value": ...}``."""
+        if not isinstance(variant, str):
+            raise TypeError(f"variant must be a variant name (a string), got "
+                            f"{type(variant).__name__}")
+        for name, value in (("color", color), ("label", label)):
+            if not isinstance(value, str):
+                raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+        if isinstance(steps, bool) or not isinstance(steps, int):
+            raise TypeError(f"steps must be a whole number, got {type(steps).__name__}")
         if hparams is not None and not isinstance(hparams, Mapping):
             raise TypeError(f"hparams must be a mapping, got {type(hparams).__name__}")
         if extras is not None and not isinstance(extras, Mapping):

@@ -38,7 +38,7 @@ from typing import Any
 from optviz.limits import MAX_HPARAMS, MAX_QUERY_CHARS, MAX_VALUE_CHARS
 from optviz.scene.extras import schedule_from_text, schedule_text
 from optviz.scene.model import CUSTOM, DEFAULT_CUSTOM_DOMAIN, DEFAULT_SCENARIO, PALETTE, Scenario
-from optviz.scene.problems import Loc, Problem, repeated, show, where
+from optviz.scene.problems import Loc, Problem, need, repeated, show, where
 from optviz.scene.reader import scenario_from_dict
 from optviz.scene.values import hparam_text, num_text
 
@@ -50,6 +50,7 @@ _INDEXED_KEY_RE = re.compile(r"(color|label|schedule|clip_norm|clip_value)([1-9]
 
 def to_query(scene: Scenario) -> dict[str, str]:
     """Compact, canonical ``str -> str`` query of a validated scene."""
+    need("scene", scene, Scenario, "a Scenario")
     q: dict[str, str] = {"surface": scene.surface}
     if scene.is_custom:
         q["formula"] = scene.formula or ""

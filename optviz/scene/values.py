@@ -86,6 +86,18 @@ def parse_int(value: Any, low: int, high: int) -> int:
     return n
 
 
+def from_text(value: Any, kind: str) -> Any:
+    """Number text (``"300"``, ``"0.1"``) read by the codecs as the number (``kind`` ``"int"``
+    or ``"float"``); anything else, unparseable text included, as it is (the scene then refuses
+    it: a :class:`Scenario` built in code takes numbers, not text)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse_int(value, -(10**13), 10**13) if kind == "int" else parse_float(value)
+    except ValueError:
+        return value
+
+
 def parse_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
