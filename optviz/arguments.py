@@ -83,6 +83,13 @@ def points(name: str, value: Any) -> np.ndarray:
     """``(x, y)`` or a sequence of them as a finite ``(n, 2)`` float64 array, ``n ≥ 1``."""
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Sequence | np.ndarray):
         raise TypeError(f"{name} must be a list of (x, y) pairs, got {type(value).__name__}")
+    if (isinstance(value, np.ndarray) and value.ndim == 2 and value.shape[1] == 2
+            and len(value) > 0 and value.dtype.kind in "fiu"):  # fast path: 40,000 starts at once
+        out = value.astype(np.float64)
+        bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
+        if len(bad):
+            raise ValueError(f"{name}[{bad[0]}] must be finite, got {out[bad[0]].tolist()}")
+        return out
     rows = [value] if len(value) == 2 and all(_is_number(v) for v in value) else list(value)
     out = np.empty((len(rows), 2), dtype=np.float64)
     for i, row in enumerate(rows):

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -277,6 +277,46 @@ class _StepCache:
         return fn
 
 
+class _Setup(NamedTuple):
+    """The checked arguments of :func:`simulate` / :func:`stream`, in ``_Simulation``'s order."""
+
+    surface: Surface
+    runs: tuple[tuple[str, dict[str, Any], dict[str, Any]], ...]
+    starts: np.ndarray
+    steps: int
+    seed: int
+    sigma: float
+    value_and_grad: Callable
+    hessian_fn: Callable
+    grad_fn: Callable
+    time_limit: float | None
+
+
+def _prepare(surface, runs, starts, steps, seed, noise, gradient, time_limit) -> _Setup:
+    """Check every argument (TypeError / ValueError naming it) and pick the derivatives."""
+    surf = _as_surface(surface)
+    start_array = arguments.points("starts", starts)
+    steps = arguments.whole("steps", steps, 1, MAX_STEPS)
+    seed = arguments.whole("seed", seed, 0, MAX_SEED)
+    sigma = surf.noise if noise is None else arguments.real("noise", noise, low=0.0)
+    gradient = arguments.choice("gradient", gradient, ("closed_form", "autograd"))
+    if time_limit is not None:
+        time_limit = arguments.real("time_limit", time_limit, low=0.0)
+    validated = _as_runs(runs, steps)
+    _check_limits(steps, len(validated), len(start_array))
+    if gradient == "closed_form":
+        value_and_grad, hessian_fn, grad_fn = surf.value_and_grad, surf.hessian, surf.grad
+    else:
+        value_and_grad = _autograd_gradient(surf.f)
+        hessian_fn = _autograd_hessian(surf.f)
+
+        def grad_fn(xy: torch.Tensor) -> torch.Tensor:
+            return value_and_grad(xy)[1]
+
+    return _Setup(surf, validated, start_array, steps, seed, sigma, value_and_grad, hessian_fn,
+                  grad_fn, time_limit)
+
+
 def simulate(
     surface: str | Surface,
     runs: Sequence[RunSpec],
@@ -297,41 +337,10 @@ def simulate(
     the state after ``k`` steps). ``time_limit`` (seconds) stops a scene too heavy to wait for
     with :class:`SimulationTimeout`. Memory: about 50 bytes per particle-step (more with state).
     """
-    surf = _as_surface(surface)
-    start_array = arguments.points("starts", starts)
-    steps = arguments.whole("steps", steps, 1, MAX_STEPS)
-    seed = arguments.whole("seed", seed, 0, MAX_SEED)
-    sigma = surf.noise if noise is None else arguments.real("noise", noise, low=0.0)
-    gradient = arguments.choice("gradient", gradient, ("closed_form", "autograd"))  # type: ignore[assignment]
     record_state = arguments.flag("record_state", record_state)
-    if time_limit is not None:
-        time_limit = arguments.real("time_limit", time_limit, low=0.0)
-    validated = _as_runs(runs, steps)
-    _check_limits(steps, len(validated), len(start_array))
-    if gradient == "closed_form":
-        value_and_grad, hessian_fn, grad_fn = surf.value_and_grad, surf.hessian, surf.grad
-    else:
-        value_and_grad = _autograd_gradient(surf.f)
-        hessian_fn = _autograd_hessian(surf.f)
-
-        def grad_fn(xy: torch.Tensor) -> torch.Tensor:
-            return value_and_grad(xy)[1]
-
+    setup = _prepare(surface, runs, starts, steps, seed, noise, gradient, time_limit)
     with _single_thread(), torch.no_grad():
-        sim = _Simulation(
-            surf,
-            validated,
-            start_array,
-            steps,
-            seed,
-            sigma,
-            value_and_grad,
-            hessian_fn,
-            grad_fn,
-            record_state,
-            time_limit,
-        )
-        return sim.run()
+        return _Simulation(*setup[:9], record_state, setup.time_limit).run()
 
 
 def stream(
@@ -362,36 +371,12 @@ def stream(
     optimizer is bit-identical per row to the registry's class for each run (elementwise
     optimizers without Hessian or clean-gradient needs only).
     """
-    surf = _as_surface(surface)
-    if (isinstance(starts, np.ndarray) and starts.dtype == np.float64 and starts.ndim == 2
-            and starts.shape[0] > 0 and starts.shape[1] == 2 and np.isfinite(starts).all()):
-        start_array = starts  # already checked (a 40,000-start grid checks in 2 s per element)
-    else:
-        start_array = arguments.points("starts", starts)
-    steps = arguments.whole("steps", steps, 1, MAX_STEPS)
-    seed = arguments.whole("seed", seed, 0, MAX_SEED)
-    sigma = surf.noise if noise is None else arguments.real("noise", noise, low=0.0)
-    gradient = arguments.choice("gradient", gradient, ("closed_form", "autograd"))  # type: ignore[assignment]
-    if time_limit is not None:
-        time_limit = arguments.real("time_limit", time_limit, low=0.0)
     if not callable(on_step):
         raise TypeError(f"on_step must be callable, got {type(on_step).__name__}")
-    validated = _as_runs(runs, steps)
-    _check_limits(steps, len(validated), len(start_array))
-    if gradient == "closed_form":
-        value_and_grad, hessian_fn, grad_fn = surf.value_and_grad, surf.hessian, surf.grad
-    else:
-        value_and_grad = _autograd_gradient(surf.f)
-        hessian_fn = _autograd_hessian(surf.f)
-
-        def grad_fn(xy: torch.Tensor) -> torch.Tensor:
-            return value_and_grad(xy)[1]
-
+    setup = _prepare(surface, runs, starts, steps, seed, noise, gradient, time_limit)
     with _single_thread(), torch.no_grad():
-        sim = _Simulation(
-            surf, validated, start_array, steps, seed, sigma, value_and_grad, hessian_fn,
-            grad_fn, False, time_limit, fused=fused, common_noise=common_noise,
-        )
+        sim = _Simulation(*setup[:9], False, setup.time_limit, fused=fused,
+                          common_noise=common_noise)
         sim.run(on_step)
 
 
