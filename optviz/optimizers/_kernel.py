@@ -149,6 +149,7 @@ class KernelOptimizer(torch.optim.Optimizer):
         super().__init__(params, merged)
         self.hessian_fn, self.grad_fn = hessian_fn, grad_fn
         self._inputs = kernel_inputs(self.update_state)
+        self._names = tuple(defaults)  # the hyperparameters each step hands the kernel
 
     def step(self, closure: Callable[[], torch.Tensor] | None = None):  # type: ignore[override]
         """One kernel update of every row of every parameter that has a gradient."""
@@ -163,11 +164,10 @@ class KernelOptimizer(torch.optim.Optimizer):
                             auto[p] = autograd_hessian(loss, p)
         elif self.requires_hessian and self.hessian_fn is None:
             raise RuntimeError(f"{self.label} needs hessian_fn or a closure returning the loss")
-        names = tuple(kernel_defaults(self.update_state))
         with torch.no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
-                    self._step_param(p, {k: group[k] for k in names}, auto.get(p))
+                    self._step_param(p, {k: group[k] for k in self._names}, auto.get(p))
         return loss
 
     def _step_param(self, p: torch.Tensor, hyper: dict, auto: Any) -> None:
