@@ -138,6 +138,16 @@ class BatchedOptimizer:
         self.wd = wd
         self.wd_on = (wd != 0) if bool((wd != 0).any()) else None
 
+    def _decoupled_weight_decay(self) -> None:
+        """NAdam/RAdam's flag: decoupled rows decay θ by ``decay`` = 1 − γλ before the step
+        (``param.mul_(1 - lr * weight_decay)``); the others keep L2 in the gradient."""
+        self._weight_decay()
+        self.decoupled = self.cols.of("decoupled_weight_decay")
+        self.decay: torch.Tensor | None = None
+        if self.wd_on is not None:
+            self.decay = torch.where(self.wd_on & self.decoupled, 1 - self.lr * self.wd, 1.0)
+            self.wd_on = self.wd_on & ~self.decoupled
+
     def _l2(self, p: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
         """``grad.add(param, alpha=weight_decay)`` where weight_decay ≠ 0."""
         if self.wd_on is None:
@@ -329,12 +339,7 @@ class BatchedNAdam(BatchedOptimizer):
     def setup(self) -> None:
         from torch.optim.optimizer import _get_scalar_dtype
 
-        self._weight_decay()
-        self.decoupled = self.cols.of("decoupled_weight_decay")
-        self.decay: torch.Tensor | None = None
-        if self.wd_on is not None:
-            self.decay = torch.where(self.wd_on & self.decoupled, 1 - self.lr * self.wd, 1.0)
-            self.wd_on = self.wd_on & ~self.decoupled
+        self._decoupled_weight_decay()
         self.b2 = self.cols.of("betas", 1)
         self.one_minus_b1, self.one_minus_b2 = 1 - self.cols.of("betas", 0), 1 - self.b2
         self.eps = self.cols.of("eps")
@@ -379,12 +384,7 @@ class BatchedRAdam(BatchedOptimizer):
     """
 
     def setup(self) -> None:
-        self._weight_decay()
-        self.decoupled = self.cols.of("decoupled_weight_decay")
-        self.decay: torch.Tensor | None = None
-        if self.wd_on is not None:
-            self.decay = torch.where(self.wd_on & self.decoupled, 1 - self.lr * self.wd, 1.0)
-            self.wd_on = self.wd_on & ~self.decoupled
+        self._decoupled_weight_decay()
         self.b2 = self.cols.of("betas", 1)
         self.one_minus_b1, self.one_minus_b2 = 1 - self.cols.of("betas", 0), 1 - self.b2
         self.eps = self.cols.of("eps")
