@@ -115,6 +115,9 @@ def tracks_for(scenario: Scenario, traj: Trajectories) -> list[Track]:
                     diverged_at=int(traj.diverged_at[r, s]),
                     # one legend entry per run when it starts from several points
                     group=groups[r] if len(scenario.starts) > 1 else "",
+                    grad=traj.grad[r, s],
+                    run=r,
+                    start=s,
                 )
             )
     return tracks

@@ -76,7 +76,9 @@ class Track:
     ``"Adam (lr=0.05)"`` (or ``"Adam (lr=0.05) from (−1.5, 2)"``) and names the track in hover
     labels and notes; ``color`` is any CSS colour (``"#1f77b4"``). Tracks with the same
     ``group`` (say, one run from several starts) share one legend entry named ``group``, which
-    shows or hides them together; an empty group gives the track its own entry.
+    shows or hides them together; an empty group gives the track its own entry. ``grad``
+    (optional, shape of ``xy``) is the gradient the optimizer saw at each step (noise
+    included); ``run`` and ``start`` are the track's indices in its scene.
     """
 
     label: str
@@ -85,6 +87,9 @@ class Track:
     loss: np.ndarray
     diverged_at: int = -1
     group: str = ""
+    grad: np.ndarray | None = None
+    run: int = 0
+    start: int = 0
 
     def __post_init__(self) -> None:
         xy = np.asarray(self.xy, dtype=float)
@@ -93,6 +98,11 @@ class Track:
             raise ValueError(f"xy must have shape (steps + 1, 2), got {xy.shape}")
         if loss.shape != (len(xy),):
             raise ValueError(f"loss must have shape ({len(xy)},), got {loss.shape}")
+        if self.grad is not None:
+            grad = np.asarray(self.grad, dtype=float)
+            if grad.shape != xy.shape:
+                raise ValueError(f"grad must have the shape of xy {xy.shape}, got {grad.shape}")
+            object.__setattr__(self, "grad", grad)
         object.__setattr__(self, "xy", xy)
         object.__setattr__(self, "loss", loss)
         object.__setattr__(self, "diverged_at", int(self.diverged_at))
