@@ -12,8 +12,11 @@ COPY requirements.txt .
 RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
 
 COPY --chown=optviz:optviz . .
-# The package itself (no dependencies: requirements.txt installed them), for the `optviz` command.
-RUN pip install --no-deps .
+# The package itself (no dependencies: requirements.txt installed them), for the `optviz` command
+# and for Streamlit to find the race player's assets; plotly.js is copied next to the player now,
+# while the image is writable.
+RUN pip install --no-deps . && python -m optviz.web.vendor \
+    && cd / && python -m optviz.web.vendor
 USER optviz
 
 EXPOSE 8501

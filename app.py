@@ -17,6 +17,7 @@ st.set_page_config(
 )
 
 from optviz.runner import SimulationTimeout  # noqa: E402
+from optviz.scene import Scenario  # noqa: E402
 from optviz.ui import results, share, sidebar, state  # noqa: E402 (after set_page_config)
 from optviz.ui.model import check  # noqa: E402
 from optviz.ui.style import BASE_CSS, CLASSROOM_CSS, md_escape  # noqa: E402
@@ -25,14 +26,15 @@ from optviz.ui.style import BASE_CSS, CLASSROOM_CSS, md_escape  # noqa: E402
 def main() -> None:
     st.html(BASE_CSS)
     model = state.model()
+    if st.session_state.get(state.CLASSROOM):  # a projector: the race gets the whole width
+        st.set_page_config(initial_sidebar_state="collapsed")
     with st.sidebar:
         st.markdown("## ★ optviz")
         share.preset_picker()
-        classroom = st.toggle("Classroom mode", key="optviz.classroom",
-                              help="Bigger text, lines and markers for a projector; "
-                                   "hides the sidebar's details.")
-        play = st.toggle("Play each new race", key="optviz.autoplay", value=True,
-                         help="Start the animation by itself whenever the scene changes.")
+        classroom = st.toggle("Classroom mode", key=state.CLASSROOM,
+                              help="Fills a projector: the race and its controls fit the screen, "
+                                   "with big text; the sidebar folds away (open it with the "
+                                   "arrow at the top left). The link keeps it on.")
         slots = sidebar.render(model, classroom)
     if classroom:
         st.html(CLASSROOM_CSS)
@@ -46,39 +48,43 @@ def main() -> None:
     for source, messages in state.take_notices():
         results.notice(source, messages)
 
-    st.markdown(results.scene_caption(good))
-    share.watch_note(good)
+    if not classroom:  # in classroom mode the race comes first, the words under it
+        heading(good)
     if problems:
         st.info("A setting in the sidebar is not valid (see the message there): the figures "
                 "show the last valid scene.", icon=":material/info:")
     try:
         shown = results.compute(good, classroom)
+        state.keep_shown(shown)
     except SimulationTimeout as exc:
-        st.error(f"This scene takes too long to compute here: {md_escape(exc)}.",
-                 icon=":material/timer:")
-        return
+        st.error(f"This scene takes too long to compute here: {md_escape(exc)}. The race below "
+                 "is the last one that finished.", icon=":material/timer:")
+        shown = state.last_shown()
     except Exception as exc:  # nothing the user does may break the page
-        st.error(f"This scene could not be computed: {type(exc).__name__}: {md_escape(exc)}",
-                 icon=":material/warning:")
-        return
-    wide = (shown.fig.layout.width or 0) > results.SIDE_BY_SIDE_MAX_WIDTH
-    if wide:  # a long legend column or classroom sizes: the race gets the whole width
-        results.race(shown, classroom, play)
-        left, right = st.columns([1.2, 1], gap="medium")
-    else:
-        left, right = st.columns([1.6, 1], gap="small")
-        with left:
-            results.race(shown, classroom, play)
-    with right if not wide else left:
-        results.loss(shown, classroom)
+        st.error(f"This scene could not be computed: {type(exc).__name__}: {md_escape(exc)}. "
+                 "The race below is the last one that finished.", icon=":material/warning:")
+        shown = state.last_shown()
+    if shown is not None:
+        results.race(shown)
         results.notes(shown)
-    with right:
-        share.exports(good, shown.traj)
-        with st.expander("Load a scene file"):
-            share.scene_upload()
-    results.table(shown)
-    results.rules(good, classroom)
+    if classroom:
+        heading(good)
+    if shown is not None:
+        left, right = st.columns([1.25, 1], gap="medium")
+        with left:
+            results.table(shown)
+        with right:
+            share.exports(shown.scene, shown.traj)
+            with st.expander("Load a scene file"):
+                share.scene_upload()
+        results.rules(shown.scene, classroom)
     state.sync_url(good)
+
+
+def heading(scene: Scenario) -> None:
+    """The scene in one line, and the lesson's "what to watch"."""
+    st.markdown(results.scene_caption(scene))
+    share.watch_note(scene)
 
 
 main()

@@ -1,7 +1,9 @@
 """The Streamlit app, driven headless with ``streamlit.testing.v1.AppTest``.
 
-A Plotly chart arrives as an element whose ``proto.spec`` is the figure JSON exactly as
-Streamlit sends it to the browser; the race figure is the one with frames. ``st.cache_data`` and
+The race player arrives as a ``bidi_component`` element whose ``proto.json`` holds the payload
+exactly as Streamlit sends it to the browser (its landscape ``base`` only the first time a
+session sees that layout: :func:`race` fills it in from the bases seen before, as the page
+does). Other Plotly charts are elements whose ``proto.spec`` is the figure JSON. ``st.cache_data`` and
 ``st.cache_resource`` live as long as the process: this module starts from empty caches, and a
 test that counts computations empties them itself.
 """
@@ -17,7 +19,6 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from optviz.figures import PLAY_GROUP
 from optviz.scene import DEFAULT_SCENARIO, MAX_QUERY_CHARS, Problem, Scenario
 from optviz.ui import cache
 from optviz.ui.model import (
@@ -51,21 +52,43 @@ def charts(at: AppTest) -> list[dict]:
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
+_BASES: dict[str, dict] = {}  # base_token -> base, as the page keeps them
+
+
+def players(at: AppTest) -> list[Any]:
+    return [el for el in at.get("bidi_component")
+            if el.proto.component_name == "optviz.player"]
+
+
 def race(at: AppTest) -> dict:
-    """The animated figure's JSON (the chart with frames)."""
-    found = [c for c in charts(at) if c.get("frames")]
-    assert len(found) == 1, "expected exactly one animated figure"
-    return found[0]
+    """The race player's payload, with its landscape ``base`` filled in."""
+    found = players(at)
+    assert len(found) == 1, "expected exactly one race player"
+    payload = json.loads(found[0].proto.json)["payload"]
+    if payload["base"] is not None:
+        _BASES[payload["base_token"]] = payload["base"]
+    else:
+        payload["base"] = _BASES[payload["base_token"]]
+    return payload
 
 
-def race_payload(at: AppTest) -> int:
-    return max(len(el.proto.spec) for el in at.get("plotly_chart"))
+def race_bytes(at: AppTest) -> int:
+    """Bytes of the race player's data as sent."""
+    return max(len(el.proto.json) for el in players(at))
 
 
-def legend(fig: dict) -> list[str]:
-    """Names of the traces that show in the legend (the runs' heads)."""
-    return [t["name"] for t in fig["data"] if t.get("showlegend", True) and "name" in t
-            and t.get("mode") == "lines+markers"]
+def layout(payload: dict) -> dict:
+    return payload["base"]["layout"]
+
+
+def legend(payload: dict) -> list[str]:
+    """The legend entries of the runs, in order."""
+    return [t["legend"] for t in payload["tracks"] if t["show_legend"]]
+
+
+def paths(payload: dict) -> list[str]:
+    """Every track's positions as sent (base64)."""
+    return [t["xy"]["b64"] for t in payload["tracks"]]
 
 
 def plain(md: str) -> str:
@@ -100,41 +123,52 @@ def ok(at: AppTest) -> None:
 # the default page
 
 
-def test_default_page_renders_an_animated_race() -> None:
+def test_default_page_renders_the_race_player() -> None:
     at = run_app()
     ok(at)
     assert not errors(at)
-    fig = race(at)
-    steps = [f for f in fig["frames"] if f.get("group") == PLAY_GROUP]
-    assert 2 <= len(steps) <= 200
-    assert steps[-1]["name"] == str(DEFAULT_SCENARIO.steps)
-    labels = [b["label"] for b in fig["layout"]["updatemenus"][0]["buttons"]]
-    assert any("Play" in label for label in labels) and any("Pause" in label for label in labels)
-    assert fig["layout"]["sliders"][0]["steps"], "a step slider"
-    assert legend(fig) == ["SGD (lr=0.001)", "Momentum (lr=0.001)", "RMSprop (lr=0.01)",
-                           "Adam (lr=0.05)"]
+    payload = race(at)
+    # every step of every path, the complete outcome shown at once (Play replays it)
+    assert payload["steps"] == DEFAULT_SCENARIO.steps
+    assert payload["initial_step"] == "end"
+    assert all(t["steps"] == DEFAULT_SCENARIO.steps for t in payload["tracks"])
+    assert legend(payload) == ["SGD (lr=0.001)", "Momentum (lr=0.001)", "RMSprop (lr=0.01)",
+                               "Adam (lr=0.05)"]
     # axes fixed to the surface's domain, landscape as a picture, minima as a star
-    assert fig["layout"]["xaxis"]["range"] == [-2, 2]
-    assert fig["layout"]["xaxis"]["autorange"] is False
-    assert fig["layout"]["images"][0]["source"].startswith("data:image/png;base64,")
-    assert any(t.get("marker", {}).get("symbol") == "star" for t in fig["data"])
-    # the autoplay script is on the page and knows the figure's token
-    assert [e for e in at.get("bidi_component")], "autoplay component mounted"
-    assert fig["layout"]["meta"]
+    lay = layout(payload)
+    assert lay["xaxis"]["range"] == [-2, 2]
+    assert lay["xaxis"]["autorange"] is False
+    assert lay["images"][0]["source"].startswith("data:image/png;base64,")
+    assert any(t.get("marker", {}).get("symbol") == "star" for t in payload["base"]["data"])
+    assert "frames" not in payload["base"] and "updatemenus" not in lay
+    assert payload["token"] and payload["base_token"]
 
 
-def test_default_figure_payload_is_under_target() -> None:
+def test_the_landscape_is_sent_once_per_session_and_layout() -> None:
+    at = run_app()
+    first = json.loads(players(at)[0].proto.json)["payload"]
+    assert first["base"] is not None
+    at.sidebar.select_slider(key="g0.e3.adam.lr").set_value(0.1).run()
+    ok(at)
+    second = json.loads(players(at)[0].proto.json)["payload"]
+    assert second["base"] is None and second["base_token"] == first["base_token"]
+    assert second["token"] != first["token"]
+    at.sidebar.selectbox(key="g0.surface").set_value("beale").run()
+    third = json.loads(players(at)[0].proto.json)["payload"]
+    assert third["base"] is not None and third["base_token"] != first["base_token"]
+
+
+def test_default_payload_is_under_target() -> None:
     at = run_app()
     ok(at)
-    assert race_payload(at) <= MAX_DEFAULT_PAYLOAD
+    assert race_bytes(at) <= MAX_DEFAULT_PAYLOAD
 
 
 def test_loss_chart_and_results_table() -> None:
     at = run_app()
-    loss = [c for c in charts(at) if not c.get("frames")]
-    assert len(loss) == 1
-    assert loss[0]["layout"]["yaxis"]["type"] == "log"
-    assert {t["line"]["color"] for t in loss[0]["data"]} >= {r.color for r in DEFAULT_SCENARIO.runs}
+    payload = race(at)
+    assert payload["loss_layout"]["yaxis"]["type"] == "log"
+    assert {t["run_color"] for t in payload["tracks"]} == {r.color for r in DEFAULT_SCENARIO.runs}
     df = at.dataframe[0].value
     assert list(df["run"]) == [r.display_label() for r in DEFAULT_SCENARIO.runs]
     assert {"final loss", "distance to min", "reached at step", "diverged"} <= set(df.columns)
@@ -165,9 +199,9 @@ def test_changing_surface_changes_the_figure() -> None:
     at.sidebar.selectbox(key="g0.surface").set_value("himmelblau").run()
     ok(at)
     after = race(at)
-    assert after["layout"]["title"]["text"] == "<b>Himmelblau</b>"
-    assert after["layout"]["xaxis"]["range"] == [-5, 5]
-    assert after["layout"]["images"][0]["source"] != before["layout"]["images"][0]["source"]
+    assert layout(after)["title"]["text"] == "<b>Himmelblau</b>"
+    assert layout(after)["xaxis"]["range"] == [-5, 5]
+    assert layout(after)["images"][0]["source"] != layout(before)["images"][0]["source"]
     assert query(at)["surface"] == "himmelblau"
 
 
@@ -200,7 +234,7 @@ def test_changing_a_hyperparameter_changes_the_figure() -> None:
     ok(at)
     after = race(at)
     assert "Adam (lr=0.1)" in legend(after)
-    assert after["frames"][-1]["data"] != before["frames"][-1]["data"]
+    assert paths(after)[3] != paths(before)[3] and paths(after)[:3] == paths(before)[:3]
 
 
 def test_switching_optimizer_takes_its_defaults() -> None:
@@ -265,9 +299,10 @@ def test_diverging_run_shows_its_note() -> None:
     ok(at)
     assert not errors(at)  # a divergence is a finding, not an error
     assert "SGD (lr=0.01) diverged at step" in texts(at)
-    fig = race(at)
-    assert any("diverged at step" in a.get("text", "") for a in fig["layout"]["annotations"])
-    assert fig["layout"]["xaxis"]["range"] == [-2, 2]  # the view never follows it away
+    payload = race(at)
+    assert any("diverged at step" in n for n in payload["notes"])
+    assert layout(payload)["xaxis"]["range"] == [-2, 2]  # the view never follows it away
+    assert 0 < payload["tracks"][0]["diverged_at"] <= DEFAULT_SCENARIO.steps
     df = at.dataframe[0].value
     assert df["diverged"][0].startswith("at step")
 
@@ -281,7 +316,7 @@ def test_colour_change_does_not_resimulate() -> None:
     ok(at)
     after = race(at)
     assert cache.CALLS["simulate"] == sims
-    assert cache.CALLS["race_figure"] == 2
+    assert cache.CALLS["race_payload"] == 2
     assert json.dumps(after).count("#00ff00") > json.dumps(before).count("#00ff00")
     assert query(at)["color1"] == "00ff00"
     # and a label change neither
@@ -297,18 +332,23 @@ def test_classroom_mode_enlarges_and_hides_details() -> None:
     at.sidebar.toggle(key="optviz.classroom").set_value(True).run()
     ok(at)
     big = race(at)
-
-    def head_sizes(fig: dict) -> list[float]:
-        return [t["marker"]["size"] for t in fig["data"] if t.get("mode") == "lines+markers"]
-
-    assert min(head_sizes(big)) > max(head_sizes(normal))
-    assert big["layout"]["title"]["font"]["size"] > normal["layout"]["title"]["font"]["size"]
-    assert big["layout"]["height"] > normal["layout"]["height"]
+    assert big["classroom"] and not normal["classroom"]
+    assert big["style"]["head_size"] > normal["style"]["head_size"]
+    assert big["style"]["line_width"] > normal["style"]["line_width"]
+    # every text of the race at least 18 px on a projector
+    lay = layout(big)
+    sizes = [lay["title"]["font"]["size"], lay["font"]["size"], lay["legend"]["font"]["size"],
+             lay["xaxis"]["tickfont"]["size"], lay["yaxis"]["tickfont"]["size"],
+             lay["hoverlabel"]["font"]["size"], big["loss_layout"]["xaxis"]["tickfont"]["size"]]
+    assert min(sizes) >= 18, sizes
+    assert layout(big)["title"]["font"]["size"] > layout(normal)["title"]["font"]["size"]
     keys = {w.key for w in at.sidebar.number_input}
     assert "g0.seed" not in keys and "g0.e1.momentum.momentum" not in keys
+    assert query(at)["classroom"] == "1"
     at.sidebar.toggle(key="optviz.classroom").set_value(False).run()
     ok(at)
-    assert head_sizes(race(at)) == head_sizes(normal)
+    assert race(at)["style"] == normal["style"]
+    assert "classroom" not in query(at)
 
 
 def test_custom_formula_and_a_bad_one() -> None:
@@ -325,10 +365,10 @@ def test_eight_runs_of_5000_steps_stay_under_2_mb() -> None:
     runs = "sgd;momentum;nesterov;rmsprop;adam;adamw;nadam;radam"
     at = run_app({"run": runs, "steps": "5000"})
     ok(at)
-    fig = race(at)
-    assert len(legend(fig)) == 8
-    assert len([f for f in fig["frames"] if f.get("group") == PLAY_GROUP]) <= 200
-    assert race_payload(at) <= MAX_BIG_PAYLOAD
+    payload = race(at)
+    assert len(legend(payload)) == 8
+    assert all(t["steps"] == 5000 for t in payload["tracks"])  # every step, no sampling
+    assert race_bytes(at) <= MAX_BIG_PAYLOAD
 
 
 # --------------------------------------------------------------------------------------------
@@ -341,9 +381,9 @@ def test_query_restores_the_scene() -> None:
     at = run_app(scene.to_query())
     ok(at)
     assert not warnings(at)
-    fig = race(at)
-    assert fig["layout"]["title"]["text"] == "<b>Beale</b>"
-    assert legend(fig) == ["RMSprop (lr=0.01)", "Adam (lr=0.05)"]
+    payload = race(at)
+    assert layout(payload)["title"]["text"] == "<b>Beale</b>"
+    assert legend(payload) == ["RMSprop (lr=0.01)", "Adam (lr=0.05)"]
     assert at.sidebar.number_input(key="g0.steps").value == 120
     assert query(at) == scene.to_query()
 
@@ -378,7 +418,7 @@ def test_broken_query_warns_and_the_page_works(query: dict[str, Any], field: str
     ok(at)
     msgs = warnings(at)
     assert len(msgs) == 1 and field in msgs[0], msgs
-    assert race(at)["frames"]
+    assert race(at)["tracks"]
     assert not errors(at)
 
 
@@ -394,7 +434,7 @@ def test_huge_query_is_refused_as_a_whole() -> None:
     ok(at)
     msgs = warnings(at)
     assert len(msgs) == 1 and "too large" in msgs[0]
-    assert race(at)["layout"]["title"]["text"] == "<b>Rosenbrock</b>"
+    assert layout(race(at))["title"]["text"] == "<b>Rosenbrock</b>"
     assert len(str(MAX_QUERY_CHARS)) > 0
 
 
@@ -466,7 +506,7 @@ def test_preset_loads_its_scene_and_says_what_to_watch() -> None:
     assert not errors(at)
     fig = race(at)
     assert legend(fig)[0].startswith(preset.scenario.runs[0].display_label())
-    assert query(at) == preset.scenario.to_query()
+    assert query(at) == {**preset.scenario.to_query(), "preset": key}
     assert any(preset.watch[:60] in i.value for i in at.info)
     # widgets were re-seeded from the preset (a new generation of keys)
     assert at.sidebar.number_input(key="g1.steps").value == preset.scenario.steps
@@ -475,6 +515,40 @@ def test_preset_loads_its_scene_and_says_what_to_watch() -> None:
     lr.set_value(0.5).run()
     ok(at)
     assert not any(preset.watch[:60] in i.value for i in at.info)
+    assert "preset" not in query(at)
+
+
+def test_a_teachers_link_opens_the_lesson_in_classroom_mode() -> None:
+    from optviz.presets import get_preset, list_presets
+
+    key = list_presets()[-1]
+    preset = get_preset(key)
+    at = run_app()
+    at.sidebar.selectbox(key="optviz.preset").set_value(key).run()
+    at.sidebar.toggle(key="optviz.classroom").set_value(True).run()
+    link = query(at)
+    assert link["preset"] == key and link["classroom"] == "1"
+    student = run_app(link)  # a new session from the copied link
+    ok(student)
+    assert not warnings(student)
+    assert student.sidebar.toggle(key="optviz.classroom").value is True
+    assert race(student)["classroom"] is True
+    assert legend(race(student)) == legend(race(at))
+    assert any(preset.watch[:60] in i.value for i in student.info)
+    # the preset alone opens the lesson too
+    short = run_app({"preset": key})
+    ok(short)
+    assert query(short) == {**preset.scenario.to_query(), "preset": key}
+    assert any(preset.watch[:60] in i.value for i in short.info)
+
+
+def test_an_unknown_preset_in_a_link_warns_and_opens_the_default() -> None:
+    at = run_app({"preset": "<script>", "classroom": "maybe"})
+    ok(at)
+    msgs = warnings(at)
+    assert len(msgs) == 1 and msgs[0].startswith("preset: unknown preset"), msgs
+    assert at.sidebar.toggle(key="optviz.classroom").value is False
+    assert legend(race(at))[0] == "SGD (lr=0.001)"
 
 
 def test_every_preset_renders() -> None:
@@ -485,7 +559,7 @@ def test_every_preset_renders() -> None:
         at.sidebar.selectbox(key="optviz.preset").set_value(key).run()
         ok(at)
         assert not errors(at), (key, errors(at))
-        assert race_payload(at) <= MAX_DEFAULT_PAYLOAD * 2
+        assert race_bytes(at) <= MAX_DEFAULT_PAYLOAD * 2
 
 
 def test_export_buttons_and_gif_on_request() -> None:
@@ -508,6 +582,21 @@ def test_a_scene_too_heavy_to_wait_for_shows_a_clear_error(monkeypatch) -> None:
     at = run_app({"steps": "977"})  # a scene no other test has cached
     assert not at.exception
     assert any("too long to compute" in e and "too heavy" in e for e in errors(at))
+    cache.clear()
+
+
+def test_a_scene_over_the_time_limit_keeps_the_last_good_race(monkeypatch) -> None:
+    cache.clear()
+    at = run_app({"steps": "211"})
+    good = race(at)
+    tables = len(at.dataframe)
+    monkeypatch.setattr(cache, "SIMULATION_TIME_LIMIT", 0.0)
+    at.sidebar.number_input(key="g0.steps").set_value(979).run()
+    assert not at.exception
+    assert any("too long to compute" in e and "last one that finished" in e
+               for e in errors(at)), errors(at)
+    assert race(at)["token"] == good["token"]  # the race, its table and exports stay
+    assert len(at.dataframe) == tables and at.get("download_button")
     cache.clear()
 
 
@@ -655,7 +744,7 @@ def test_picking_a_schedule_changes_the_path_the_label_the_url_and_shows_its_cha
     ok(at)
     after = race(at)
     assert legend(after)[-1] == "Adam (lr=0.05, cosine)"
-    assert after["frames"][-1]["data"] != before["frames"][-1]["data"]
+    assert paths(after)[-1] != paths(before)[-1]
     assert query(at)["schedule4"] == "CosineAnnealingLR"
     (lr_chart,) = _lr_charts(at)
     ys = lr_chart["data"][0]["y"]

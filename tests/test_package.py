@@ -83,6 +83,32 @@ def test_installed_wheel_finds_its_surfaces_and_presets_from_any_directory(
     assert got["scene_surface"] == "rosenbrock" and got["scene_runs"] == ["sgd", "momentum"]
 
 
+def test_installed_wheel_declares_the_race_player_to_streamlit(
+    installed: Path, tmp_path: Path
+) -> None:
+    """Streamlit's own manifest scanner finds the player's asset directory in the installed
+    package, with the player's files in it; plotly.js is copied there on demand."""
+    code = """if True:
+        import json
+        from streamlit.components.v2.manifest_scanner import scan_component_manifests
+        import optviz.web.vendor as vendor
+        found = [(m.name, [(c.name, c.asset_dir) for c in m.components], str(root))
+                 for m, root in scan_component_manifests(max_workers=1) if m.name == "optviz"]
+        print(json.dumps({"found": found, "plotly": str(vendor.ensure_plotly_js())}))
+    """
+    done = _python(code, cwd=tmp_path, path=installed)
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    ((name, components, root),) = got["found"]
+    assert components == [["player", "web"]]
+    web = Path(root) / "web"
+    assert web == installed / "optviz" / "web"
+    for asset in ("component.js", "player.js", "player.css"):
+        assert (web / asset).read_text() == (ROOT / "optviz" / "web" / asset).read_text()
+    assert Path(got["plotly"]) == web / "vendor" / "plotly.min.js"
+    assert (web / "vendor" / "plotly.min.js").stat().st_size > 3_000_000
+
+
 def test_console_script_does_what_python_m_optviz_does(installed: Path, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(installed)}
     script = installed / "bin" / "optviz"

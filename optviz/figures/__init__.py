@@ -5,13 +5,9 @@ pull and aspect rule, shared with the Pillow renderer :mod:`optviz.render`), nev
 Streamlit or the optviz core, so the app converts its results to :class:`Landscape` and
 :class:`Track` first.
 
-* :func:`trajectory_figure`: the animated race over the landscape (Play / Pause, speed,
-  step slider; the landscape is a picture so that it survives animation).
 * :func:`loss_figure`: loss (or gap to the minimum) per step, log scale where possible.
-* :func:`clicked_point`: the start point a click on the trajectory figure's click grid picked.
 """
 
-from .animation import CLICK_GRID_NAME, PLAY_GROUP, SPEEDS, clicked_point, trajectory_figure
 from .curves import loss_figure, thin_minmax
 from .data import Landscape, Track, divergence_note, divergence_notes, frame_steps
 from .landscape import (
@@ -24,12 +20,8 @@ from .landscape import (
 )
 
 __all__ = [
-    "CLICK_GRID_NAME",
-    "PLAY_GROUP",
-    "SPEEDS",
     "Landscape",
     "Track",
-    "clicked_point",
     "color_scale",
     "colorbar_trace",
     "divergence_note",
@@ -41,5 +33,4 @@ __all__ = [
     "loss_figure",
     "simplify",
     "thin_minmax",
-    "trajectory_figure",
 ]

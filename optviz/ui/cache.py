@@ -3,10 +3,9 @@
 * :func:`trajectories`: ``simulate`` keyed on :meth:`Scenario.sim_key` only, so colours, labels
   and variant names never re-run the optimizers (``st.cache_data``; ``Trajectories`` pickles).
 * :func:`landscape`: the surface on its plot grid, keyed on (surface, formula, domain).
-* :func:`race_figure` / :func:`loss_chart`: the Plotly figures, keyed on the simulation key plus
-  what only changes the look (colours, labels, classroom mode). They live in
-  ``st.cache_resource``: a figure with 200 frames takes longer to pickle (0.15 s) than
-  ``st.cache_data`` would save, and Streamlit only reads the figure (it serializes a copy).
+* :func:`race_payload`: what the race player draws, keyed on the simulation key plus what only
+  changes the look (colours, labels, classroom mode). It lives in ``st.cache_resource``
+  (Streamlit only reads it: it serializes a copy); callers must not change it.
 
 :data:`CALLS` counts real (uncached) computations per function; tests read it to check that a
 colour change does not re-simulate.
@@ -14,10 +13,9 @@ colour change does not re-simulate.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
+from typing import Any
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from optviz.figures import Landscape
@@ -47,12 +45,6 @@ def look_key(scene: Scenario, classroom: bool) -> tuple:
     )
 
 
-def figure_token(scene: Scenario, classroom: bool) -> str:
-    """A short stable id of the race figure (the autoplay uses it to know a new race is up)."""
-    text = repr((scene.sim_key(), look_key(scene, classroom)))
-    return hashlib.blake2s(text.encode(), digest_size=8).hexdigest()
-
-
 @st.cache_data(max_entries=64, show_spinner="Running the optimizers…")
 def trajectories(sim_key: tuple, _scene: Scenario) -> Trajectories:
     """``simulate`` for ``_scene``; ``sim_key`` (its ``sim_key()``) is the cache key."""
@@ -68,22 +60,12 @@ def landscape(key: tuple, _scene: Scenario) -> Landscape:
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def race_figure(
-    sim_key: tuple, look: tuple, token: str, _scene: Scenario, _traj: Trajectories,
-    _land: Landscape,
-) -> go.Figure:
-    """The animated race (``look[2]``: classroom mode). Read-only: do not change it."""
-    CALLS["race_figure"] += 1
-    return build.race_figure(_scene, _traj, _land, classroom=look[2], token=token)
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def loss_chart(
-    sim_key: tuple, look: tuple, _scene: Scenario, _traj: Trajectories, _land: Landscape
-) -> go.Figure:
-    """Loss per step for every run. Read-only."""
-    CALLS["loss_figure"] += 1
-    return build.loss_chart(_scene, _traj, _land, classroom=look[2])
+def race_payload(
+    sim_key: tuple, look: tuple, _scene: Scenario, _traj: Trajectories, _land: Landscape,
+) -> dict[str, Any]:
+    """The race player's payload (``look[2]``: classroom mode). Read-only: do not change it."""
+    CALLS["race_payload"] += 1
+    return build.player_payload(_scene, _traj, _land, classroom=look[2])
 
 
 def clear() -> None:

@@ -1,5 +1,5 @@
-"""The main area: the animated race, divergence notes, loss per step, the results table and
-each optimizer's update rule, PyTorch call and reference."""
+"""The main area: the race player (race and loss per step), findings in words, the results
+table and each optimizer's update rule, PyTorch call and reference."""
 
 from __future__ import annotations
 
@@ -7,27 +7,25 @@ import math
 from dataclasses import dataclass
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from optviz.figures import Landscape, clicked_point
+from optviz.figures import Landscape
 from optviz.metrics import RunSummary
 from optviz.runner import Trajectories
 from optviz.scene import Scenario
 from optviz.ui import cache, state
-from optviz.ui.autoplay import autoplay
 from optviz.ui.controls import forget
 from optviz.ui.model import class_path, format_number, rule_captions, run_code
+from optviz.ui.player import apply_start_event, race_player, start_event
+from optviz.ui.sidebar import start_keys
 from optviz.ui.style import md_escape
 from optviz.views import run_notes, summaries_for, track_label
 
-CHART_KEY = "race"
-#: Plotly config: no logo, no editing; the mode bar keeps zoom, pan and the PNG button.
-CHART_CONFIG = {"displaylogo": False, "scrollZoom": False,
-                "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
+PLAYER_KEY = "race"
+#: Base tokens (landscape and layout) this session's page already holds: later payloads send
+#: only the token (optviz/web/component.js keeps the bases).
+SENT_BASES = "optviz.sent_bases"
 DEFAULT_TOL = 1e-3
-#: A race figure wider than this (px) does not fit next to the loss chart on a laptop screen.
-SIDE_BY_SIDE_MAX_WIDTH = 600
 
 
 @dataclass
@@ -37,42 +35,44 @@ class Shown:
     scene: Scenario
     traj: Trajectories
     land: Landscape
-    fig: go.Figure
+    payload: dict
 
 
 def compute(scene: Scenario, classroom: bool) -> Shown:
-    """Simulate (cached on ``sim_key``), sample the surface and build the race figure."""
+    """Simulate (cached on ``sim_key``), sample the surface and build the player's payload."""
     key = scene.sim_key()
     traj = cache.trajectories(key, scene)
     land = cache.landscape(cache.surface_key(scene), scene)
-    look = cache.look_key(scene, classroom)
-    fig = cache.race_figure(key, look, cache.figure_token(scene, classroom), scene, traj, land)
-    return Shown(scene, traj, land, fig)
+    payload = cache.race_payload(key, cache.look_key(scene, classroom), scene, traj, land)
+    return Shown(scene, traj, land, payload)
 
 
-def _on_click() -> None:
-    """A click on the plot's invisible grid moves the first start there."""
-    event = st.session_state.get(CHART_KEY)
-    fig = st.session_state.get("optviz.fig")
-    selection = event.get("selection") if hasattr(event, "get") else None
-    point = clicked_point(selection, fig) if fig is not None else None
-    if point is None:
-        return
+def _on_start() -> None:
+    """A click, shift-click or drag on the race: the model's start points follow."""
     model = state.model()
-    x, y = (float(f"{v:.4g}") for v in point)
-    model.starts = [(x, y), *model.starts[1:]]
-    g = f"g{model.generation}"
-    forget(f"{g}.start.x", f"{g}.start.y")
+    shown = st.session_state.get(state.SHOWN)
+    if shown is None:
+        return
+    if apply_start_event(model, start_event(PLAYER_KEY),
+                         (shown.land.x_range, shown.land.y_range)):
+        forget(*start_keys(model))
 
 
-def race(shown: Shown, classroom: bool, play: bool) -> None:
-    """The animated figure; a click on it sets the start point."""
-    st.session_state["optviz.fig"] = shown.fig
-    st.plotly_chart(shown.fig, key=CHART_KEY, on_select=_on_click, selection_mode="points",
-                    width="content", theme=None, config=CHART_CONFIG,
-                    alt="Animated race of the optimizer runs over the loss surface; click the "
-                        "plot to start there")
-    autoplay(CHART_KEY, shown.fig.layout.meta, enabled=play)
+def _on_need_base() -> None:
+    """The page lost a landscape it was told it had: send it again."""
+    st.session_state.pop(SENT_BASES, None)
+
+
+def race(shown: Shown) -> None:
+    """The race player: paths, heads, loss chart, Play / Pause, steps, speed; a click on the
+    race sets the start, shift-click adds one, dragging a start moves it."""
+    payload = dict(shown.payload)
+    sent = st.session_state.setdefault(SENT_BASES, set())
+    if payload["base_token"] in sent:
+        payload["base"] = None
+    else:
+        sent.add(payload["base_token"])
+    race_player(payload, key=PLAYER_KEY, on_start=_on_start, on_need_base=_on_need_base)
 
 
 def notes(shown: Shown) -> None:
@@ -100,17 +100,9 @@ def notice(source: str, messages: list[str]) -> None:
         st.text("\n".join(lines))
 
 
-def loss(shown: Shown, classroom: bool) -> None:
-    """Loss per step for every run (log y where possible)."""
-    key = shown.scene.sim_key()
-    look = cache.look_key(shown.scene, classroom)
-    fig = cache.loss_chart(key, look, shown.scene, shown.traj, shown.land)
-    st.plotly_chart(fig, key="loss", width="stretch", theme=None, config=CHART_CONFIG,
-                    alt="Loss per optimizer step for every run, logarithmic axis")
-
-
+@st.fragment
 def table(shown: Shown) -> None:
-    """The results table, then its tolerance."""
+    """The results table, then its tolerance (a fragment: the tolerance reruns only this)."""
     st.markdown("#### Results")
     slot = st.empty()
     tol = tolerance()

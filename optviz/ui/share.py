@@ -22,7 +22,7 @@ from optviz.scene import Scenario, ScenarioError
 from optviz.ui import state
 from optviz.ui.style import md_escape
 
-PRESET_KEY = "optviz.preset"
+PRESET_KEY = state.PRESET
 UPLOAD_KEY = "optviz.upload"
 RENDERED = "optviz.rendered"  # (format, scene key) -> bytes of the last GIF / MP4 rendered
 MAX_UPLOAD_MB = 1
@@ -49,11 +49,9 @@ def preset_picker() -> None:
 
 def watch_note(scene: Scenario) -> None:
     """"What to watch" of the chosen preset, while its scene (colours aside) is on screen."""
-    key = st.session_state.get(PRESET_KEY)
-    if not key:
-        return
-    preset = get_preset(key)
-    if preset.scenario.sim_key() == scene.sim_key():
+    key = state.lesson_on_screen(scene)
+    if key is not None:
+        preset = get_preset(key)
         st.info(f"**{preset.title}.** {preset.watch}", icon=":material/visibility:")
 
 

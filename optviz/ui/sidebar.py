@@ -21,6 +21,7 @@ from optviz.scene import (
     DEFAULT_SCENARIO,
     MAX_RUNS,
     MAX_SCENE_STEPS,
+    MAX_STARTS,
     ScenarioError,
 )
 from optviz.surfaces import Surface, get_surface, list_surfaces
@@ -88,7 +89,7 @@ def _on_surface(model: Model, k: str) -> None:
         model.starts = list(scene.starts)
     except ScenarioError:
         pass  # a bad custom formula: keep the starts, the formula's error says what is wrong
-    forget(key(model, "start.x"), key(model, "start.y"), key(model, "noise"))
+    forget(*start_keys(model), key(model, "noise"))
 
 
 def _on_variant(model: Model, entry_id: int, k: str) -> None:
@@ -112,6 +113,7 @@ def _on_remove(model: Model, entry_id: int) -> None:
 
 def _on_single_start(model: Model) -> None:
     model.starts = model.starts[:1]
+    forget(*start_keys(model))
 
 
 # --------------------------------------------------------------------------------------------
@@ -248,31 +250,60 @@ def _entry(model: Model, entry: Entry, i: int, slots: Slots, classroom: bool) ->
                       disabled=len(model.entries) <= 1, help="Remove this run")
 
 
+def start_keys(model: Model) -> list[str]:
+    """Widget keys of every start point's x and y (start 0: ``start.x``, ``start.y``)."""
+    out = []
+    for i in range(MAX_STARTS):
+        tag = "start" if i == 0 else f"start{i}"
+        out += [key(model, f"{tag}.x"), key(model, f"{tag}.y")]
+    return out
+
+
+def _on_remove_start(model: Model, index: int) -> None:
+    if 0 <= index < len(model.starts) and len(model.starts) > 1:
+        del model.starts[index]
+    forget(*start_keys(model))
+
+
 def start_section(model: Model, slots: Slots, surf: Surface | None, classroom: bool) -> None:
-    """Start point, number of steps, seed and gradient noise."""
+    """Start points (click the plot to move the first, shift-click to add one, drag to move
+    any), number of steps, seed and gradient noise."""
     st.markdown("### Start and run")
-    x0, y0 = model.starts[0] if model.starts else (0.0, 0.0)
-    kx, ky = key(model, "start.x"), key(model, "start.y")
-    seed(kx, float(x0))
-    seed(ky, float(y0))
-    c1, c2 = st.columns(2)
-    with c1:
-        x = st.number_input("start x", key=kx, step=0.1, format="%g")
-    with c2:
-        y = st.number_input("start y", key=ky, step=0.1, format="%g")
-    model.starts = [(x, y), *model.starts[1:]] if model.starts else [(x, y)]
-    st.caption("Or click the plot to start there.")
+    if not model.starts:
+        model.starts = [(0.0, 0.0)]
+    starts = []
+    for i, (x0, y0) in enumerate(model.starts):
+        tag = "start" if i == 0 else f"start{i}"
+        kx, ky = key(model, f"{tag}.x"), key(model, f"{tag}.y")
+        seed(kx, float(x0))
+        seed(ky, float(y0))
+        several = len(model.starts) > 1
+        c1, c2, c3 = st.columns([5, 5, 2] if several else [1, 1, 0.001],
+                                vertical_alignment="bottom")
+        label = f" {i + 1}" if several else ""
+        with c1:
+            x = st.number_input(f"start{label} x", key=kx, step=0.1, format="%g")
+        with c2:
+            y = st.number_input(f"start{label} y", key=ky, step=0.1, format="%g")
+        if several:
+            with c3:
+                st.button("", key=key(model, f"{tag}.remove"), icon=":material/close:",
+                          on_click=_on_remove_start, args=(model, i), type="tertiary",
+                          help=f"Remove start {i + 1}")
+        starts.append((x, y))
+    model.starts = starts
+    st.caption(f"Click the plot to start there; shift-click adds a start (up to {MAX_STARTS}); "
+               "drag a start marker to move it.")
     if len(model.starts) > 1:
-        st.caption(f"And {len(model.starts) - 1} more start point(s), from the link or preset.")
-        st.button("Keep only this start", key=key(model, "single-start"),
+        st.button("Keep only the first start", key=key(model, "single-start"),
                   on_click=_on_single_start, args=(model,))
     slots.fields["start"] = st.empty()
     ks = key(model, "steps")
     seed(ks, int(model.steps))
     model.steps = st.number_input(
         "steps", key=ks, step=50, format="%d",
-        help=f"Optimizer steps per run: 1 to {MAX_SCENE_STEPS:,}. The animation shows at most 200 "
-             "frames, spread over the steps.")
+        help=f"Optimizer steps per run: 1 to {MAX_SCENE_STEPS:,}. The player draws every "
+             "step.")
     slots.fields["steps"] = st.empty()
     if not classroom:
         kseed = key(model, "seed")

@@ -1,53 +1,12 @@
-"""Looks the app adds on top of the figures: classroom (projector) sizes and the page's CSS.
+"""The page's CSS (normal and classroom mode) and Markdown escaping for user text.
 
-:func:`enlarge` is a pure function on a Plotly figure (no Streamlit): line widths and marker
-sizes and the title times ``factor``, in the static traces and in every animation frame.
+The race player sizes its own fonts and controls for classroom mode (``optviz/web``); this
+CSS enlarges the rest of the page for a projector.
 """
 
 from __future__ import annotations
 
 import string
-from typing import Any
-
-import plotly.graph_objects as go
-
-from optviz.figures import CLICK_GRID_NAME
-
-
-def _scaled(value: Any, factor: float) -> Any:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return round(value * factor, 2)
-    return value
-
-
-def _font(font: Any, factor: float, default: float = 12) -> dict[str, Any]:
-    size = getattr(font, "size", None) if font is not None else None
-    return {"size": _scaled(size if size is not None else default, factor)}
-
-
-def enlarge(fig: go.Figure, factor: float) -> go.Figure:
-    """Scale ``fig``'s lines, markers and title by ``factor`` for a projector, in place.
-
-    Other text keeps its size: the figures size their margins and legend rows for their own
-    fonts (the page's text is enlarged with CSS instead).
-    """
-    fig.update_layout(title_font=_font(fig.layout.title.font, factor, 15))
-    for trace in fig.data:
-        if trace.name == CLICK_GRID_NAME:
-            continue
-        line = getattr(trace, "line", None)
-        if line is not None and line.width:
-            line.width = _scaled(line.width, factor)
-        marker = getattr(trace, "marker", None)
-        if marker is not None and isinstance(marker.size, int | float):
-            marker.size = _scaled(marker.size, factor)
-    for frame in fig.frames or ():
-        for item in frame.data or ():
-            marker = getattr(item, "marker", None)
-            if marker is not None and isinstance(marker.size, int | float):
-                marker.size = _scaled(marker.size, factor)
-    return fig
-
 
 #: Page CSS: a little tighter than Streamlit's defaults so the race fits a laptop screen.
 BASE_CSS = """
@@ -61,13 +20,18 @@ div[data-testid="stExpander"] details summary p {font-weight: 600;}
 </style>
 """
 
-#: Classroom mode: larger text everywhere for a projector.
+#: Classroom mode: the race starts at the top of the page; text everywhere >= 18 px for a
+#: projector.
 CLASSROOM_CSS = """
 <style>
+.block-container {padding-top: 2.8rem; padding-left: 1.2rem; padding-right: 1.2rem;}
 [data-testid="stMain"] .stMarkdown p, [data-testid="stMain"] .stMarkdown li,
-[data-testid="stMain"] .stAlert p {font-size: 1.25rem !important; line-height: 1.5;}
+[data-testid="stMain"] .stAlert p, [data-testid="stMain"] .stText,
+[data-testid="stMain"] label p, [data-testid="stMain"] button p
+{font-size: 1.25rem !important; line-height: 1.5;}
 [data-testid="stMain"] h4 {font-size: 1.6rem !important;}
-[data-testid="stSidebar"] label p {font-size: 1.05rem !important;}
+[data-testid="stSidebar"] label p, [data-testid="stSidebar"] .stMarkdown p
+{font-size: 1.15rem !important;}
 </style>
 """
 

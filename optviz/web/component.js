@@ -1,0 +1,95 @@
+// Streamlit host of the race player (st.components.v2, see optviz/ui/player.py).
+//
+// It loads plotly.min.js and player.js from this component's asset directory once per page
+// (Streamlit serves them with Cache-Control: public, so the browser keeps them), mounts one
+// player per component instance, and hands every new payload to it. The landscape part of a
+// payload ("base") is sent by Python once per session and layout: later payloads carry only
+// its token, and the base comes from the page-wide cache here. Start-point edits go back to
+// Python as the "start" trigger value; "need_base" asks Python to send a base again.
+const here = import.meta.url;
+const MAX_CACHED_BASES = 8;
+
+/** Load a classic script once per page; resolves when `ready()` holds. */
+function loadScript(name, ready) {
+  const loading = (window.__optvizScripts = window.__optvizScripts || {});
+  if (ready()) return Promise.resolve();
+  if (!loading[name]) {
+    loading[name] = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = new URL(name, here).href;
+      script.onload = () => resolve();
+      script.onerror = () => reject(new Error(`optviz: could not load ${name}`));
+      document.head.appendChild(script);
+    });
+  }
+  return loading[name];
+}
+
+/** Inject player.css once per page (the component does not isolate styles: plotly.js
+ *  keeps its own styles in the document head). */
+function loadStyle(name) {
+  const id = "optviz-style-" + name;
+  if (document.getElementById(id)) return;
+  const link = document.createElement("link");
+  link.id = id;
+  link.rel = "stylesheet";
+  link.href = new URL(name, here).href;
+  document.head.appendChild(link);
+}
+
+/** The payload with its base filled in from the page cache (null: not cached here). */
+function withBase(payload) {
+  const bases = (window.__optvizBases = window.__optvizBases || new Map());
+  if (payload.base) {
+    bases.delete(payload.base_token);
+    bases.set(payload.base_token, payload.base);
+    while (bases.size > MAX_CACHED_BASES) bases.delete(bases.keys().next().value);
+    return payload;
+  }
+  const base = bases.get(payload.base_token);
+  return base ? { ...payload, base } : null;
+}
+
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  if (!data || !data.payload) return;
+  let root = parentElement.querySelector(":scope > .optviz-host");
+  if (!root) {
+    root = document.createElement("div");
+    root.className = "optviz-host";
+    parentElement.appendChild(root);
+  }
+  let alive = true;
+  loadStyle("player.css");
+  loadScript("vendor/plotly.min.js", () => !!window.Plotly)
+    .then(() => loadScript("player.js", () => !!window.OptvizPlayer))
+    .then(() => {
+      if (!alive) return;
+      const payload = withBase(data.payload);
+      if (!payload) {
+        setTriggerValue("need_base", data.payload.base_token);
+        return;
+      }
+      // the newest setTriggerValue of this instance: the host object stays the same
+      root.__optvizSend = setTriggerValue;
+      if (root.__optvizPlayer) {
+        root.__optvizPlayer.update(payload);
+      } else {
+        const host = { onStart: (event) => root.__optvizSend("start", event) };
+        root.__optvizPlayer = window.OptvizPlayer.mount(root, payload, host);
+      }
+    })
+    .catch((err) => {
+      root.textContent = String(err && err.message ? err.message : err);
+    });
+  return () => {
+    alive = false;
+    // a re-render calls this too: only a player whose element left the page is destroyed
+    setTimeout(() => {
+      if (!root.isConnected && root.__optvizPlayer) {
+        root.__optvizPlayer.destroy();
+        root.__optvizPlayer = null;
+      }
+    }, 0);
+  };
+}
