@@ -8,6 +8,7 @@ Streamlit or the optviz core, so the app converts its results to :class:`Landsca
 * :func:`trajectory_figure`: the animated race over the landscape (Play / Pause, speed,
   step slider; the landscape is a picture so that it survives animation).
 * :func:`loss_figure`: loss (or gap to the minimum) per step, log scale where possible.
+* :func:`race_payload`: the JSON the JavaScript race player (``optviz/web/player.js``) draws.
 * :func:`clicked_point`: the start point a click on the trajectory figure's click grid picked.
 """
 
@@ -22,6 +23,7 @@ from .landscape import (
     landscape_image,
     simplify,
 )
+from .player import race_payload
 
 __all__ = [
     "CLICK_GRID_NAME",
@@ -39,6 +41,7 @@ __all__ = [
     "isolines",
     "landscape_image",
     "loss_figure",
+    "race_payload",
     "simplify",
     "thin_minmax",
     "trajectory_figure",
