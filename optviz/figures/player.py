@@ -27,7 +27,16 @@ import plotly.colors as pcolors
 
 from optviz.geometry import equal_aspect, pull_far
 
-from .data import Landscape, Track, decimals_for, divergence_notes, escape, legend_entries
+from .data import (
+    Landscape,
+    Track,
+    decimals_for,
+    divergence_notes,
+    escape,
+    legend_entries,
+    legend_names,
+    legend_rows,
+)
 from .landscape import colorbar_trace, isoline_trace, landscape_image, landscape_layout_image
 
 __all__ = ["SPEEDS", "START_SYMBOLS", "VERSION", "race_payload", "start_style"]
@@ -45,6 +54,8 @@ _SHADES = (0.0, 0.35, -0.3, 0.55, -0.5, 0.2, -0.15, 0.7)
 RACE_SECONDS, MIN_RATE = 8.0, 10.0
 #: Above this many points in all the typed arrays, they are sent as float32.
 F8_LIMIT = 400_000
+#: The legend wraps at about this width (px, 12 px font): the narrowest race plot drawn.
+LEGEND_WRAP_PX = 480
 _FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
 
 
@@ -97,9 +108,13 @@ def _axis(lo: float, hi: float, title: str, fonts: dict[str, int]) -> dict[str, 
                 title=dict(text=title, standoff=6, font=dict(size=fonts["tick"])))
 
 
-def _base(land: Landscape, classroom: bool) -> dict[str, Any]:
-    """The static figure: picture, isolines, colour bar, minima, saddles, axes and legend."""
+def _base(land: Landscape, names: Sequence[str], classroom: bool) -> dict[str, Any]:
+    """The static figure: picture, isolines, colour bar, minima, saddles, axes and legend.
+
+    The legend (entries ``names``) sits under the x axis, where it cannot run into the title;
+    the bottom margin is sized for its rows at the narrowest plot the player draws."""
     fonts = _fonts(classroom)
+    rows = legend_rows(names, LEGEND_WRAP_PX * (12 / fonts["legend"]))
     (x0, x1), (y0, y1) = land.x_range, land.y_range
     bar = colorbar_trace(land).to_plotly_json()
     cb = bar["marker"]["colorbar"]
@@ -122,14 +137,16 @@ def _base(land: Landscape, classroom: bool) -> dict[str, Any]:
     layout = dict(
         template="none", autosize=True, dragmode=False,
         margin=dict(l=70 if classroom else 60, r=110 if classroom else 90,
-                    t=96 if classroom else 70, b=60 if classroom else 50),
+                    t=56 if classroom else 40,
+                    b=(70 if classroom else 56) + rows * (30 if classroom else 21)),
         font=dict(family=_FONT, size=fonts["base"], color="#222"),
         paper_bgcolor="white", plot_bgcolor="white",
         title=dict(text=f"<b>{escape(land.title)}</b>" if land.title else "", x=0,
                    xref="container", xanchor="left", y=1, yref="container", yanchor="top",
                    pad=dict(t=10, l=12), font=dict(size=fonts["title"])),
         xaxis=xaxis, yaxis=yaxis,
-        legend=dict(orientation="h", x=0, xanchor="left", y=1.01, yanchor="bottom",
+        legend=dict(orientation="h", x=0, xanchor="left", yref="container", y=0,
+                    yanchor="bottom",
                     itemclick="toggle", itemdoubleclick="toggleothers",
                     bgcolor="rgba(0,0,0,0)", font=dict(size=fonts["legend"])),
         hovermode="closest", hoverdistance=12,
@@ -215,7 +232,7 @@ def race_payload(
     if minimum_value is None:
         minimum_value = land.minimum_value
     classroom = bool(classroom)
-    base = _base(land, classroom)
+    base = _base(land, legend_names(tracks), classroom)
     curves, loss_layout = _loss(tracks, minimum_value, classroom)
     n_steps = max((t.steps for t in tracks), default=0)
     total = sum(len(t.xy) * 5 for t in tracks)  # xy (2), loss, curve, gnorm per step
