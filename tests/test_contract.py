@@ -282,7 +282,7 @@ def test_public_functions_raise_only_value_or_type_errors(case, value) -> None:
     function, good = PUBLIC[name]
     kwargs = dict(good) if arg is None else {**good, arg: value}
     with ExitStack() as stack:  # the slow renderers stop once their checks have passed
-        stack.enter_context(mock.patch.object(optviz.exports.html, "trajectory_figure", _stop))
+        stack.enter_context(mock.patch.object(optviz.exports.html, "race_payload", _stop))
         stack.enter_context(mock.patch.object(media, "FrameRenderer", _stop))
         stack.enter_context(mock.patch.object(media, "_ffmpeg", lambda: "ffmpeg"))
         try:

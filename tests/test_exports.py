@@ -91,8 +91,9 @@ def test_html_is_standalone_and_offline(scene, traj):
     assert not re.search(r"<script[^>]*\bsrc\s*=", page, flags=re.IGNORECASE)
     assert not re.search(r"<link[^>]*\bhref\s*=\s*[\"']https?:", page, flags=re.IGNORECASE)
     assert len(page) > 3_000_000  # the library itself
-    assert "Plotly.newPlot" in page
-    assert '"frames"' in page or "frames" in page  # the animation travels with the page
+    assert "OptvizPlayer.mount" in page  # the race player and its payload travel with the page
+    assert '<script type="application/json" id="optviz-payload">' in page
+    assert '"frames"' not in page  # no plotly.js frame animation any more
 
 
 # ----------------------------------------------------------------------------- CSV / JSON

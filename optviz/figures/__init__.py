@@ -6,6 +6,7 @@ Streamlit or the optviz core, so the app converts its results to :class:`Landsca
 :class:`Track` first.
 
 * :func:`loss_figure`: loss (or gap to the minimum) per step, log scale where possible.
+* :func:`race_payload`: the JSON the JavaScript race player (``optviz/web/player.js``) draws.
 """
 
 from .curves import loss_figure, thin_minmax
@@ -18,6 +19,7 @@ from .landscape import (
     landscape_image,
     simplify,
 )
+from .player import race_payload
 
 __all__ = [
     "Landscape",
@@ -31,6 +33,7 @@ __all__ = [
     "isolines",
     "landscape_image",
     "loss_figure",
+    "race_payload",
     "simplify",
     "thin_minmax",
 ]

@@ -1,0 +1,642 @@
+/*
+ * optviz race player: optimizer paths racing over a loss landscape, drawn with plotly.js
+ * and animated by its own requestAnimationFrame loop (never Plotly.animate, never frames).
+ *
+ * Host-agnostic: a plain script (no import / export) that defines
+ *   globalThis.OptvizPlayer = { mount(root, payload, host) -> { update(payload), destroy() } }
+ * It is inlined in the offline HTML export and imported for its side effect by the Streamlit
+ * component adapter. It expects globalThis.Plotly. The payload is built by
+ * optviz/figures/player.py (race_payload, version 1).
+ *
+ * host.onStart(event), optional: event = {action: "set"|"add"|"move"|"remove", index, x, y,
+ * final}. Without it, clicks and drags on the plot do nothing (hover still works).
+ */
+(function () {
+  "use strict";
+
+  var MAX_DRAWN = 1500; // path points drawn per track, at most (plus the current step)
+  var DRAG_PX = 12; // a mousedown this close to a start marker drags it
+  var MOVE_MS = 150; // at most one "move" event per this many ms while dragging
+  var CLICK_PX = 4; // a mouse that moved less than this between down and up clicked
+  var WIDE_PX = 1100; // race and loss chart side by side from this root width on
+
+  function plotly() {
+    return globalThis.Plotly;
+  }
+
+  /* ------------------------------------------------------------------ data */
+
+  /** {dtype: "f8"|"f4", b64} -> Float64Array / Float32Array (little-endian). */
+  function decode(arr) {
+    var bin = atob(arr.b64);
+    var bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return arr.dtype === "f4" ? new Float32Array(bytes.buffer) : new Float64Array(bytes.buffer);
+  }
+
+  /** Text safe inside plotly's HTML-like labels and hover templates. */
+  function escapeLabel(text) {
+    return String(text)
+      .replace(/&/g, "&amp;")
+      .replace(/</g, "&lt;")
+      .replace(/>/g, "&gt;")
+      .replace(/%\{/g, "%&#123;");
+  }
+
+  /** A number (or NaN) as a plain value for customdata: null when not finite. */
+  function num(v) {
+    return isFinite(v) ? v : null;
+  }
+
+  /**
+   * One track, ready to draw: decoded arrays and, for its decimated steps (every stride-th
+   * step up to its last finite one), the x / y / hover rows, built once.
+   */
+  function prepareTrack(t) {
+    var xy = decode(t.xy);
+    var loss = decode(t.loss);
+    var curve = decode(t.curve);
+    var gnorm = decode(t.gnorm);
+    var last = t.last;
+    var stride = Math.max(1, Math.ceil((last + 1) / MAX_DRAWN));
+    var steps = [], xs = [], ys = [], rows = [], cx = [], cy = [];
+    for (var k = 0; k <= last; k += stride) {
+      steps.push(k);
+      xs.push(xy[2 * k]);
+      ys.push(xy[2 * k + 1]);
+      rows.push([k, num(loss[k]), num(gnorm[k])]);
+    }
+    var cstride = Math.max(1, Math.ceil(curve.length / MAX_DRAWN));
+    for (var j = 0; j < curve.length; j += cstride) {
+      cx.push(j);
+      cy.push(num(curve[j]));
+    }
+    return {
+      meta: t, xy: xy, loss: loss, curve: curve, gnorm: gnorm, last: last, stride: stride,
+      steps: steps, xs: xs, ys: ys, rows: rows, cx: cx, cy: cy, cstride: cstride,
+    };
+  }
+
+  /** Drawn points of a track at step k: decimated steps <= k, then exactly min(k, last). */
+  function pathAt(tr, k) {
+    var s = Math.min(k, tr.last);
+    if (s < 0) return { x: [], y: [], rows: [] };
+    var n = Math.floor(s / tr.stride) + 1; // decimated steps 0, stride, .. <= s
+    var x = tr.xs.slice(0, n), y = tr.ys.slice(0, n), rows = tr.rows.slice(0, n);
+    if (tr.steps[n - 1] !== s) {
+      x.push(tr.xy[2 * s]);
+      y.push(tr.xy[2 * s + 1]);
+      rows.push([s, num(tr.loss[s]), num(tr.gnorm[s])]);
+    }
+    return { x: x, y: y, rows: rows };
+  }
+
+  /** The loss curve of a track up to step k (k = Infinity: all of it). */
+  function curveAt(tr, k) {
+    var s = Math.min(k, tr.curve.length - 1);
+    var n = Math.floor(s / tr.cstride) + 1;
+    var x = tr.cx.slice(0, n), y = tr.cy.slice(0, n);
+    if (x[n - 1] !== s && s >= 0) {
+      x.push(s);
+      y.push(num(tr.curve[s]));
+    }
+    return { x: x, y: y };
+  }
+
+  /* ------------------------------------------------------------------ traces */
+
+  function hoverTemplate(t, several) {
+    return (
+      "<b>" + escapeLabel(t.name) + "</b>" +
+      (several ? "<br>start " + (t.start + 1) : "") +
+      "<br>step %{customdata[0]}<br>x=%{x:.6g}, y=%{y:.6g}" +
+      "<br>f=%{customdata[1]:.6g}<br>|∇f|=%{customdata[2]:.6g}<extra></extra>"
+    );
+  }
+
+  /**
+   * The race figure's traces: landscape traces of the base (below), paths, the traces the
+   * base marks meta "above" (minima, saddles), start markers, then one head per track.
+   * Returns {data, pathIds, headIds, startId}.
+   */
+  function raceTraces(payload, tracks) {
+    var style = payload.style;
+    var below = [], above = [];
+    payload.base.data.forEach(function (tr) {
+      (tr.meta === "above" ? above : below).push(tr);
+    });
+    var data = below.slice();
+    var pathIds = [], headIds = [];
+    tracks.forEach(function (tr, i) {
+      var t = tr.meta;
+      pathIds.push(data.length);
+      data.push({
+        type: "scatter", mode: "lines", x: [], y: [], customdata: [], name: t.legend,
+        legendgroup: "g:" + t.legend, showlegend: t.show_legend,
+        line: { color: t.color, width: style.line_width },
+        hovertemplate: hoverTemplate(t, payload.several_starts), uid: "path" + i,
+      });
+    });
+    data = data.concat(above);
+    var startId = data.length;
+    data.push({
+      type: "scatter", mode: "markers", name: "start", showlegend: false,
+      x: payload.starts.map(function (p) { return p[0]; }),
+      y: payload.starts.map(function (p) { return p[1]; }),
+      marker: { symbol: "circle", size: style.start_size, color: "#222",
+                line: { color: "white", width: 2.5 } },
+      hovertemplate: "start<br>x=%{x:.6g}, y=%{y:.6g}<extra></extra>", uid: "starts",
+    });
+    tracks.forEach(function (tr, i) {
+      var t = tr.meta;
+      headIds.push(data.length);
+      data.push({
+        type: "scatter", mode: "markers", x: [], y: [], customdata: [], name: t.legend,
+        legendgroup: "g:" + t.legend, showlegend: false,
+        marker: { symbol: t.symbol, size: style.head_size, color: t.color,
+                  line: { color: "white", width: 1.5 } },
+        hovertemplate: hoverTemplate(t, payload.several_starts), uid: "head" + i,
+      });
+    });
+    return { data: data, pathIds: pathIds, headIds: headIds, startId: startId };
+  }
+
+  /** The loss chart's traces: one curve per track, then the cursor (last). */
+  function lossTraces(payload, tracks) {
+    var data = tracks.map(function (tr, i) {
+      var t = tr.meta;
+      return {
+        type: "scatter", mode: "lines", x: [], y: [], name: t.legend,
+        legendgroup: "g:" + t.legend, showlegend: false,
+        line: { color: t.color, width: payload.classroom ? 2.8 : 1.8 },
+        hovertemplate: "<b>" + escapeLabel(t.name) + "</b><br>step %{x}<br>%{y:.6g}<extra></extra>",
+        uid: "curve" + i,
+      };
+    });
+    data.push({
+      type: "scatter", mode: "lines", x: [0, 0], y: [0, 1], yaxis: "y2", name: "step",
+      showlegend: false, hoverinfo: "skip", line: { color: "#555", width: 1, dash: "dash" },
+      uid: "cursor",
+    });
+    return data;
+  }
+
+  function lossLayout(payload) {
+    var layout = JSON.parse(JSON.stringify(payload.loss_layout));
+    // the cursor's own axis: 0..1 over the whole plot height, whatever the y scale
+    layout.yaxis2 = { overlaying: "y", range: [0, 1], fixedrange: true, visible: false };
+    return layout;
+  }
+
+  /* ------------------------------------------------------------------ DOM */
+
+  function el(tag, cls, parent, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+
+  function buildDom(root) {
+    var box = el("div", "optviz-player", root);
+    var main = el("div", "ovp-main", box);
+    var race = el("div", "ovp-race", main);
+    var bar = el("div", "ovp-controls", main);
+    var play = el("button", "ovp-play", bar, "▶");
+    play.type = "button";
+    play.title = "Play / Pause (space)";
+    var back = el("button", "ovp-back", bar, "◀︎|");
+    back.type = "button";
+    back.title = "Step back (←)";
+    var fwd = el("button", "ovp-fwd", bar, "|▶︎");
+    fwd.type = "button";
+    fwd.title = "Step forward (→)";
+    var slider = el("input", "ovp-slider", bar);
+    slider.type = "range";
+    slider.min = "0";
+    slider.step = "1";
+    slider.setAttribute("aria-label", "step");
+    var readout = el("span", "ovp-readout", bar);
+    var speed = el("select", "ovp-speed", bar);
+    speed.title = "speed";
+    var lossMode = el("button", "ovp-lossmode", bar);
+    lossMode.type = "button";
+    var side = el("div", "ovp-side", box);
+    var loss = el("div", "ovp-loss", side);
+    var notes = el("div", "ovp-notes", main);
+    return { box: box, main: main, race: race, bar: bar, play: play, back: back, fwd: fwd,
+             slider: slider, readout: readout, speed: speed, lossMode: lossMode, side: side,
+             loss: loss, notes: notes };
+  }
+
+  /* ------------------------------------------------------------------ player */
+
+  function mount(root, payload, host) {
+    host = host || {};
+    var P = plotly();
+    var dom = buildDom(root);
+    var S = {
+      payload: null, tracks: [], ids: null, step: 0, playing: false, raf: 0, t0: 0, k0: 0,
+      speed: 1, lossAll: false, dead: false, drag: null, down: null, lastMove: 0,
+      starts: [],
+    };
+    root.setAttribute("data-testid", "optviz-player");
+    if (!root.hasAttribute("tabindex")) root.tabIndex = 0;
+
+    /* -- drawing ---------------------------------------------------------- */
+
+    function setStepReadout() {
+      var total = S.payload.steps;
+      dom.slider.value = String(S.step);
+      dom.readout.textContent = "step " + S.step + " / " + total;
+      root.dataset.step = String(S.step);
+    }
+
+    /** Draw step k: ONE restyle of the race's path and head traces, one of the loss chart. */
+    function render(k) {
+      S.step = k;
+      var xs = [], ys = [], cds = [], ids = [];
+      S.tracks.forEach(function (tr, i) {
+        var p = pathAt(tr, k);
+        xs.push(p.x);
+        ys.push(p.y);
+        cds.push(p.rows);
+        ids.push(S.ids.pathIds[i]);
+        var n = p.x.length;
+        xs.push(n ? [p.x[n - 1]] : []);
+        ys.push(n ? [p.y[n - 1]] : []);
+        cds.push(n ? [p.rows[n - 1]] : []);
+        ids.push(S.ids.headIds[i]);
+      });
+      if (ids.length) P.restyle(dom.race, { x: xs, y: ys, customdata: cds }, ids);
+      renderLoss(k);
+      setStepReadout();
+    }
+
+    function renderLoss(k) {
+      var lx = [], ly = [], lids = [];
+      var upTo = S.lossAll ? Infinity : k;
+      S.tracks.forEach(function (tr, i) {
+        var c = curveAt(tr, upTo);
+        lx.push(c.x);
+        ly.push(c.y);
+        lids.push(i);
+      });
+      lx.push([k, k]);
+      ly.push([0, 1]);
+      lids.push(S.tracks.length);
+      P.restyle(dom.loss, { x: lx, y: ly }, lids);
+    }
+
+    /** The race plot's size: the plot area at the 1:1 aspect (when the base asks for it)
+     *  as wide as the root allows, its height capped so that plot and controls fit the
+     *  window (and by root.dataset.maxHeight, a host's limit); payload.height if given.
+     *  The div is then made just as wide as that plot needs, so the colour bar sits beside
+     *  the plot. Returns {w, h} in px (w null: the full width). */
+    function raceSize() {
+      var lay = S.payload.base.layout;
+      var m = lay.margin;
+      var avail = dom.main.clientWidth || root.clientWidth || 700;
+      var xr = lay.xaxis.range, yr = lay.yaxis.range;
+      var aspect = (yr[1] - yr[0]) / (xr[1] - xr[0]);
+      var equal = !!lay.yaxis.scaleanchor;
+      var h = equal ? (avail - m.l - m.r) * aspect + m.t + m.b : Math.min(avail, 640);
+      var controls = dom.bar.offsetHeight + 24;
+      var cap = Math.max(300, (globalThis.innerHeight || 800) - controls);
+      var most = parseFloat(root.dataset.maxHeight);
+      if (most > 0) cap = Math.min(cap, most);
+      h = S.payload.height ? S.payload.height : Math.round(Math.max(300, Math.min(h, cap)));
+      var w = equal ? Math.min(avail, Math.ceil((h - m.t - m.b) / aspect + m.l + m.r)) : null;
+      return { w: w, h: h };
+    }
+
+    function layoutSizes() {
+      var wide = root.clientWidth >= WIDE_PX;
+      dom.box.classList.toggle("ovp-wide", wide);
+      var size = raceSize();
+      dom.race.style.height = size.h + "px";
+      dom.race.style.width = size.w ? size.w + "px" : "100%";
+      var lossH = wide ? Math.max(320, size.h) : (S.payload.classroom ? 420 : 340);
+      dom.loss.style.height = lossH + "px";
+      return size.h;
+    }
+
+    function resize() {
+      if (S.dead || !S.ids) return;
+      layoutSizes();
+      P.Plots.resize(dom.race);
+      P.Plots.resize(dom.loss);
+    }
+
+    var config = {
+      displaylogo: false, responsive: false, scrollZoom: false, doubleClick: false,
+      modeBarButtonsToRemove: ["zoom2d", "pan2d", "select2d", "lasso2d", "zoomIn2d",
+                               "zoomOut2d", "autoScale2d", "resetScale2d"],
+    };
+
+    /** (Re)draw both plots from S.payload (Plotly.react keeps the div and, with uirevision,
+     *  the legend state). */
+    function drawAll() {
+      var payload = S.payload;
+      S.tracks = payload.tracks.map(prepareTrack);
+      S.starts = payload.starts.map(function (p) { return [p[0], p[1]]; });
+      var race = raceTraces(payload, S.tracks);
+      S.ids = race;
+      dom.box.classList.toggle("optviz-classroom", !!payload.classroom);
+      var h = layoutSizes();
+      var layout = Object.assign({}, payload.base.layout, { height: h, dragmode: false });
+      P.react(dom.race, race.data, layout, config);
+      var ll = lossLayout(payload);
+      ll.height = parseInt(dom.loss.style.height, 10);
+      P.react(dom.loss, lossTraces(payload, S.tracks), ll, config);
+      dom.slider.max = String(payload.steps);
+      fillSpeeds();
+      setNotes(payload.notes || []);
+      root.dataset.token = payload.token;
+      var k = payload.initial_step === "end" ? payload.steps
+        : Math.max(0, Math.min(payload.steps, payload.initial_step | 0));
+      render(k);
+    }
+
+    function fillSpeeds() {
+      var sel = dom.speed;
+      while (sel.firstChild) sel.removeChild(sel.firstChild);
+      S.payload.speeds.forEach(function (v) {
+        var opt = el("option", null, sel, v + "× · " + fmtRate(v * S.payload.base_rate) + " steps/s");
+        opt.value = String(v);
+      });
+      if (S.payload.speeds.indexOf(S.speed) < 0) S.speed = 1;
+      sel.value = String(S.speed);
+      dom.lossMode.textContent = S.lossAll ? "loss chart: all" : "loss chart: up to step";
+    }
+
+    function fmtRate(r) {
+      return r >= 100 ? String(Math.round(r)) : String(Math.round(r * 10) / 10);
+    }
+
+    function setNotes(notes) {
+      var box = dom.notes;
+      while (box.firstChild) box.removeChild(box.firstChild);
+      notes.forEach(function (n) { el("div", "ovp-note", box, n); });
+    }
+
+    /* -- playback --------------------------------------------------------- */
+
+    function setPlaying(on) {
+      S.playing = on;
+      root.dataset.playing = on ? "1" : "0";
+      dom.play.textContent = on ? "⏸" : "▶";
+      if (!on && S.raf) {
+        cancelAnimationFrame(S.raf);
+        S.raf = 0;
+      }
+    }
+
+    function play() {
+      if (S.dead) return;
+      if (S.step >= S.payload.steps) render(0); // play at the end restarts
+      S.k0 = S.step;
+      S.t0 = performance.now();
+      setPlaying(true);
+      S.raf = requestAnimationFrame(tick);
+    }
+
+    function pause() {
+      setPlaying(false);
+    }
+
+    /** One animation frame: the step follows wall time (slow frames skip steps). */
+    function tick(now) {
+      S.raf = 0;
+      if (!S.playing || S.dead) return;
+      var rate = S.payload.base_rate * S.speed;
+      var k = S.k0 + Math.floor(Math.max(0, now - S.t0) / 1000 * rate);
+      var end = S.payload.steps;
+      if (k >= end) {
+        render(end);
+        pause();
+        return;
+      }
+      if (k !== S.step) render(k);
+      if (S.playing) S.raf = requestAnimationFrame(tick);
+    }
+
+    /** Pause and show step k (clamped). */
+    function seek(k) {
+      pause();
+      render(Math.max(0, Math.min(S.payload.steps, k)));
+    }
+
+    function setSpeed(v) {
+      S.speed = v;
+      if (S.playing) {
+        S.k0 = S.step;
+        S.t0 = performance.now();
+      }
+    }
+
+    /* -- controls --------------------------------------------------------- */
+
+    dom.play.addEventListener("click", function () {
+      if (S.playing) pause(); else play();
+    });
+    dom.back.addEventListener("click", function () { seek(S.step - 1); });
+    dom.fwd.addEventListener("click", function () { seek(S.step + 1); });
+    dom.slider.addEventListener("input", function () { seek(parseInt(dom.slider.value, 10)); });
+    dom.speed.addEventListener("change", function () { setSpeed(parseFloat(dom.speed.value)); });
+    dom.lossMode.addEventListener("click", function () {
+      S.lossAll = !S.lossAll;
+      dom.lossMode.textContent = S.lossAll ? "loss chart: all" : "loss chart: up to step";
+      renderLoss(S.step);
+    });
+
+    function onKey(ev) {
+      var t = ev.target;
+      var tag = t && t.tagName;
+      if (tag === "SELECT" || tag === "TEXTAREA" || (tag === "BUTTON" && ev.key === " ")) return;
+      if (tag === "INPUT" && t !== dom.slider) return;
+      var isSlider = t === dom.slider;
+      if (ev.key === " ") {
+        if (S.playing) pause(); else play();
+      } else if (isSlider) {
+        return; // the range input handles arrows and Home / End itself (its input event seeks)
+      } else if (ev.key === "ArrowLeft") {
+        seek(S.step - 1);
+      } else if (ev.key === "ArrowRight") {
+        seek(S.step + 1);
+      } else if (ev.key === "Home") {
+        seek(0);
+      } else if (ev.key === "End") {
+        seek(S.payload.steps);
+      } else {
+        return;
+      }
+      ev.preventDefault();
+    }
+    root.addEventListener("keydown", onKey);
+
+    /* -- clicks and drags on the race plot -------------------------------- */
+
+    /** Pixel of a mouse event -> data coordinates (exact, through plotly's axis mapping);
+     *  null outside the plot area. */
+    function toData(ev) {
+      var fl = dom.race._fullLayout;
+      if (!fl || !fl.xaxis) return null;
+      var xa = fl.xaxis, ya = fl.yaxis;
+      var rect = dom.race.getBoundingClientRect();
+      var px = ev.clientX - rect.left - xa._offset;
+      var py = ev.clientY - rect.top - ya._offset;
+      if (px < 0 || py < 0 || px > xa._length || py > ya._length) return null;
+      return { x: xa.p2d(px), y: ya.p2d(py), px: px, py: py };
+    }
+
+    /** Index of the start marker within DRAG_PX of the event, or -1. */
+    function nearStart(ev) {
+      var fl = dom.race._fullLayout;
+      var xa = fl.xaxis, ya = fl.yaxis;
+      var rect = dom.race.getBoundingClientRect();
+      var best = -1, bestD = DRAG_PX;
+      S.starts.forEach(function (p, i) {
+        var dx = xa._offset + xa.d2p(p[0]) - (ev.clientX - rect.left);
+        var dy = ya._offset + ya.d2p(p[1]) - (ev.clientY - rect.top);
+        var d = Math.sqrt(dx * dx + dy * dy);
+        if (d <= bestD) { best = i; bestD = d; }
+      });
+      return best;
+    }
+
+    function emit(event) {
+      if (typeof host.onStart === "function") host.onStart(event);
+    }
+
+    function drawStarts() {
+      P.restyle(dom.race, {
+        x: [S.starts.map(function (p) { return p[0]; })],
+        y: [S.starts.map(function (p) { return p[1]; })],
+      }, [S.ids.startId]);
+    }
+
+    function onDown(ev) {
+      if (ev.button !== 0 || typeof host.onStart !== "function") return;
+      if (ev.target.closest && ev.target.closest(".modebar, .legend")) return;
+      var at = toData(ev);
+      if (!at) return;
+      var i = nearStart(ev);
+      if (i >= 0) {
+        S.drag = { index: i, moved: false };
+        S.lastMove = 0;
+        ev.preventDefault();
+        ev.stopPropagation();
+      } else {
+        S.down = { x: ev.clientX, y: ev.clientY, shift: ev.shiftKey };
+      }
+    }
+
+    function onMove(ev) {
+      if (!S.drag) return;
+      var at = toData(ev);
+      if (!at) return;
+      ev.preventDefault();
+      S.drag.moved = true;
+      S.starts[S.drag.index] = [at.x, at.y];
+      drawStarts();
+      var now = performance.now();
+      if (now - S.lastMove >= MOVE_MS) {
+        S.lastMove = now;
+        emit({ action: "move", index: S.drag.index, x: at.x, y: at.y, final: false });
+      }
+    }
+
+    function onUp(ev) {
+      if (S.drag) {
+        var d = S.drag;
+        S.drag = null;
+        if (d.moved) {
+          var p = S.starts[d.index];
+          var at = toData(ev);
+          if (at) p = [at.x, at.y];
+          S.starts[d.index] = p;
+          drawStarts();
+          emit({ action: "move", index: d.index, x: p[0], y: p[1], final: true });
+        }
+        return;
+      }
+      var down = S.down;
+      S.down = null;
+      if (!down || Math.abs(ev.clientX - down.x) > CLICK_PX ||
+          Math.abs(ev.clientY - down.y) > CLICK_PX) return;
+      var at2 = toData(ev);
+      if (!at2) return;
+      if (down.shift || ev.shiftKey) {
+        if (S.starts.length < S.payload.max_starts) {
+          emit({ action: "add", index: S.starts.length, x: at2.x, y: at2.y, final: true });
+        }
+      } else {
+        emit({ action: "set", index: 0, x: at2.x, y: at2.y, final: true });
+      }
+    }
+
+    dom.race.addEventListener("mousedown", onDown, true);
+    globalThis.addEventListener("mousemove", onMove, true);
+    globalThis.addEventListener("mouseup", onUp, true);
+
+    /* -- size ------------------------------------------------------------- */
+
+    var lastWidth = -1;
+    var ro = typeof ResizeObserver === "function" ? new ResizeObserver(function () {
+      var w = root.clientWidth;
+      if (w === lastWidth) return;
+      lastWidth = w;
+      resize();
+    }) : null;
+    if (ro) ro.observe(root);
+    function onWindowResize() { resize(); }
+    globalThis.addEventListener("resize", onWindowResize);
+
+    /* -- public handle ---------------------------------------------------- */
+
+    function update(newPayload) {
+      if (S.dead) return;
+      pause();
+      S.drag = null;
+      S.down = null;
+      // always the complete new race at once; speed and loss mode are kept
+      S.payload = Object.assign({}, newPayload, { initial_step: "end" });
+      drawAll();
+    }
+
+    function destroy() {
+      if (S.dead) return;
+      pause();
+      S.dead = true;
+      if (ro) ro.disconnect();
+      globalThis.removeEventListener("resize", onWindowResize);
+      globalThis.removeEventListener("mousemove", onMove, true);
+      globalThis.removeEventListener("mouseup", onUp, true);
+      root.removeEventListener("keydown", onKey);
+      P.purge(dom.race);
+      P.purge(dom.loss);
+      if (dom.box.parentNode) dom.box.parentNode.removeChild(dom.box);
+      var list = globalThis.__optvizPlayers;
+      if (list) {
+        var i = list.indexOf(handle);
+        if (i >= 0) list.splice(i, 1);
+      }
+    }
+
+    S.payload = payload;
+    setPlaying(false);
+    drawAll();
+    var handle = {
+      update: update, destroy: destroy, root: root,
+      play: play, pause: pause, seek: seek,
+      get step() { return S.step; },
+      get playing() { return S.playing; },
+    };
+    (globalThis.__optvizPlayers = globalThis.__optvizPlayers || []).push(handle);
+    return handle;
+  }
+
+  globalThis.OptvizPlayer = { mount: mount, version: 1 };
+})();
