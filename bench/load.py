@@ -9,7 +9,7 @@ Each session opens the app with a scene's link and waits until the race arrives:
 ``--client ws`` (default) it speaks Streamlit's own websocket protocol (``/_stcore/stream``, the
 messages the browser would send, so the server does exactly the work a browser causes) and the
 race is the element keyed ``race``; with ``--client browser`` each session is a headless Chromium
-context and the race counts when plotly.js has drawn it (the browsers' own CPU then competes
+context and the race counts when the player has drawn it (the browsers' own CPU then competes
 with the server on small machines). Sessions start together; their time is from the request to
 the race. Then it prints:
 
@@ -183,8 +183,8 @@ async def ws_session(base: str, query: dict[str, str], timeout: float,
 # ------------------------------------------------------------------------------------------
 # one session in headless Chromium
 
-RACE_JS = """() => { const gd = document.querySelector('.st-key-race .js-plotly-plot');
-    return gd && gd._fullLayout && gd._fullLayout.meta; }"""
+RACE_JS = """() => { const r = document.querySelector('[data-testid=optviz-player]');
+    return r && r.dataset.token; }"""
 DONE_JS = """() => { const a = document.querySelector('[data-testid=stApp]');
     return a && a.dataset.testScriptState === 'notRunning'; }"""
 

@@ -3,9 +3,9 @@
 The race player arrives as a ``bidi_component`` element whose ``proto.json`` holds the payload
 exactly as Streamlit sends it to the browser (its landscape ``base`` only the first time a
 session sees that layout: :func:`race` fills it in from the bases seen before, as the page
-does). Other Plotly charts are elements whose ``proto.spec`` is the figure JSON. ``st.cache_data`` and
-``st.cache_resource`` live as long as the process: this module starts from empty caches, and a
-test that counts computations empties them itself.
+does). Other Plotly charts are elements whose ``proto.spec`` is the figure JSON.
+``st.cache_data`` and ``st.cache_resource`` live as long as the process: this module starts
+from empty caches, and a test that counts computations empties them itself.
 """
 
 from __future__ import annotations

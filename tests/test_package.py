@@ -99,7 +99,7 @@ def test_installed_wheel_declares_the_race_player_to_streamlit(
     done = _python(code, cwd=tmp_path, path=installed)
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout)
-    ((name, components, root),) = got["found"]
+    ((_name, components, root),) = got["found"]
     assert components == [["player", "web"]]
     web = Path(root) / "web"
     assert web == installed / "optviz" / "web"

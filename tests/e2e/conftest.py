@@ -109,12 +109,25 @@ def browser() -> Iterator[object]:
         b.close()
 
 
+def watch_errors(pg) -> list[str]:
+    """Every page error and console error of ``pg`` from now on (a list that grows)."""
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    pg.on("console", lambda m: errors.append(f"console {m.type}: {m.text}")
+          if m.type == "error" else None)
+    return errors
+
+
 @pytest.fixture
 def page(browser) -> Iterator[object]:
+    """A fresh page; the test fails on any page error or console error it caused."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
+    errors = watch_errors(pg)
+    pg.errors = errors  # tests that provoke an expected error may inspect and clear it
     yield pg
     context.close()
+    assert not errors, errors[:5]
 
 
 @pytest.fixture(scope="session")

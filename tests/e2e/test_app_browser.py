@@ -1,9 +1,12 @@
-"""The app in headless Chromium: it loads and plays by itself, Play moves the runs' heads while
-the landscape stays coloured, a click on the plot sets the start, a shared link reproduces its
-scene. Screenshots for people go to the ignored ``artifacts/`` folder.
+"""The app in headless Chromium, through Streamlit: the race player draws the complete race at
+once, plays, pauses, scrubs; clicks, shift-clicks and drags edit the start points; a shared
+link reproduces its scene; classroom mode fills a projector. Each test is also a regression
+test for one of the bugs the old frame-animated figure had (issue 8, numbered there), and every
+test fails on any page or console error (the ``page`` fixture).
 
-Positions and state are read from plotly.js's graph div (``gd.data``, ``gd._fullLayout``); the
-landscape's colour is measured in screenshots of the plot area.
+State is read from the player's element (``data-step``, ``data-playing``, ``data-token``) and
+from plotly.js's graph divs (``gd.data``, ``gd._fullLayout``). Screenshots for people go to the
+ignored ``artifacts/`` folder.
 """
 
 from __future__ import annotations
@@ -14,47 +17,81 @@ from pathlib import Path
 
 import pytest
 
-RACE = ".st-key-race .js-plotly-plot"
-PLOT_TIMEOUT_MS = 90_000
-MIN_COLOURED = 0.7  # the landscape covers (almost) the whole plot area; without it: ~0.05
-
+PLAYER = "[data-testid=optviz-player]"
+RACE = f"{PLAYER} .ovp-race"
+LOSS = f"{PLAYER} .ovp-loss"
+TIMEOUT_MS = 90_000
+MIN_COLOURED = 0.7  # the landscape covers (almost) the whole plot area
+_ROOT = f"document.querySelector('{PLAYER}')"
 _GD = f"document.querySelector('{RACE}')"
 
 
-def open_app(page, url: str, query: dict[str, str] | None = None) -> None:
-    """Open the app (with a query string) and wait until the race figure is drawn."""
+def open_app(page, url: str, query: dict[str, str] | None = None) -> str:
+    """Open the app (with a query string), wait until the race is drawn; its token."""
     q = "?" + urllib.parse.urlencode(query) if query else ""
     page.goto(f"{url}/{q}")
+    page.wait_for_function(f"() => {{ const r = {_ROOT}; return r && r.dataset.token; }}",
+                           timeout=TIMEOUT_MS)
+    settle(page)
+    return token(page)
+
+
+def settle(page) -> None:
+    """Wait until the app's script run is over."""
     page.wait_for_function(
-        f"() => {{ const gd = {_GD}; return gd && gd._fullLayout && gd._fullLayout.meta; }}",
-        timeout=PLOT_TIMEOUT_MS,
-    )
+        "() => { const a = document.querySelector('[data-testid=stApp]');"
+        " return a && a.dataset.testScriptState === 'notRunning'; }", timeout=TIMEOUT_MS)
 
 
-def heads(page) -> list[list[float | None]]:
-    """Each run's head marker position (the traces drawn as line + marker)."""
-    return page.evaluate(
-        f"""() => {_GD}.data.filter(t => t.mode === 'lines+markers')
-                 .map(t => [t.x && t.x.length ? t.x[0] : null,
-                            t.y && t.y.length ? t.y[0] : null])"""
-    )
+def token(page) -> str:
+    return page.evaluate(f"() => {_ROOT}.dataset.token")
 
 
-def frame_index(page) -> int:
-    return page.evaluate(f"() => {_GD}._fullLayout.sliders[0].active")
+def wait_redrawn(page, old: str) -> str:
+    """Wait until the player drew a payload other than ``old``; the new token."""
+    page.wait_for_function(f"(old) => {_ROOT}.dataset.token !== old", arg=old,
+                           timeout=TIMEOUT_MS)
+    settle(page)
+    return token(page)
 
 
-def n_frames(page) -> int:
-    return page.evaluate(f"() => {_GD}._fullLayout.sliders[0].steps.length")
+def step(page) -> int:
+    return int(page.evaluate(f"() => {_ROOT}.dataset.step"))
 
 
-def meta(page) -> str:
-    return page.evaluate(f"() => {_GD}._fullLayout.meta")
+def playing(page) -> bool:
+    return page.evaluate(f"() => {_ROOT}.dataset.playing") == "1"
 
 
-def press(page, label: str) -> None:
-    """Press one of the figure's own buttons ("Play", "Pause")."""
-    page.locator(f"{RACE} .updatemenu-button").filter(has_text=label).first.click()
+def n_steps(page) -> int:
+    return int(page.locator(f"{PLAYER} .ovp-slider").get_attribute("max"))
+
+
+def data_to_page(page, x: float, y: float) -> tuple[float, float]:
+    return tuple(page.evaluate(
+        f"""([x, y]) => {{ const gd = {_GD}; const r = gd.getBoundingClientRect();
+              const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+              return [r.left + xa._offset + xa.d2p(x), r.top + ya._offset + ya.d2p(y)]; }}""",
+        [x, y]))
+
+
+def page_to_data(page, px: float, py: float) -> tuple[float, float]:
+    return tuple(page.evaluate(
+        f"""([px, py]) => {{ const gd = {_GD}; const r = gd.getBoundingClientRect();
+              const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+              return [xa.p2d(px - r.left - xa._offset), ya.p2d(py - r.top - ya._offset)]; }}""",
+        [px, py]))
+
+
+def start_inputs(page, i: int = 0, several: bool = False) -> tuple[float, float]:
+    label = f"start {i + 1}" if several else "start"
+    sx = page.get_by_role("spinbutton", name=f"{label} x", exact=True).input_value()
+    sy = page.get_by_role("spinbutton", name=f"{label} y", exact=True).input_value()
+    return float(sx), float(sy)
+
+
+def lr_slider(page):
+    return page.locator("section[data-testid=stSidebar]").get_by_role("slider").first
 
 
 def coloured_fraction(page, name: str, artifacts: Path) -> float:
@@ -68,140 +105,226 @@ def coloured_fraction(page, name: str, artifacts: Path) -> float:
     return sum(hist[32:]) / sum(hist)
 
 
-def data_to_page(page, x: float, y: float) -> tuple[float, float]:
-    return tuple(page.evaluate(
-        f"""([x, y]) => {{ const gd = {_GD}; const r = gd.getBoundingClientRect();
-              const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-              return [r.left + xa._offset + xa.l2p(x), r.top + ya._offset + ya.l2p(y)]; }}""",
-        [x, y],
-    ))
+def hover_text(page, x: float, y: float) -> str:
+    """Move the mouse to page pixel (x, y); the hover label's text ('' if none)."""
+    page.mouse.move(x, y)
+    page.wait_for_timeout(250)
+    return page.evaluate(
+        f"() => [...document.querySelectorAll('{RACE} .hoverlayer .hovertext')]"
+        ".map(h => h.textContent).join(' | ')")
 
 
-def start_inputs(page) -> tuple[str, str]:
-    sx = page.get_by_role("spinbutton", name="start x").input_value()
-    sy = page.get_by_role("spinbutton", name="start y").input_value()
-    return sx, sy
+# --------------------------------------------------------------------------------------------
 
 
-def full_page_screenshot(page, path: Path) -> None:
-    """The whole page: Streamlit scrolls inside its own containers, so grow the viewport."""
-    height = page.evaluate(
-        """() => Math.max(...['[data-testid=stMain]', '[data-testid=stSidebarContent]']
-              .map(s => { const e = document.querySelector(s); return e ? e.scrollHeight : 0; }))"""
-    )
-    width = page.viewport_size["width"]
-    page.set_viewport_size({"width": width, "height": int(height) + 40})
-    page.wait_for_timeout(500)
-    page.screenshot(path=str(path))
-
-
-def test_page_loads_and_the_race_plays_by_itself(page, app_url, artifacts) -> None:
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+def test_the_complete_race_is_drawn_at_once_and_plays(page, app_url, artifacts) -> None:
     open_app(page, app_url)
     assert page.get_by_text("Rosenbrock").first.is_visible()
     assert page.locator("[data-testid=stException]").count() == 0
-    # autoplay: the step slider advances with nobody touching anything
-    page.wait_for_function(
-        f"() => {_GD}._fullLayout.sliders[0].active > 5", timeout=30_000)
-    assert len(heads(page)) == 4
-    assert n_frames(page) <= 200
-    page.screenshot(path=str(artifacts / "e2e-default.png"))
-    full_page_screenshot(page, artifacts / "e2e-full-page.png")
-    assert not errors, errors
-
-
-def test_play_moves_the_heads_and_the_landscape_stays_coloured(page, app_url, artifacts) -> None:
-    open_app(page, app_url)
+    # the outcome at once: the player opens at the last step, not replaying from 0
+    assert step(page) == n_steps(page) == 300 and not playing(page)
+    paths = page.evaluate(f"() => {_GD}.data.filter(t => String(t.uid).startsWith('path'))"
+                          ".map(t => t.x.length)")
+    assert len(paths) == 4 and min(paths) > 100
     before = coloured_fraction(page, "before", artifacts)
-    press(page, "Pause")
-    page.wait_for_timeout(300)
-    paused = heads(page)
-    page.wait_for_timeout(500)
-    assert heads(page) == paused, "Pause stops the heads"
-    start = frame_index(page)
-    press(page, "Play")
-    page.wait_for_function(
-        f"() => {_GD}._fullLayout.sliders[0].active !== {start}", timeout=10_000)
-    page.wait_for_timeout(400)
+    page.locator(f"{PLAYER} .ovp-play").click()  # Play at the end replays from step 0
+    page.wait_for_function(f"() => {_ROOT}.dataset.playing === '1'", timeout=5_000)
+    page.wait_for_timeout(600)
     during = coloured_fraction(page, "during", artifacts)
-    moved = heads(page)
-    assert moved != paused, "Play moves the head markers"
-    press(page, "4×")  # the rest of the race at four times the speed
-    last = n_frames(page) - 1
-    page.wait_for_function(
-        f"() => {_GD}._fullLayout.sliders[0].active === {last}", timeout=60_000)
+    assert 0 < step(page) < 300
+    page.screenshot(path=str(artifacts / "e2e-default.png"))
+    assert min(before, during) >= MIN_COLOURED, (before, during)
+
+
+def test_pause_always_works_also_after_a_change_mid_race(page, app_url) -> None:
+    """Bugs 1 and 4: Pause did nothing on a race that started after a change made mid-race,
+    and changing a learning rate while a race played flooded the page with errors."""
+    old = open_app(page, app_url, {"run": "adam", "steps": "2000"})
+    page.locator(f"{PLAYER} .ovp-play").click()
+    page.wait_for_timeout(400)
+    assert playing(page)
+    slider = lr_slider(page)
+    slider.focus()
+    page.keyboard.press("ArrowRight")  # a learning-rate change mid-race
+    new = wait_redrawn(page, old)
+    assert new != old
+    assert not playing(page) and step(page) == 2000  # the new outcome, at once
+    page.locator(f"{PLAYER} .ovp-play").click()
+    page.wait_for_timeout(500)
+    assert playing(page)
+    page.locator(f"{PLAYER} .ovp-play").click()  # Pause
+    paused = step(page)
+    page.wait_for_timeout(1000)
+    assert not playing(page) and step(page) == paused
+
+
+def test_hover_names_its_own_run_and_nothing_undrawn(page, app_url) -> None:
+    """Bugs 2 and 3: a head's hover named another run; points not yet drawn were hoverable."""
+    open_app(page, app_url, {"run": "sgd:lr=0.001;adam:lr=0.05", "steps": "300"})
+    page.locator(RACE).click(position={"x": 5, "y": 5})  # focus, outside the plot area
+    page.keyboard.press("End")
+    heads = page.evaluate(f"() => {_GD}.data.filter(t => String(t.uid).startsWith('head'))"
+                          ".map(t => [t.name, t.x[0], t.y[0]])")
+    for name, x, y in heads:
+        label = hover_text(page, *data_to_page(page, x, y))
+        assert name.split(" (")[0] in label, (name, label)
+        assert all(other.split(" (")[0] not in label for other, *_ in heads if other != name)
+    page.keyboard.press("Home")
+    assert step(page) == 0
+    # Adam's end point (1, 1)-ward is not drawn at step 0: nothing there to hover
+    x, y = heads[-1][1], heads[-1][2]
+    assert hover_text(page, *data_to_page(page, x, y)) == ""
+
+
+def test_one_to_one_aspect_survives_an_update(page, app_url) -> None:
+    """Bug 6: after an in-place update at 1400 px with three Adam runs the plot lost its 1:1
+    aspect (a white strip right of x = 2, the frame ran into the colour bar)."""
+    page.set_viewport_size({"width": 1400, "height": 900})
+    old = open_app(page, app_url, {"run": "adam:lr=0.05;adam:lr=0.1;adam:lr=0.2"})
+    lr_slider(page).focus()
+    page.keyboard.press("ArrowLeft")
+    wait_redrawn(page, old)
+    unit_x, unit_y, right, bar_left = page.evaluate(
+        f"""() => {{ const gd = {_GD}; const L = gd._fullLayout;
+              const bar = gd.querySelector('.colorbar').getBoundingClientRect();
+              const r = gd.getBoundingClientRect();
+              return [L.xaxis._length / (L.xaxis.range[1] - L.xaxis.range[0]),
+                      L.yaxis._length / (L.yaxis.range[1] - L.yaxis.range[0]),
+                      r.left + L.xaxis._offset + L.xaxis._length, bar.left]; }}""")
+    assert unit_x == pytest.approx(unit_y, rel=0.01)
+    assert right <= bar_left
+
+
+def test_scrubbing_while_playing_pauses_and_sticks(page, app_url) -> None:
+    """Bug 7: scrubbing during playback was rejected by plotly.js and did not stick."""
+    open_app(page, app_url, {"run": "adam", "steps": "2000"})
+    page.locator(f"{PLAYER} .ovp-play").click()
     page.wait_for_timeout(300)
-    after = coloured_fraction(page, "after", artifacts)
-    assert min(before, during, after) >= MIN_COLOURED, (before, during, after)
+    slider = page.locator(f"{PLAYER} .ovp-slider")
+    box = slider.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] / 2)
+    page.wait_for_timeout(200)
+    scrubbed = step(page)
+    assert not playing(page)
+    assert 300 < scrubbed < 700
+    page.wait_for_timeout(800)
+    assert step(page) == scrubbed
 
 
-def test_click_on_the_plot_sets_the_start(page, app_url) -> None:
-    open_app(page, app_url)
-    press(page, "Pause")
-    old = meta(page)
-    # the centre of a click-grid cell, in a corner no run visits
-    x, y = data_to_page(page, 1.55, -0.55)
-    page.mouse.click(x, y)
-    page.wait_for_function(
-        f"() => {{ const gd = {_GD}; return gd && gd._fullLayout && gd._fullLayout.meta"
-        f" && gd._fullLayout.meta !== '{old}'; }}", timeout=30_000)
-    assert start_inputs(page) == ("1.55", "-0.55")
-    starts = page.evaluate(
-        f"() => {_GD}.data.filter(t => t.name === 'start').map(t => [t.x[0], t.y[0]])")
-    assert starts == [[1.55, -0.55]]
-    page.wait_for_function("() => location.search.includes('start=1.55%2C-0.55')"
-                           " || location.search.includes('start=1.55,-0.55')", timeout=10_000)
+def test_a_click_sets_the_start_exactly_where_clicked(page, app_url) -> None:
+    """Bug 8: a click set the start on a 40 × 40 grid (0.5 -> 0.45)."""
+    old = open_app(page, app_url)
+    px, py = data_to_page(page, 0.5, -0.55)
+    want = page_to_data(page, px, py)
+    page.mouse.click(px, py)
+    wait_redrawn(page, old)
+    x, y = start_inputs(page)
+    assert x == pytest.approx(want[0], abs=1e-4) and y == pytest.approx(want[1], abs=1e-4)
+    assert abs(x - 0.5) < 0.01 and abs(y + 0.55) < 0.01
+    starts = page.evaluate(f"() => {_GD}.data.find(t => t.name === 'start')"
+                           ".x.map((x, i) => [x, {_GD}.data.find(t => t.name === 'start').y[i]])")
+    assert starts == [[x, y]]
+    page.wait_for_function("(x) => location.search.includes('start=' + x)",
+                           arg=f"{x:g}", timeout=10_000)
+
+
+def test_shift_click_adds_a_start_and_dragging_moves_it(page, app_url) -> None:
+    old = open_app(page, app_url, {"run": "adam", "steps": "200"})
+    px, py = data_to_page(page, 1.5, -0.5)
+    page.keyboard.down("Shift")
+    page.mouse.click(px, py)
+    page.keyboard.up("Shift")
+    old = wait_redrawn(page, old)
+    assert start_inputs(page, 0, several=True) == (-1.5, 2.0)
+    added = start_inputs(page, 1, several=True)
+    assert added[0] == pytest.approx(1.5, abs=0.01) and added[1] == pytest.approx(-0.5, abs=0.01)
+    # drag the new start: the paths follow while the mouse is held, then settle where released
+    page.mouse.move(px, py)
+    page.mouse.down()
+    tokens = {old}
+    for i in range(1, 4):
+        page.mouse.move(px - 20 * i, py - 10 * i, steps=2)
+        page.wait_for_function(f"(seen) => !seen.includes({_ROOT}.dataset.token)",
+                               arg=sorted(tokens), timeout=TIMEOUT_MS)
+        tokens.add(token(page))
+    page.mouse.up()
+    settle(page)
+    page.wait_for_timeout(500)
+    settle(page)
+    want = page_to_data(page, px - 60, py - 30)
+    moved = start_inputs(page, 1, several=True)
+    assert moved[0] == pytest.approx(want[0], abs=1e-3)
+    assert moved[1] == pytest.approx(want[1], abs=1e-3)
+    assert start_inputs(page, 0, several=True) == (-1.5, 2.0)
+
+
+def test_the_loss_chart_follows_the_player(page, app_url) -> None:
+    """Bug 9: the loss chart showed the complete curves while the race was at step 47."""
+    open_app(page, app_url, {"run": "sgd;adam", "steps": "300"})
+    page.locator(RACE).click(position={"x": 5, "y": 5})
+    page.keyboard.press("Home")
+    for _ in range(47):
+        page.keyboard.press("ArrowRight")
+    assert step(page) == 47
+    lengths, cursor = page.evaluate(
+        f"""() => {{ const gd = document.querySelector('{LOSS}');
+              const curves = gd.data.filter(t => String(t.uid).startsWith('curve'));
+              const xs = curves.map(t => Math.max(...Array.from(t.x).filter(Number.isFinite)));
+              const cursor = gd.data.find(t => t.uid === 'cursor');
+              return [xs, cursor.x[0]]; }}""")
+    assert max(lengths) <= 47 and cursor == 47
+
+
+def test_several_starts_of_one_optimizer_are_told_apart(page, app_url) -> None:
+    """Bug 10: every start of an optimizer had the same colour."""
+    open_app(page, app_url, {"run": "adam", "start": "-1.5,2;1.5,-0.5;0,2.5"})
+    styles = page.evaluate(f"() => {_GD}.data.filter(t => String(t.uid).startsWith('head'))"
+                           ".map(t => [t.marker.symbol, t.marker.color])")
+    assert len(styles) == 3
+    assert len({s for s, _ in styles}) == 3 and len({c for _, c in styles}) == 3
 
 
 def test_a_shared_link_reproduces_its_scene(page, app_url, artifacts) -> None:
     query = {"surface": "himmelblau", "start": "-1,4", "steps": "80", "seed": "2",
              "run": "adam:lr=0.2;sgd:lr=0.01", "color2": "00d9ff", "label2": "plain SGD"}
     open_app(page, app_url, query)
-    title = page.evaluate(f"() => {_GD}._fullLayout.title.text")
-    assert "Himmelblau" in title
-    names = page.evaluate(
-        f"() => {_GD}.data.filter(t => t.mode === 'lines+markers').map(t => t.name)")
+    assert "Himmelblau" in page.evaluate(f"() => {_GD}._fullLayout.title.text")
+    names = page.evaluate(f"() => {_GD}.data.filter(t => String(t.uid).startsWith('path')).map(t => t.name)")
     assert names == ["Adam (lr=0.2)", "plain SGD"]
-    colours = page.evaluate(
-        f"() => {_GD}.data.filter(t => t.mode === 'lines+markers').map(t => t.marker.color)")
+    colours = page.evaluate(f"() => {_GD}.data.filter(t => String(t.uid).startsWith('path'))"
+                            ".map(t => t.line.color)")
     assert colours[1] == "#00d9ff"
-    assert start_inputs(page) == ("-1", "4")
+    assert start_inputs(page) == (-1.0, 4.0)
     assert page.get_by_role("spinbutton", name="steps").input_value() == "80"
     params = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
     assert params["surface"] == ["himmelblau"] and params["run"] == [query["run"]]
     page.screenshot(path=str(artifacts / "e2e-shared-link.png"))
 
 
-@pytest.mark.parametrize("query", [{"steps": "abc", "run": "bogus"}])
-def test_a_broken_link_warns_and_still_plays(page, app_url, query) -> None:
-    open_app(page, app_url, query)
+def test_a_broken_link_warns_and_still_draws(page, app_url) -> None:
+    open_app(page, app_url, {"steps": "abc", "run": "bogus"})
     assert page.locator("[data-testid=stAlertContentWarning]").count() >= 1
     assert page.locator("[data-testid=stException]").count() == 0
-    page.wait_for_function(
-        f"() => {_GD}._fullLayout.sliders[0].active > 0", timeout=30_000)
+    assert step(page) == n_steps(page) == 300
 
 
 def test_a_scene_file_loads_mid_race_without_page_errors(page, app_url, tmp_path) -> None:
-    """Replacing the figure while it animates must not leave plotly.js throwing."""
     from optviz.scene import DEFAULT_SCENARIO, Scenario
 
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    open_app(page, app_url)
-    page.wait_for_function(f"() => {_GD}._fullLayout.sliders[0].active > 3", timeout=30_000)
+    old = open_app(page, app_url, {"steps": "2000"})
+    page.locator(f"{PLAYER} .ovp-play").click()
+    page.wait_for_timeout(300)
     scene = Scenario(surface="booth", starts=((-5.0, 5.0),), steps=60,
                      runs=DEFAULT_SCENARIO.runs[3:]).validated()
     path = tmp_path / "scene.json"
     path.write_bytes(b"\xef\xbb\xbf" + scene.to_json().encode())  # a BOM, as the CLI accepts
     page.get_by_text("Load a scene file", exact=True).click()
     page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(path))
-    page.wait_for_function(
-        f"() => {{ const gd = {_GD}; return gd && gd._fullLayout"
-        " && gd._fullLayout.title.text.includes('Booth'); }", timeout=30_000)
-    page.wait_for_timeout(1500)
-    assert start_inputs(page) == ("-5", "5")
-    assert not errors, errors[:3]
+    wait_redrawn(page, old)
+    page.wait_for_function(f"() => {_GD}._fullLayout.title.text.includes('Booth')",
+                           timeout=TIMEOUT_MS)
+    page.wait_for_timeout(1000)
+    assert start_inputs(page) == (-5.0, 5.0)
 
 
 def test_hostile_labels_stay_text_no_link_no_image_no_request(page, app_url) -> None:
@@ -209,7 +332,7 @@ def test_hostile_labels_stay_text_no_link_no_image_no_request(page, app_url) -> 
     bare URL are shown as the literal text, never as <a> or <img>, and nothing is fetched."""
     labels = {"label1": "[click me](https://example.com/x)",
               "label2": "http://2130706433/x",
-              "label3": "![i](http://example.com/i.png)"}
+              "label3": "![i](http://example.com/i.png)<img src=x onerror=alert(1)>"}
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     open_app(page, app_url, {"run": "sgd:lr=0.01;sgd:lr=0.02;sgd:lr=0.03", **labels})
@@ -220,6 +343,39 @@ def test_hostile_labels_stay_text_no_link_no_image_no_request(page, app_url) -> 
     hosts = page.evaluate("() => [...document.querySelectorAll('a')].map(a => a.hostname)")
     assert not [h for h in hosts if "example.com" in h or "2130706433" in h], hosts
     srcs = page.evaluate("() => [...document.querySelectorAll('img')].map(i => i.src)")
-    assert not [s for s in srcs if s.startswith(("http://example.com", "https://example"))], srcs
+    assert not [s for s in srcs if s.startswith(("http://example.com", "https://example"))
+                or s.endswith("/x")], srcs
     outside = {urllib.parse.urlparse(u).hostname for u in requests} - {"127.0.0.1", "localhost"}
     assert not [h for h in outside if h and ("example.com" in h or "2130706433" in h)], outside
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1366, 768), (1024, 768)])
+def test_classroom_mode_fills_the_screen(page, app_url, artifacts, width, height) -> None:
+    """A teacher's link: the lesson in classroom mode, race and controls visible without
+    scrolling, the race using most of the viewport, every text of it at least 18 px, the
+    sidebar folded away, the lesson's "what to watch" on the page."""
+    from optviz.presets import get_preset, list_presets
+
+    key = list_presets()[0]
+    page.set_viewport_size({"width": width, "height": height})
+    open_app(page, app_url, {"preset": key, "classroom": "1"})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(artifacts / f"e2e-classroom-{width}x{height}.png"))
+    sidebar = page.locator("section[data-testid=stSidebar]")
+    assert sidebar.get_attribute("aria-expanded") == "false"
+    race = page.locator(f"{RACE} .nsewdrag").first.bounding_box()
+    for part in (".ovp-play", ".ovp-slider", ".ovp-speed", ".ovp-readout"):
+        box = page.locator(f"{PLAYER} {part}").bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, (part, box)
+    assert race["y"] >= 0 and race["y"] + race["height"] <= height
+    assert race["height"] >= 0.5 * height, race
+    sizes = page.evaluate(
+        f"""() => [...document.querySelectorAll(
+                '{PLAYER} .ovp-controls *, {RACE} text, {LOSS} text')]
+              .filter(e => e.getBoundingClientRect().width > 0 && e.textContent.trim())
+              .map(e => [e.textContent.trim().slice(0, 20),
+                         parseFloat(getComputedStyle(e).fontSize)])""")
+    small = [s for s in sizes if s[1] < 18]
+    assert not small, small[:8]
+    watch = get_preset(key).watch[:40]
+    assert page.get_by_text(watch, exact=False).count() >= 1

@@ -29,8 +29,9 @@ from conftest import ROOT, _require_browser
 sys.path.insert(0, str(ROOT / "deploy"))
 from local_proxy import COOKIE, LocalCluster, haproxy_binary
 
-RACE = ".st-key-race .js-plotly-plot"
-_GD = f"document.querySelector('{RACE}')"
+PLAYER = "[data-testid=optviz-player]"
+_GD = f"document.querySelector('{PLAYER} .ovp-race')"
+_TOKEN = f"document.querySelector('{PLAYER}').dataset.token"
 SCENE = {"surface": "himmelblau", "start": "-1,4", "steps": "80", "seed": "2",
          "run": "adam:lr=0.2;sgd:lr=0.01"}
 SESSIONS = 3
@@ -97,7 +98,7 @@ def wait_drawn(page) -> None:
     """The race figure is on the page, the app's run is over and the socket is connected."""
     page.wait_for_function(
         f"""() => {{ const gd = {_GD}; const app = document.querySelector('[data-testid=stApp]');
-              return gd && gd._fullLayout && gd._fullLayout.meta && app
+              return gd && gd._fullLayout && {_TOKEN} && app
                 && app.dataset.testScriptState === 'notRunning'
                 && app.dataset.testConnectionState === 'CONNECTED'; }}""",
         timeout=TIMEOUT_MS)
@@ -139,7 +140,7 @@ def test_a_killed_replicas_sessions_reload_their_scene_on_the_other(cluster, ses
     agent = "optviz-e2e-session-0"
     (victim,) = set(replicas_of(cluster, agent))
     other = ({"app1", "app2"} - {victim}).pop()
-    before_url, before_meta = page.url, page.evaluate(f"() => {_GD}._fullLayout.meta")
+    before_url, before_meta = page.url, page.evaluate(f"() => {_TOKEN}")
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     # the app's script and connection states from now on
@@ -166,7 +167,7 @@ def test_a_killed_replicas_sessions_reload_their_scene_on_the_other(cluster, ses
                            timeout=TIMEOUT_MS)
     wait_drawn(page)
     page.screenshot(path=str(artifacts / "e2e-proxy-after-failover.png"))
-    assert page.evaluate(f"() => {_GD}._fullLayout.meta") == before_meta
+    assert page.evaluate(f"() => {_TOKEN}") == before_meta
     assert "Himmelblau" in page.evaluate(f"() => {_GD}._fullLayout.title.text")
     assert page.locator("[data-testid=stException]").count() == 0
 
@@ -176,7 +177,7 @@ def test_a_killed_replicas_sessions_reload_their_scene_on_the_other(cluster, ses
     assert urllib.parse.urlparse(page.url).query == urllib.parse.urlparse(before_url).query
     params = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
     assert params["surface"] == ["himmelblau"] and params["run"] == [SCENE["run"]]
-    assert page.evaluate(f"() => {_GD}._fullLayout.meta") == before_meta
+    assert page.evaluate(f"() => {_TOKEN}") == before_meta
     assert page.locator("[data-testid=stException]").count() == 0
     assert not errors, errors
     assert reconnected < 30, f"reconnecting took {reconnected:.1f} s"
