@@ -1,0 +1,180 @@
+"""The race player's payload (optviz.figures.player.race_payload): plain JSON, exact numbers."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from optviz.figures import Landscape, Track, race_payload
+from optviz.figures.player import SPEEDS, start_style
+
+
+def _land(title: str = "bowl", n: int = 40) -> Landscape:
+    xs = np.linspace(-2.0, 2.0, n)
+    ys = np.linspace(-1.0, 3.0, n)
+    mx, my = np.meshgrid(xs, ys)
+    z = (1 - mx) ** 2 + 5 * (my - mx**2) ** 2
+    return Landscape(xs=xs, ys=ys, z=z, log_scale=True, title=title, minima=((1.0, 1.0),),
+                     minimum_value=0.0)
+
+
+def _track(steps: int = 50, *, label: str = "Adam (lr=0.05)", color: str = "#1f77b4",
+           diverge: int = -1, start: int = 0, group: str = "") -> Track:
+    k = np.arange(steps + 1, dtype=float)
+    xy = np.stack([-1.5 + k / steps * 2.5, 2.0 - k / steps], axis=1)
+    loss = 10.0 / (1 + k)
+    grad = np.stack([np.cos(k), np.sin(k) * 2], axis=1)
+    if diverge >= 0:
+        xy[diverge:] = np.nan
+        loss[diverge:] = np.inf
+        xy[diverge - 1] = [1e9, -3e9]  # far away: pulled in for drawing
+    return Track(label=label, color=color, xy=xy, loss=loss, diverged_at=diverge, grad=grad,
+                 start=start, group=group)
+
+
+def _decode(arr: dict[str, str]) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(arr["b64"]), dtype="<" + arr["dtype"])
+
+
+def _payload(**kw: Any) -> dict[str, Any]:
+    tracks = kw.pop("tracks", None) or [_track(), _track(label="SGD", color="#d62728")]
+    return race_payload(kw.pop("land", None) or _land(), tracks, [[-1.5, 2.0]], **kw)
+
+
+def _walk(obj: Any, path: str = ""):
+    """Every (path, value) pair of a nested JSON structure."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _walk(v, f"{path}.{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _walk(v, f"{path}[{i}]")
+    else:
+        yield path, obj
+
+
+def test_payload_is_plain_json_even_with_nans_and_divergence():
+    p = _payload(tracks=[_track(diverge=30), _track(label="SGD")])
+    text = json.dumps(p, allow_nan=False)  # no NaN / Infinity literal anywhere
+    assert json.loads(text) == p
+    assert p["version"] == 1 and p["steps"] == 50 and p["initial_step"] == "end"
+    assert p["speeds"] == list(SPEEDS) == [0.25, 0.5, 1, 2, 4, 8]
+    assert p["base_rate"] >= 10
+    assert p["notes"] == ["Adam (lr=0.05) diverged at step 30"]
+    assert p["tracks"][0]["diverged_at"] == 30 and p["tracks"][0]["last"] == 29
+
+
+def test_arrays_decode_to_the_track_values_exactly():
+    t = _track(diverge=30)
+    p = _payload(tracks=[t])
+    out = p["tracks"][0]
+    assert {out[k]["dtype"] for k in ("xy", "loss", "curve", "gnorm")} == {"f8"}
+    xy = _decode(out["xy"]).reshape(-1, 2)
+    assert np.array_equal(xy[:28], t.xy[:28])  # exact, bit for bit
+    assert np.all(np.isfinite(xy[29])) and np.abs(xy[29]).max() < 1e3  # pulled in to draw
+    assert np.isnan(xy[30:]).all()
+    np.testing.assert_array_equal(_decode(out["loss"]), t.loss)
+    assert t.grad is not None
+    np.testing.assert_array_equal(_decode(out["gnorm"]), np.hypot(t.grad[:, 0], t.grad[:, 1]))
+    curve = _decode(out["curve"])
+    np.testing.assert_array_equal(curve[:30], t.loss[:30])  # f* = 0: f - f* = f
+    assert np.isnan(curve[30:]).all()
+
+
+def test_curve_is_the_gap_to_a_known_minimum_and_gnorm_nan_without_grad():
+    t = replace(_track(), grad=None)
+    p = race_payload(_land(), [t], [[-1.5, 2.0]], minimum_value=-1.0)
+    np.testing.assert_array_equal(_decode(p["tracks"][0]["curve"]), t.loss + 1.0)
+    assert np.isnan(_decode(p["tracks"][0]["gnorm"])).all()
+    assert p["loss_layout"]["yaxis"]["title"]["text"] == "f − f*"
+    assert p["loss_layout"]["yaxis"]["type"] == "log"
+    lin = race_payload(replace(_land(), minimum_value=None), [t], None)
+    assert lin["loss_layout"]["yaxis"]["title"]["text"] == "f"
+
+
+def test_big_races_are_sent_as_float32():
+    tracks = [_track(steps=20_000, label=f"run {i}") for i in range(8)]
+    p = race_payload(_land(), tracks, None)
+    assert p["tracks"][0]["xy"]["dtype"] == "f4"
+    np.testing.assert_allclose(_decode(p["tracks"][0]["loss"]), tracks[0].loss, rtol=1e-6)
+
+
+def test_token_changes_with_anything_drawn_and_base_token_only_with_the_landscape():
+    p = _payload()
+    assert p == _payload()  # deterministic
+    other_track = _payload(tracks=[_track(), _track(label="SGD", color="#ff0000")])
+    assert other_track["token"] != p["token"] and other_track["base_token"] == p["base_token"]
+    moved = _payload(tracks=[_track(steps=51), _track(label="SGD", color="#d62728")])
+    assert moved["token"] != p["token"] and moved["base_token"] == p["base_token"]
+    for kw in ({"classroom": True}, {"land": _land(title="other")}):
+        q = _payload(**kw)
+        assert q["token"] != p["token"] and q["base_token"] != p["base_token"]
+    for kw in ({"initial_step": 0}, {"height": 500}, {"notes": ("hello",)},
+               {"max_starts": 4}):
+        q = _payload(**kw)
+        assert q["token"] != p["token"] and q["base_token"] == p["base_token"], kw
+
+
+def test_classroom_fonts_are_at_least_18px():
+    p = _payload(classroom=True)
+    sizes = [(path, v) for part in (p["base"], p["loss_layout"])
+             for path, v in _walk(part) if path.endswith(".size") and "font" in path]
+    assert len(sizes) >= 8
+    assert all(v >= 18 for _, v in sizes), [s for s in sizes if s[1] < 18]
+    assert p["style"]["line_width"] > _payload()["style"]["line_width"]
+    assert p["style"]["head_size"] > _payload()["style"]["head_size"]
+
+
+def test_start_style_is_distinct_for_8_starts():
+    styles = [start_style("#1f77b4", i) for i in range(8)]
+    assert len({s for s, _ in styles}) == 8
+    assert len({c for _, c in styles}) == 8
+    assert styles[0] == ("circle", "#1f77b4")
+    assert start_style("rgb(31, 119, 180)", 0)[1] == "#1f77b4"
+    assert start_style("tomato", 3) == ("triangle-up", "tomato")
+
+
+def test_tracks_carry_style_legend_and_starts():
+    tracks = [_track(group="Adam", start=0), _track(group="Adam", start=1),
+              _track(label="SGD", color="#d62728")]
+    p = race_payload(_land(), tracks, [[-1.5, 2.0], [0.5, 0.5]], max_starts=8)
+    assert [t["show_legend"] for t in p["tracks"]] == [True, False, True]
+    assert [t["legend"] for t in p["tracks"]] == ["Adam", "Adam", "SGD"]
+    assert p["tracks"][1]["symbol"] != p["tracks"][0]["symbol"]
+    assert p["tracks"][1]["color"] != p["tracks"][0]["color"]
+    assert p["starts"] == [[-1.5, 2.0], [0.5, 0.5]] and p["max_starts"] == 8
+
+
+def test_base_is_static_and_has_no_plotly_animation():
+    p = _payload()
+    base = p["base"]
+    assert set(base) == {"data", "layout"}
+    text = json.dumps(base)
+    for word in ("frames", "updatemenus", "sliders"):
+        assert f'"{word}"' not in text
+    lay = base["layout"]
+    assert lay["xaxis"]["autorange"] is False and lay["yaxis"]["autorange"] is False
+    assert lay["xaxis"]["range"] == [-2.0, 2.0] and lay["yaxis"]["range"] == [-1.0, 3.0]
+    assert lay["yaxis"]["scaleanchor"] == "x"
+    assert lay["xaxis"]["constrain"] == lay["yaxis"]["constrain"] == "domain"
+    assert lay["images"][0]["source"].startswith("data:image/png;base64,")
+    assert lay["dragmode"] is False
+    names = [t.get("name") for t in base["data"]]
+    assert "isolines" in names and "colorbar" in names and "global minimum" in names
+    # a long, thin window gets no equal aspect
+    xs, ys = np.linspace(0, 10, 20), np.linspace(0, 1, 20)
+    thin = Landscape(xs=xs, ys=ys, z=np.add.outer(ys, xs))
+    assert "scaleanchor" not in race_payload(thin, [_track()], None)["base"]["layout"]["yaxis"]
+
+
+def test_initial_step_is_checked():
+    with pytest.raises(ValueError):
+        _payload(initial_step="start")
+    with pytest.raises(ValueError):
+        _payload(initial_step=-1)
+    assert _payload(initial_step=7)["initial_step"] == 7
