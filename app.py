@@ -16,7 +16,7 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
-from optviz.runner import SimulationTimeout  # noqa: E402
+from optviz.runner import SimulationTimeout, Trajectories  # noqa: E402
 from optviz.scene import Scenario  # noqa: E402
 from optviz.ui import results, share, sidebar, state  # noqa: E402 (after set_page_config)
 from optviz.ui.model import check  # noqa: E402
@@ -74,11 +74,18 @@ def main() -> None:
         with left:
             results.table(shown)
         with right:
-            share.exports(shown.scene, shown.traj)
+            exports(shown.scene, shown.traj)
             with st.expander("Load a scene file"):
                 share.scene_upload()
         results.rules(shown.scene, classroom)
     state.sync_url(good)
+
+
+@st.fragment
+def exports(scene: Scenario, traj: Trajectories) -> None:
+    """Downloads, GIF / MP4 rendering and PyTorch code: a fragment, so rendering a GIF or
+    picking the run whose code to show reruns only this part of the page."""
+    share.exports(scene, traj)
 
 
 def heading(scene: Scenario) -> None:

@@ -221,8 +221,8 @@ def test_a_click_sets_the_start_exactly_where_clicked(page, app_url) -> None:
     x, y = start_inputs(page)
     assert x == pytest.approx(want[0], abs=1e-4) and y == pytest.approx(want[1], abs=1e-4)
     assert abs(x - 0.5) < 0.01 and abs(y + 0.55) < 0.01
-    starts = page.evaluate(f"() => {{ const t = {_GD}.data.find(t => t.name === 'start');"
-                           " return [Array.from(t.x), Array.from(t.y)]; }}")
+    starts = page.evaluate(f"() => {{ const t = {_GD}.data.find(t => t.name === 'start'); "
+                           f"return [Array.from(t.x), Array.from(t.y)]; }}")
     assert starts == [[x], [y]]
     page.wait_for_function("(x) => location.search.includes('start=' + x)",
                            arg=f"{x:g}", timeout=10_000)
