@@ -158,6 +158,8 @@ def gif_timing(fps: float, frames: int, duration: float | None) -> tuple[int, in
         return frames, round(1000 / fps)
     ms = max(20, round(100 / fps) * 10)
     ms = max(ms, math.ceil(duration * 1000 / MAX_FRAMES / 10) * 10)
+    if round(duration * 1000 / ms) < 2:  # a start and an end at least
+        ms = max(20, round(duration * 1000 / 20) * 10)
     return max(2, round(duration * 1000 / ms)), ms
 
 
