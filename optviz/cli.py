@@ -4,6 +4,7 @@
 
     python -m optviz list
     python -m optviz run SCENE.json --out race.gif        # .html .gif .mp4 .png .csv .json
+    python -m optviz run SCENE.json --out race.mp4 --width 1280 --duration 8
     python -m optviz run --preset NAME --out race.html [--steps N] [--seed S]
     python -m optviz run SCENE.json                       # a results table on stdout
     python -m optviz code SCENE.json --run 2 [--start 1] [--out run2.py]
@@ -60,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
                      "(default: a results table on stdout)")
     run.add_argument("--steps", type=int, help="override the number of steps")
     run.add_argument("--seed", type=int, help="override the noise seed")
+    run.add_argument("--width", type=int, help="picture width in pixels for .gif .mp4 .png "
+                     "(320-1920; e.g. 640 or 1280)")
+    run.add_argument("--duration", type=float, help="seconds the race takes in a .gif or "
+                     ".mp4 (1-60; the last frame is then held a moment)")
     code = sub.add_parser("code", help="one run as a self-contained PyTorch script",
                           description="Print a plain-PyTorch script that reproduces one run.")
     code.add_argument("scene", nargs="?", help="scene JSON file")
@@ -250,6 +255,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if fmt == "mp4" and not mp4_available():
             raise CliError("MP4 needs the imageio-ffmpeg package (pip install imageio-ffmpeg);"
                            " .gif works without it")
+    if args.width is not None and fmt not in ("gif", "mp4", "png"):
+        raise CliError("--width applies to .gif, .mp4 and .png output only")
+    if args.duration is not None and fmt not in ("gif", "mp4"):
+        raise CliError("--duration applies to .gif and .mp4 output only")
+    from optviz.arguments import real, whole
+    from optviz.exports.media import MAX_DURATION, MAX_WIDTH, MIN_DURATION, MIN_WIDTH
+
+    try:  # checked before the simulation, so a bad value fails at once
+        if args.width is not None:
+            whole("--width", args.width, MIN_WIDTH, MAX_WIDTH)
+        if args.duration is not None:
+            real("--duration", args.duration, MIN_DURATION, MAX_DURATION)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     scenario = _override(_load_scene(args), args.steps, args.seed)
     from optviz.views import simulate_scenario
 
@@ -259,7 +278,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 0
     progress = progress_bar(sys.stderr, f"rendering {fmt.upper()}") \
         if FORMATS[fmt].slow else None
-    data = export(fmt, scenario, traj, progress)
+    data = export(fmt, scenario, traj, progress, width=args.width, duration=args.duration)
     try:
         Path(args.out).write_bytes(data)
     except OSError as exc:

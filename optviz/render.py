@@ -7,7 +7,12 @@ and the aspect rule come from :mod:`optviz.geometry`, as the figures' do. It dra
 animated figure shows, in the same colours: the landscape coloured by
 :func:`optviz.figures.landscape_image` (so both share one colour mapping), the isolines of
 :func:`optviz.figures.isolines`, the global minima as gold stars, saddle points, the starts,
-and each path growing with a head dot, a ✗ where a run diverged, a legend and a step counter.
+and each path growing with a head dot, a ✗ where a run diverged, a legend, a step counter and,
+right of the plot, the colour bar (the landscape's value scale, ticked as the figure's).
+
+A layout planned for an output ``width`` (:func:`plan_layout`) carries a ``scale``
+(``width / 640``): fonts, margins, lines and markers are drawn that many times larger, so a
+1280 px picture is drawn at 1280 px, not upscaled.
 
 Drawing is supersampled: everything in the plot is drawn at :data:`SUPERSAMPLE` times the pixel
 size and reduced with a box filter (Pillow draws without anti-aliasing). The static part (axes,
@@ -33,11 +38,14 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from optviz.arguments import flag, whole
-from optviz.figures import Landscape, Track, isolines, landscape_image
+from optviz.figures import Landscape, Track, color_scale, colorbar_ticks, isolines, landscape_image
+from optviz.figures.landscape import _lut
 from optviz.geometry import equal_aspect as default_equal_aspect
 from optviz.geometry import nice_ticks, pull_far, tick_labels
 
 __all__ = [
+    "MAX_WIDTH",
+    "MIN_WIDTH",
     "SUPERSAMPLE",
     "FrameRenderer",
     "LegendEntry",
@@ -48,6 +56,8 @@ __all__ = [
 #: Supersampling factor of everything drawn inside the plot.
 SUPERSAMPLE = 2
 MIN_SIZE, MAX_SIZE = 64, 2048  # the plot's longer side, in pixels (plan_layout's ``size``)
+MIN_WIDTH, MAX_WIDTH = 320, 1920  # a whole picture's width, in pixels (plan_layout's ``width``)
+REFERENCE_WIDTH = 640  # a picture this wide is drawn at scale 1
 
 _BG = (255, 255, 255)
 _INK = (34, 34, 34)
@@ -58,6 +68,8 @@ _LINE_WIDTH = 2.25  # path width in output pixels
 _HALO = (0, 0, 0, 70)  # a faint dark edge under every path: white and pale runs stay visible
 _HEAD_RADIUS = 5.5
 _MARGIN_LEFT, _MARGIN_RIGHT, _MARGIN_BOTTOM = 58, 20, 46
+_CBAR_GAP, _CBAR_WIDTH, _CBAR_LABELS = 14, 12, 52  # colour bar: gap, bar, tick labels (px)
+_CBAR_LENGTH = 0.75  # of the plot's height, as in the figure
 _TITLE_ROW, _LEGEND_ROW = 32, 21
 _FONT_TITLE, _FONT_TEXT, _FONT_TICK = 16, 12, 11
 _TICK_DIGITS = 6  # axis tick labels: at least this many significant digits
@@ -91,6 +103,8 @@ class SceneLayout:
     legend_rows: tuple[tuple[tuple[int, int], ...], ...]  # per row: (entry index, x) pairs
     x_range: tuple[float, float]
     y_range: tuple[float, float]
+    scale: float = 1.0  # fonts, margins, lines and markers are drawn this many times larger
+    colorbar: bool = True  # the colour bar sits right of the plot
 
     def pixel_centres(self) -> tuple[np.ndarray, np.ndarray]:
         """Data coordinates of the plot's pixel centres: ``xs`` (plot_w,), ``ys`` (plot_h,)
@@ -131,6 +145,11 @@ def _text_width(text: str, size: int) -> int:
     return math.ceil(_font(size).getlength(_safe(text, size)))
 
 
+def _font_size(size: int, scale: float) -> int:
+    """A font size ``size`` (at scale 1) drawn at ``scale``; never below 7 px."""
+    return max(7, round(size * scale))
+
+
 def _rgb(color: str) -> tuple[int, int, int]:
     """``#rrggbb`` (or ``#rgb``) -> RGB; anything else draws black."""
     c = color.strip().lstrip("#")
@@ -147,8 +166,8 @@ def _even(n: float) -> int:
     return n + (n % 2)
 
 
-def _swatch_width(label: str) -> int:
-    return 26 + _text_width(label, _FONT_TEXT) + 18
+def _swatch_width(label: str, scale: float = 1.0) -> int:
+    return round((26 + 18) * scale) + _text_width(label, _font_size(_FONT_TEXT, scale))
 
 
 def plan_layout(
@@ -157,16 +176,31 @@ def plan_layout(
     legend: Sequence[LegendEntry],
     size: int = 560,
     equal_aspect: bool | None = None,
+    width: int | None = None,
+    colorbar: bool = True,
 ) -> SceneLayout:
-    """Geometry of a frame whose plot's longer side is ``size`` pixels.
+    """Geometry of a frame whose plot's longer side is ``size`` pixels, or, given ``width``,
+    of a picture exactly ``width`` pixels wide.
 
     ``equal_aspect``: one unit is as long on both axes (default: when the window's aspect ratio
-    is within 1:2 .. 2:1, as in the animated figure); otherwise the plot is 4:3. Width and
-    height are even (H.264 needs that). ``size`` is in ``[MIN_SIZE, MAX_SIZE]``.
+    is within 1:2 .. 2:1, as in the animated figure); otherwise the plot is 4:3. Height is
+    even, and width too unless ``width`` is given odd (H.264 needs even sides; the MP4 encoder
+    pads). ``size`` is in ``[MIN_SIZE, MAX_SIZE]``; ``width`` in ``[MIN_WIDTH, MAX_WIDTH]``
+    sets ``scale = width / 640`` (fonts, margins and lines grow with it) and the plot's longer
+    side to what the margins leave. ``colorbar``: room for the colour bar right of the plot.
     """
     size = whole("size", size, MIN_SIZE, MAX_SIZE)
+    if width is not None:
+        width = whole("width", width, MIN_WIDTH, MAX_WIDTH)
     if equal_aspect is not None:
         equal_aspect = flag("equal_aspect", equal_aspect)
+    colorbar = flag("colorbar", colorbar)
+    scale = 1.0 if width is None else width / REFERENCE_WIDTH
+    margin_left = round(_MARGIN_LEFT * scale)
+    margin_right = round((_MARGIN_RIGHT + (_CBAR_GAP + _CBAR_WIDTH + _CBAR_LABELS
+                                           if colorbar else 0)) * scale)
+    if width is not None:
+        size = max(40, width - margin_left - margin_right)
     (x0, x1), (y0, y1) = x_range, y_range
     ratio = (y1 - y0) / (x1 - x0)
     if equal_aspect is None:
@@ -175,25 +209,28 @@ def plan_layout(
         ratio = 0.75
     plot_w, plot_h = (size, round(size * ratio)) if ratio <= 1 else (round(size / ratio), size)
     plot_w, plot_h = max(plot_w, 40), max(plot_h, 40)
-    width = _even(_MARGIN_LEFT + plot_w + _MARGIN_RIGHT)
-    width = max(width, _even(_MARGIN_LEFT + 360))
+    if width is None:
+        width = _even(margin_left + plot_w + margin_right)
+        width = max(width, _even(margin_left + 360))
     rows: list[list[tuple[int, int]]] = [[]]
-    x, avail = 12, width - 12
+    pad = round(12 * scale)
+    x, avail = pad, width - pad
     for i, entry in enumerate(legend):
-        w = _swatch_width(entry.label)
+        w = _swatch_width(entry.label, scale)
         if rows[-1] and x + w > avail:
             rows.append([])
-            x = 12
+            x = pad
         rows[-1].append((i, x))
         x += w
     if not rows[-1]:
         rows.pop()
-    top = _TITLE_ROW + _LEGEND_ROW * len(rows) + 8
-    height = _even(top + plot_h + _MARGIN_BOTTOM)
-    left = _MARGIN_LEFT + (width - _MARGIN_LEFT - _MARGIN_RIGHT - plot_w) // 2
+    top = round((_TITLE_ROW + _LEGEND_ROW * len(rows) + 8) * scale)
+    height = _even(top + plot_h + round(_MARGIN_BOTTOM * scale))
+    left = margin_left + (width - margin_left - margin_right - plot_w) // 2
     return SceneLayout(width=width, height=height, left=left, top=top, plot_w=plot_w,
                        plot_h=plot_h, legend_rows=tuple(tuple(r) for r in rows),
-                       x_range=(float(x0), float(x1)), y_range=(float(y0), float(y1)))
+                       x_range=(float(x0), float(x1)), y_range=(float(y0), float(y1)),
+                       scale=scale, colorbar=colorbar)
 
 
 def _star(cx: float, cy: float, r: float) -> list[tuple[float, float]]:
@@ -238,6 +275,7 @@ class FrameRenderer:
         n_levels: int = 15,
     ) -> None:
         self.layout = layout
+        self.k = layout.scale  # how many times larger than at 640 px everything is drawn
         self.land = land
         self.tracks = list(tracks)
         self.legend = list(legend)
@@ -274,7 +312,7 @@ class FrameRenderer:
             return None
         s = SUPERSAMPLE
         p = self._px[i][-1]
-        pad = 8 * s
+        pad = 8 * s * self.k
         return (float(np.clip(p[0], pad, self.layout.plot_w * s - pad)),
                 float(np.clip(p[1], pad, self.layout.plot_h * s - pad)))
 
@@ -289,7 +327,7 @@ class FrameRenderer:
         return img
 
     def _draw_static(self, n_levels: int) -> Image.Image:
-        lay, s = self.layout, SUPERSAMPLE
+        lay, s, k = self.layout, SUPERSAMPLE, self.k
         canvas = Image.new("RGB", (lay.width, lay.height), _BG)
         plot = self._landscape_rgb().convert("RGBA")
         over = Image.new("RGBA", (lay.plot_w * s, lay.plot_h * s), (255, 255, 255, 0))
@@ -297,7 +335,7 @@ class FrameRenderer:
         for line in isolines(self.land, n_levels):
             pts = self._to_px(line)
             draw.line([tuple(p) for p in pts.tolist()], fill=(255, 255, 255, 255),
-                      width=s, joint="curve")
+                      width=max(1, round(s * k)), joint="curve")
         iso = over.reduce(s)
         alpha = iso.getchannel("A").point(lambda a: round(a * _ISOLINE_ALPHA))
         iso.putalpha(alpha)
@@ -305,46 +343,95 @@ class FrameRenderer:
         marks = Image.new("RGBA", over.size, (0, 0, 0, 0))
         draw = ImageDraw.Draw(marks)
         for x, y in self._to_px(np.asarray(self.land.saddles, dtype=float)).tolist():
-            _cross(draw, x, y, 4.5 * s, 2.0 * s, (255, 255, 255, 255), (51, 51, 51, 255), s)
+            _cross(draw, x, y, 4.5 * s * k, 2.0 * s * k, (255, 255, 255, 255),
+                   (51, 51, 51, 255), s * k)
         for x, y in self._to_px(np.asarray(self.land.minima, dtype=float)).tolist():
-            draw.polygon(_star(x, y, 9.5 * s), fill=(255, 215, 0, 255), outline=(51, 51, 51, 255),
-                         width=max(1, round(1.2 * s)))
+            draw.polygon(_star(x, y, 9.5 * s * k), fill=(255, 215, 0, 255),
+                         outline=(51, 51, 51, 255), width=max(1, round(1.2 * s * k)))
         for x, y in self._to_px(self.starts).tolist():
-            r = 5.5 * s
-            draw.ellipse([x - r - 2.5 * s, y - r - 2.5 * s, x + r + 2.5 * s, y + r + 2.5 * s],
+            r, ring = 5.5 * s * k, 2.5 * s * k
+            draw.ellipse([x - r - ring, y - r - ring, x + r + ring, y + r + ring],
                          fill=(255, 255, 255, 255))
             draw.ellipse([x - r, y - r, x + r, y + r], fill=(*_INK, 255))
         plot.alpha_composite(marks.reduce(s))
         canvas.paste(plot.convert("RGB"), (lay.left, lay.top))
         self._draw_axes(ImageDraw.Draw(canvas))
+        if lay.colorbar:
+            self._draw_colorbar(canvas)
         return canvas
 
     def _draw_axes(self, draw: ImageDraw.ImageDraw) -> None:
-        lay = self.layout
+        lay, k = self.layout, self.k
         left, t, w, h = lay.left, lay.top, lay.plot_w, lay.plot_h
-        draw.rectangle([left - 1, t - 1, left + w, t + h], outline=_AXIS, width=1)
-        tick_font = _font(_FONT_TICK)
+        thin = max(1, round(k))
+        draw.rectangle([left - thin, t - thin, left + w + thin - 1, t + h + thin - 1],
+                       outline=_AXIS, width=thin)
+        tick_size = _font_size(_FONT_TICK, k)
+        tick_font = _font(tick_size)
         (x0, x1), (y0, y1) = lay.x_range, lay.y_range
-        xticks = nice_ticks(x0, x1, max(2, w // 110))
+        xticks = nice_ticks(x0, x1, max(2, int(w / (110 * k))))
         for v, label in zip(xticks, tick_labels(xticks, _TICK_DIGITS), strict=True):
             px = left + (v - x0) / (x1 - x0) * w
-            draw.line([(px, t + h), (px, t + h + 4)], fill=_AXIS, width=1)
-            text = _safe(label, _FONT_TICK)
-            draw.text((px, t + h + 6), text, font=tick_font, fill=_MUTED, anchor="mt")
-        yticks = nice_ticks(y0, y1, max(2, h // 90))
+            draw.line([(px, t + h), (px, t + h + 4 * k)], fill=_AXIS, width=thin)
+            text = _safe(label, tick_size)
+            draw.text((px, t + h + 6 * k), text, font=tick_font, fill=_MUTED, anchor="mt")
+        yticks = nice_ticks(y0, y1, max(2, int(h / (90 * k))))
         for v, label in zip(yticks, tick_labels(yticks, _TICK_DIGITS), strict=True):
             py = t + (y1 - v) / (y1 - y0) * h
-            draw.line([(left - 5, py), (left - 1, py)], fill=_AXIS, width=1)
-            text = _safe(label, _FONT_TICK)
-            draw.text((left - 8, py), text, font=tick_font, fill=_MUTED, anchor="rm")
-        label_font = _font(_FONT_TEXT)
-        draw.text((left + w / 2, t + h + 26), "x", font=label_font, fill=_INK, anchor="mt")
-        draw.text((12, t + h / 2), "y", font=label_font, fill=_INK, anchor="lm")
-        title = _safe(self.title, _FONT_TITLE, bold=True)
-        font = _font(_FONT_TITLE, bold=True)
-        draw.text((12, 8), title, font=font, fill=_INK)
-        if font is _font(_FONT_TITLE):  # no bold face here: thicken the regular one
-            draw.text((12.7, 8), title, font=font, fill=_INK)
+            draw.line([(left - 5 * k, py), (left - 1, py)], fill=_AXIS, width=thin)
+            text = _safe(label, tick_size)
+            draw.text((left - 8 * k, py), text, font=tick_font, fill=_MUTED, anchor="rm")
+        text_size = _font_size(_FONT_TEXT, k)
+        label_font = _font(text_size)
+        draw.text((left + w / 2, t + h + 26 * k), "x", font=label_font, fill=_INK, anchor="mt")
+        draw.text((12 * k, t + h / 2), "y", font=label_font, fill=_INK, anchor="lm")
+        title_size = _font_size(_FONT_TITLE, k)
+        title = _safe(self.title, title_size, bold=True)
+        font = _font(title_size, bold=True)
+        draw.text((12 * k, 8 * k), title, font=font, fill=_INK)
+        if font is _font(title_size):  # no bold face here: thicken the regular one
+            draw.text((12 * k + 0.7 * k, 8 * k), title, font=font, fill=_INK)
+
+    def colorbar_box(self) -> tuple[int, int, int, int]:
+        """``(left, top, right, bottom)`` of the colour bar's coloured pixels (right and bottom
+        exclusive): right of the plot, 3/4 of its height, centred on it."""
+        lay, k = self.layout, self.k
+        x0 = lay.left + lay.plot_w + round(_CBAR_GAP * k)
+        length = max(8, round(lay.plot_h * _CBAR_LENGTH))
+        y0 = lay.top + (lay.plot_h - length) // 2
+        return x0, y0, x0 + max(4, round(_CBAR_WIDTH * k)), y0 + length
+
+    def _draw_colorbar(self, canvas: Image.Image) -> None:
+        """The landscape's value scale: its 255 colours bottom (low) to top (high), ticked and
+        titled as the figure's colour bar (decades of f - b on a log scale)."""
+        k = self.k
+        x0, y0, x1, y1 = self.colorbar_box()
+        cs = color_scale(self.land)
+        lut = _lut("Viridis", 0.45)  # as landscape_image colours the plot
+        frac = (y1 - 1 - np.arange(y0, y1) + 0.5) / (y1 - y0)  # 1 at the top row, 0 at the bottom
+        rows = lut[np.round(np.clip(frac, 0.0, 1.0) * 254).astype(int)]
+        bar = np.repeat(rows[:, None, :], x1 - x0, axis=1)
+        canvas.paste(Image.fromarray(np.ascontiguousarray(bar)), (x0, y0))
+        draw = ImageDraw.Draw(canvas)
+        thin = max(1, round(k))
+        draw.rectangle([x0 - thin, y0 - thin, x1 + thin - 1, y1 + thin - 1], outline=_AXIS,
+                       width=thin)
+        size = _font_size(_FONT_TICK, k)
+        font = _font(size)
+        tickvals, ticktext, title = colorbar_ticks(cs)
+        for v, label in zip(tickvals, ticktext, strict=True):
+            u = (v - cs.lo) / (cs.hi - cs.lo)
+            if not -1e-9 <= u <= 1 + 1e-9:
+                continue
+            py = y1 - u * (y1 - y0)
+            draw.line([(x1, py), (x1 + 3 * k, py)], fill=_AXIS, width=thin)
+            draw.text((x1 + 5 * k, py), _safe(label, size), font=font, fill=_MUTED, anchor="lm")
+        title = _safe(title, size)
+        if x0 + _text_width(title, size) <= self.layout.width - 2 * k:
+            draw.text((x0, y0 - 6 * k), title, font=font, fill=_INK, anchor="ld")
+        else:  # a long title ("f − (-1.0316)") ends at the picture's right edge
+            draw.text((self.layout.width - 2 * k, y0 - 6 * k), title, font=font, fill=_INK,
+                      anchor="rd")
 
     # ---- moving part
 
@@ -364,8 +451,8 @@ class FrameRenderer:
             return
         draw = ImageDraw.Draw(self._paths)
         halo = ImageDraw.Draw(self._halo)
-        width = round(_LINE_WIDTH * SUPERSAMPLE)
-        edge = width + 2 * SUPERSAMPLE
+        width = max(1, round(_LINE_WIDTH * SUPERSAMPLE * self.k))
+        edge = width + max(1, round(2 * SUPERSAMPLE * self.k))
         for i, track in enumerate(self.tracks):
             hi = min(k, self._last[i])
             if hi <= lo:
@@ -379,7 +466,7 @@ class FrameRenderer:
         self._drawn_to = k
 
     def _draw_heads(self, draw: ImageDraw.ImageDraw, k: int) -> None:
-        s = SUPERSAMPLE
+        s = SUPERSAMPLE * self.k
         for i, track in enumerate(self.tracks):
             if self._last[i] < 0:
                 continue
@@ -395,24 +482,29 @@ class FrameRenderer:
             draw.ellipse([x - r, y - r, x + r, y + r], fill=color)
 
     def _draw_legend(self, draw: ImageDraw.ImageDraw, k: int) -> None:
-        font = _font(_FONT_TEXT)
+        z = self.k
+        size = _font_size(_FONT_TEXT, z)
+        font = _font(size)
         for row, items in enumerate(self.layout.legend_rows):
-            y = _TITLE_ROW + row * _LEGEND_ROW + _LEGEND_ROW / 2
+            y = (_TITLE_ROW + row * _LEGEND_ROW + _LEGEND_ROW / 2) * z
             for index, x in items:
                 entry = self.legend[index]
                 color = _rgb(entry.color)
                 dead = bool(entry.tracks) and all(
                     self._stop[t] >= 0 and k >= self._stop[t] for t in entry.tracks)
                 if color == (255, 255, 255):  # a white run's swatch needs an edge
-                    draw.line([(x - 1, y), (x + 21, y)], fill=(160, 160, 160), width=5)
-                draw.line([(x, y), (x + 20, y)], fill=color, width=3)
+                    draw.line([(x - z, y), (x + 21 * z, y)], fill=(160, 160, 160),
+                              width=round(5 * z))
+                draw.line([(x, y), (x + 20 * z, y)], fill=color, width=max(1, round(3 * z)))
                 if dead:
-                    _cross(draw, x + 10, y, 4.5, 2.5, color, (120, 120, 120), 0.8)
+                    _cross(draw, x + 10 * z, y, 4.5 * z, 2.5 * z, color, (120, 120, 120),
+                           0.8 * z)
                 else:
-                    draw.ellipse([x + 6, y - 4, x + 14, y + 4], fill=color,
-                                 outline=(255, 255, 255) if color != (255, 255, 255) else _AXIS)
-                text = _safe(entry.label, _FONT_TEXT)
-                draw.text((x + 26, y), text, font=font, fill=_MUTED if dead else _INK,
+                    draw.ellipse([x + 6 * z, y - 4 * z, x + 14 * z, y + 4 * z], fill=color,
+                                 outline=(255, 255, 255) if color != (255, 255, 255) else _AXIS,
+                                 width=max(1, round(z)))
+                text = _safe(entry.label, size)
+                draw.text((x + 26 * z, y), text, font=font, fill=_MUTED if dead else _INK,
                           anchor="lm")
 
     def frame(self, k: int) -> Image.Image:
@@ -428,8 +520,9 @@ class FrameRenderer:
         draw = ImageDraw.Draw(img)
         self._draw_legend(draw, k)
         counter = f"step {k} / {self.n_steps}"
-        draw.text((self.layout.width - 14, 11), counter, font=_font(_FONT_TEXT), fill=_MUTED,
-                  anchor="ra")
+        z = self.k
+        draw.text((self.layout.width - 14 * z, 11 * z), counter,
+                  font=_font(_font_size(_FONT_TEXT, z)), fill=_MUTED, anchor="ra")
         return img
 
     def frames(

@@ -10,6 +10,7 @@ from empty caches, and a test that counts computations empties them itself.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from optviz.scene import DEFAULT_SCENARIO, MAX_QUERY_CHARS, Problem, Scenario
@@ -574,6 +576,33 @@ def test_export_buttons_and_gif_on_request() -> None:
     (data,) = rendered.values()
     assert data[:6] in (b"GIF87a", b"GIF89a")
     assert len(at.get("download_button")) == len(keys) + 1
+
+
+def test_gif_width_and_duration_controls_change_the_render() -> None:
+    at = run_app()
+    width = at.selectbox(key="optviz.media_width")
+    duration = at.number_input(key="optviz.media_duration")
+    assert list(width.options) == ["640 px", "1280 px"] and width.value == 640
+    assert duration.value == 5
+    at.button(key="render.gif").click().run()
+    ok(at)
+    (small,) = at.session_state["optviz.rendered"].values()
+    assert Image.open(io.BytesIO(small)).size[0] == 640
+    at.selectbox(key="optviz.media_width").set_value(1280)
+    at.number_input(key="optviz.media_duration").set_value(2).run()
+    ok(at)
+    assert "render.gif" in [b.key for b in at.button]  # new options: render again
+    at.button(key="render.gif").click().run()
+    ok(at)
+    assert not errors(at)
+    (large,) = at.session_state["optviz.rendered"].values()
+    gif = Image.open(io.BytesIO(large))
+    assert gif.size[0] == 1280
+    total = 0
+    for i in range(gif.n_frames):
+        gif.seek(i)
+        total += gif.info["duration"]
+    assert total == pytest.approx(2000 + 2000, abs=60)  # 2 s race + the last frame's hold
 
 
 def test_a_scene_too_heavy_to_wait_for_shows_a_clear_error(monkeypatch) -> None:

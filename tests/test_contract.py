@@ -204,7 +204,8 @@ PUBLIC = {
     "scene.Scenario.validated": (_scenario_validated, _FIELDS),
     # optviz.exports
     "exports.export": (optviz.exports.export, {"fmt": "csv", "scenario": _SCENE,
-                                               "traj": _TRAJ, "progress": None}),
+                                               "traj": _TRAJ, "progress": None, "width": 640,
+                                               "duration": 2}),
     "exports.export_html": (optviz.exports.export_html, {"scenario": _SCENE, "traj": _TRAJ,
                                                          "height": 640}),
     "exports.file_name": (optviz.exports.file_name, {"scenario": _SCENE, "ext": "csv",
@@ -214,12 +215,12 @@ PUBLIC = {
                                                                "start": 0}),
     "exports.render_gif": (optviz.exports.render_gif, {
         "scenario": _SCENE, "traj": _TRAJ, "progress": None, "fps": 20, "size": 200,
-        "frames": 4}),
+        "frames": 4, "width": 640, "duration": 2}),
     "exports.render_mp4": (optviz.exports.render_mp4, {
         "scenario": _SCENE, "traj": _TRAJ, "progress": None, "fps": 20, "size": 200,
-        "frames": 4}),
+        "frames": 4, "width": 640, "duration": 2}),
     "exports.render_png": (optviz.exports.render_png, {"scenario": _SCENE, "traj": _TRAJ,
-                                                       "size": 200}),
+                                                       "size": 200, "width": 640}),
     "exports.scene_json": (optviz.exports.scene_json, {"scenario": _SCENE}),
     "exports.trajectories_csv": (optviz.exports.trajectories_csv, {"scenario": _SCENE,
                                                                    "traj": _TRAJ}),

@@ -23,8 +23,18 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from optviz.arguments import real, whole
 from optviz.exports.html import export_html
-from optviz.exports.media import mp4_available, render_gif, render_mp4, render_png
+from optviz.exports.media import (
+    MAX_DURATION,
+    MAX_WIDTH,
+    MIN_DURATION,
+    MIN_WIDTH,
+    mp4_available,
+    render_gif,
+    render_mp4,
+    render_png,
+)
 from optviz.exports.pytorch import pytorch_script
 from optviz.exports.tables import scene_json, trajectories_csv, trajectories_json
 from optviz.runner import Trajectories
@@ -73,13 +83,17 @@ FORMATS: dict[str, ExportFormat] = {
 
 
 def export(
-    fmt: str, scenario: Scenario, traj: Trajectories, progress: Progress | None = None
+    fmt: str, scenario: Scenario, traj: Trajectories, progress: Progress | None = None, *,
+    width: int | None = None, duration: float | None = None,
 ) -> bytes:
     """The file of format ``fmt`` (a key of :data:`FORMATS`) as bytes (text in UTF-8).
 
     ``progress(fraction)`` is called during GIF and MP4 rendering; the others finish at once
-    (it is then called once with 1.0). Raises ``ValueError`` for an unknown format and
-    ``RuntimeError`` for MP4 without its encoder; ``TypeError`` for a wrong argument type.
+    (it is then called once with 1.0). ``width`` (pixels, 320-1920) sizes GIF, MP4 and PNG
+    pictures and ``duration`` (seconds, 1-60) times GIF and MP4 animations (see
+    :mod:`optviz.exports.media`); other formats ignore them. Raises ``ValueError`` for an
+    unknown format or a bad width or duration (naming it) and ``RuntimeError`` for MP4
+    without its encoder; ``TypeError`` for a wrong argument type.
     """
     need("fmt", fmt, str, "a format name (a string)")
     if fmt not in FORMATS:
@@ -87,13 +101,17 @@ def export(
     matched(scenario, traj)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be a function or None, got {type(progress).__name__}")
+    if width is not None:
+        width = whole("width", width, MIN_WIDTH, MAX_WIDTH)
+    if duration is not None:
+        duration = real("duration", duration, MIN_DURATION, MAX_DURATION)
     if fmt == "gif":
-        return render_gif(scenario, traj, progress)
+        return render_gif(scenario, traj, progress, width=width, duration=duration)
     if fmt == "mp4":
-        return render_mp4(scenario, traj, progress)
+        return render_mp4(scenario, traj, progress, width=width, duration=duration)
     makers: dict[str, Callable[[Scenario, Trajectories], str | bytes]] = {
-        "html": export_html, "png": render_png, "csv": trajectories_csv,
-        "json": trajectories_json,
+        "html": export_html, "png": lambda s, t: render_png(s, t, width=width),
+        "csv": trajectories_csv, "json": trajectories_json,
     }
     data = makers[fmt](scenario, traj)
     if progress is not None:

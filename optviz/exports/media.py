@@ -1,8 +1,22 @@
 """GIF, MP4 and PNG of a scene, drawn by :mod:`optviz.render` (Pillow; no browser).
 
 The landscape is sampled once per plot pixel with the surface's own formula and coloured by the
-figures' mapping, so the pictures match the app's animated figure. Frames are the steps of
-:func:`optviz.figures.frame_steps` (about 100, evenly spread); the last one is held a moment.
+figures' mapping, so the pictures match the app's animated figure; its colour bar is drawn
+right of the plot. Frames are the steps of :func:`optviz.figures.frame_steps` (about 100,
+evenly spread); the last one is held a moment.
+
+Options of :func:`render_gif` and :func:`render_mp4` (keyword arguments; the defaults keep the
+older behaviour):
+
+* ``width``: the picture's width in pixels, ``MIN_WIDTH``..``MAX_WIDTH`` (320-1920; the app
+  offers 640 and 1280). Fonts, lines and markers are drawn at that size (a 1280 px picture is
+  not an upscaled 640 px one). Without it, ``size`` (the plot's longer side) sets the size.
+* ``duration``: seconds the race takes, 1-60: ``round(duration * fps)`` frames, the race's
+  steps spread evenly over them (a step may show on several frames), then the last frame held
+  :data:`HOLD_SECONDS` more. A GIF keeps at most :data:`MAX_FRAMES` frames and each frame's
+  delay a whole number of centiseconds, so its frames may be fewer and longer than
+  ``1 / fps``; the race still lasts ``duration`` within half a frame. Without it, ``frames``
+  frames are shown at ``fps``.
 MP4 needs the ``imageio-ffmpeg`` package (its wheel ships an ffmpeg binary); without it
 :func:`mp4_available` is False and :func:`render_mp4` raises ``RuntimeError``.
 """
@@ -10,6 +24,7 @@ MP4 needs the ``imageio-ffmpeg`` package (its wheel ships an ffmpeg binary); wit
 from __future__ import annotations
 
 import io
+import math
 import os
 import subprocess
 import tempfile
@@ -20,16 +35,32 @@ from PIL import Image
 
 from optviz.arguments import real, whole
 from optviz.figures import Landscape, frame_steps
-from optviz.render import MAX_SIZE, MIN_SIZE, FrameRenderer, LegendEntry, SceneLayout, plan_layout
+from optviz.render import (
+    MAX_SIZE,
+    MAX_WIDTH,
+    MIN_SIZE,
+    MIN_WIDTH,
+    FrameRenderer,
+    LegendEntry,
+    SceneLayout,
+    plan_layout,
+)
 from optviz.runner import Trajectories
 from optviz.scene import Scenario
 from optviz.surfaces import Surface
 from optviz.views import matched, tracks_for
 
 __all__ = [
+    "DEFAULT_DURATION",
     "DEFAULT_FPS",
     "DEFAULT_FRAMES",
     "DEFAULT_SIZE",
+    "DEFAULT_WIDTH",
+    "MAX_DURATION",
+    "MAX_WIDTH",
+    "MIN_DURATION",
+    "MIN_WIDTH",
+    "WIDTH_CHOICES",
     "mp4_available",
     "render_gif",
     "render_mp4",
@@ -44,6 +75,11 @@ DEFAULT_FPS = 20
 DEFAULT_SIZE = 560  # the plot's longer side, in pixels
 MAX_FRAMES = 500
 HOLD_SECONDS = 2.0  # the last frame stays this long before the GIF loops
+MIN_DURATION, MAX_DURATION = 1, 60  # seconds (the ``duration`` option)
+DEFAULT_DURATION = 5  # seconds: the app's default (DEFAULT_FRAMES at DEFAULT_FPS)
+DEFAULT_WIDTH = 640  # pixels: the app's default picture width
+WIDTH_CHOICES = (640, 1280)  # what the app offers
+MAX_MP4_FRAMES = 3600  # 60 s at 60 fps
 _ENCODE_SHARE = 0.1  # part of the progress bar kept for encoding
 
 
@@ -65,36 +101,66 @@ def _legend(scenario: Scenario) -> list[LegendEntry]:
             for r, run in enumerate(scenario.runs)]
 
 
-def scene_renderer(scenario: Scenario, traj: Trajectories, size: int = DEFAULT_SIZE
-                   ) -> FrameRenderer:
+def scene_renderer(scenario: Scenario, traj: Trajectories, size: int = DEFAULT_SIZE,
+                   width: int | None = None) -> FrameRenderer:
     """A :class:`~optviz.render.FrameRenderer` for the scene (one legend entry per run);
-    ``size`` (the plot's longer side in pixels) is in ``[MIN_SIZE, MAX_SIZE]``."""
+    ``size`` (the plot's longer side in pixels) is in ``[MIN_SIZE, MAX_SIZE]``; ``width``
+    (the picture's width, ``[MIN_WIDTH, MAX_WIDTH]``), when given, sets the size instead."""
     matched(scenario, traj)
     size = whole("size", size, MIN_SIZE, MAX_SIZE)
+    if width is not None:
+        width = whole("width", width, MIN_WIDTH, MAX_WIDTH)
     surface = scenario.resolve_surface()
     legend = _legend(scenario)
-    layout = plan_layout(*surface.domain, legend=legend, size=size)
+    layout = plan_layout(*surface.domain, legend=legend, size=size, width=width)
     return FrameRenderer(layout, _landscape_on(surface, layout), tracks_for(scenario, traj),
                          legend, starts=scenario.starts)
 
 
-def _frames(renderer: FrameRenderer, n_frames: int, progress: Progress | None,
+def _frames(renderer: FrameRenderer, ks: np.ndarray, progress: Progress | None,
             share: float) -> Iterator[Image.Image]:
-    """The frames at :func:`frame_steps`, reporting ``progress`` scaled into ``[0, share]``."""
+    """The frames at steps ``ks``, reporting ``progress`` scaled into ``[0, share]``."""
 
     def scaled(fraction: float) -> None:
         if progress is not None:
             progress(fraction * share)
 
-    ks = frame_steps(renderer.n_steps, max(2, n_frames))
     return renderer.frames(ks, scaled)
 
 
-def _check(fps: float, n_frames: int, progress: Progress | None) -> None:
-    real("fps", fps, 1, 60)
-    whole("frames", n_frames, 2, MAX_FRAMES)
+def _steps(n_steps: int, n_frames: int, spread: bool) -> np.ndarray:
+    """The step of each frame: :func:`frame_steps` (distinct steps, at most ``n_frames``), or,
+    with ``spread``, exactly ``n_frames`` steps evenly over ``0..n_steps`` (repeats allowed)."""
+    if not spread:
+        return frame_steps(n_steps, max(2, n_frames))
+    return np.round(np.linspace(0, n_steps, n_frames)).astype(int)
+
+
+def _check(fps: float, n_frames: int, progress: Progress | None, width: int | None,
+           duration: float | None) -> tuple[float, int, int | None, float | None]:
+    fps = real("fps", fps, 1, 60)
+    n_frames = whole("frames", n_frames, 2, MAX_FRAMES)
+    if width is not None:
+        width = whole("width", width, MIN_WIDTH, MAX_WIDTH)
+    if duration is not None:
+        duration = real("duration", duration, MIN_DURATION, MAX_DURATION)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be a function or None, got {type(progress).__name__}")
+    return fps, n_frames, width, duration
+
+
+def gif_timing(fps: float, frames: int, duration: float | None) -> tuple[int, int]:
+    """``(number of frames, milliseconds per frame)`` of a GIF: ``frames`` at ``fps``, or,
+    given ``duration``, frames whose delays (whole centiseconds, at least 2) add up to
+    ``duration`` within half a frame, about ``fps`` of them a second and at most
+    :data:`MAX_FRAMES`."""
+    if duration is None:
+        return frames, round(1000 / fps)
+    ms = max(20, round(100 / fps) * 10)
+    ms = max(ms, math.ceil(duration * 1000 / MAX_FRAMES / 10) * 10)
+    if round(duration * 1000 / ms) < 2:  # a start and an end at least
+        ms = max(20, round(duration * 1000 / 20) * 10)
+    return max(2, round(duration * 1000 / ms)), ms
 
 
 def render_gif(
@@ -104,22 +170,29 @@ def render_gif(
     fps: float = DEFAULT_FPS,
     size: int = DEFAULT_SIZE,
     frames: int = DEFAULT_FRAMES,
+    *,
+    width: int | None = None,
+    duration: float | None = None,
 ) -> bytes:
     """The animated scene as a looping GIF (one shared 255-colour palette, no dithering, so
     the landscape does not shimmer). ``progress(fraction)`` is called after every frame and
-    with 1.0 when the file is ready. About 1-3 s for the default scene."""
-    _check(fps, frames, progress)
-    renderer = scene_renderer(scenario, traj, size)
+    with 1.0 when the file is ready. ``width`` and ``duration``: see the module docstring.
+    About 1-3 s for the default scene."""
+    fps, frames, width, duration = _check(fps, frames, progress, width, duration)
+    n_frames, ms = gif_timing(fps, frames, duration)
+    renderer = scene_renderer(scenario, traj, size, width)
     # The last frame shows every path, head and ✗: its palette serves all frames. 255 colours
     # leave an index free, which Pillow's optimize uses to make unchanged pixels transparent
-    # (a tenth of the size; decoding gives the frames back exactly).
+    # (a tenth of the size; decoding gives the frames back exactly). Consecutive equal frames
+    # (a step shown twice) are merged by Pillow into one longer frame.
     last = renderer.frame(renderer.n_steps)
     palette = last.quantize(colors=255, method=Image.Quantize.MEDIANCUT)
+    ks = _steps(renderer.n_steps, n_frames, duration is not None)
     indexed = [im.quantize(palette=palette, dither=Image.Dither.NONE)
-               for im in _frames(renderer, frames, progress, 1 - _ENCODE_SHARE)]
-    ms = round(1000 / fps)
+               for im in _frames(renderer, ks, progress, 1 - _ENCODE_SHARE)]
     durations = [ms] * len(indexed)
-    durations[-1] = max(ms, round(HOLD_SECONDS * 1000))
+    hold = round(HOLD_SECONDS * 1000)
+    durations[-1] = max(ms, hold) if duration is None else ms + hold
     buf = io.BytesIO()
     indexed[0].save(buf, format="GIF", save_all=True, append_images=indexed[1:],
                     duration=durations, loop=0, optimize=True, disposal=1)
@@ -128,9 +201,10 @@ def render_gif(
     return buf.getvalue()
 
 
-def render_png(scenario: Scenario, traj: Trajectories, size: int = DEFAULT_SIZE) -> bytes:
-    """The final frame (every path drawn to its end) as a PNG."""
-    renderer = scene_renderer(scenario, traj, size)
+def render_png(scenario: Scenario, traj: Trajectories, size: int = DEFAULT_SIZE, *,
+               width: int | None = None) -> bytes:
+    """The final frame (every path drawn to its end) as a PNG; ``width`` as for GIFs."""
+    renderer = scene_renderer(scenario, traj, size, width)
     buf = io.BytesIO()
     renderer.frame(renderer.n_steps).save(buf, format="PNG", optimize=True)
     return buf.getvalue()
@@ -163,6 +237,7 @@ def _encode_mp4(exe: str, images: Iterable[Image.Image], size: tuple[int, int], 
         path = os.path.join(tmp, "scene.mp4")
         cmd = [exe, "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo",
                "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", f"{fps:g}", "-i", "-",
+               *(["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"] if w % 2 or h % 2 else []),
                "-an", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "medium",
                "-crf", "20", "-movflags", "+faststart", path]
         with open(os.path.join(tmp, "ffmpeg.log"), "w+b") as log:
@@ -196,20 +271,26 @@ def render_mp4(
     fps: float = DEFAULT_FPS,
     size: int = DEFAULT_SIZE,
     frames: int = DEFAULT_FRAMES,
+    *,
+    width: int | None = None,
+    duration: float | None = None,
 ) -> bytes:
-    """The animated scene as an H.264 MP4 (the last frame held ~2 s). Raises ``RuntimeError``
-    when :func:`mp4_available` is False."""
-    _check(fps, frames, progress)
+    """The animated scene as an H.264 MP4 (the last frame held ~2 s); ``width`` and
+    ``duration`` (``round(duration * fps)`` frames at ``fps``): see the module docstring.
+    Raises ``RuntimeError`` when :func:`mp4_available` is False."""
+    fps, frames, width, duration = _check(fps, frames, progress, width, duration)
     exe = _ffmpeg()
     if exe is None:
         raise RuntimeError("MP4 export needs the imageio-ffmpeg package (pip install "
                            "imageio-ffmpeg); GIF works without it")
-    renderer = scene_renderer(scenario, traj, size)
+    renderer = scene_renderer(scenario, traj, size, width)
     size_px = (renderer.layout.width, renderer.layout.height)
-    data = _encode_mp4(exe, _frames(renderer, frames, progress, 1 - _ENCODE_SHARE), size_px,
+    if duration is None:
+        ks = _steps(renderer.n_steps, frames, False)
+    else:
+        ks = _steps(renderer.n_steps, min(MAX_MP4_FRAMES, max(2, round(duration * fps))), True)
+    data = _encode_mp4(exe, _frames(renderer, ks, progress, 1 - _ENCODE_SHARE), size_px,
                        fps, round(HOLD_SECONDS * fps))
     if progress is not None:
         progress(1.0)
     return data
-
-

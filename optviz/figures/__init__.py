@@ -13,6 +13,7 @@ from .curves import loss_figure, thin_minmax
 from .data import Landscape, Track, divergence_note, divergence_notes, frame_steps
 from .landscape import (
     color_scale,
+    colorbar_ticks,
     colorbar_trace,
     isoline_trace,
     isolines,
@@ -25,6 +26,7 @@ __all__ = [
     "Landscape",
     "Track",
     "color_scale",
+    "colorbar_ticks",
     "colorbar_trace",
     "divergence_note",
     "divergence_notes",

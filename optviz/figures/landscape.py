@@ -32,6 +32,7 @@ from .data import Landscape, decimals_for, round_list
 __all__ = [
     "ColorScale",
     "color_scale",
+    "colorbar_ticks",
     "colorbar_trace",
     "isoline_trace",
     "isolines",
@@ -206,6 +207,22 @@ def isoline_trace(land: Landscape, n_levels: int = 15) -> go.Scatter:
     )
 
 
+def colorbar_ticks(cs: ColorScale) -> tuple[list[float], list[str], str]:
+    """Ticks of the colour bar of ``cs``: positions (in ``t``, between ``cs.lo`` and
+    ``cs.hi``), their labels and the bar's title. On a log scale the ticks are decades of
+    :math:`f - b` and the title says so; a flat landscape has one tick, its value, mid-bar."""
+    if cs.flat is not None:
+        return [(cs.lo + cs.hi) / 2], tick_labels([cs.flat]), "f"
+    if cs.log_scale:
+        decades = np.arange(np.ceil(cs.lo - 1e-9), np.floor(cs.hi + 1e-9) + 1)
+        if len(decades) > 7:
+            decades = decades[:: int(np.ceil(len(decades) / 6))]
+        title = "f" if cs.base == 0 else f"f − ({cs.base:.4g})"
+        return decades.tolist(), [f"{10.0 ** d:g}" for d in decades], title
+    ticks = nice_ticks(cs.lo, cs.hi)
+    return ticks.tolist(), tick_labels(ticks), "f"
+
+
 def colorbar_trace(
     land: Landscape, colorscale: str | list = "Viridis", lighten: float = 0.45
 ) -> go.Scatter:
@@ -218,20 +235,7 @@ def colorbar_trace(
     cs = color_scale(land)
     lut = _lut(colorscale, lighten, n=11)
     scale = [[i / 10, f"rgb({r},{g},{b})"] for i, (r, g, b) in enumerate(lut.tolist())]
-    if cs.flat is not None:
-        tickvals, ticktext, title = [(cs.lo + cs.hi) / 2], tick_labels([cs.flat]), "f"
-    elif cs.log_scale:
-        decades = np.arange(np.ceil(cs.lo - 1e-9), np.floor(cs.hi + 1e-9) + 1)
-        if len(decades) > 7:
-            decades = decades[:: int(np.ceil(len(decades) / 6))]
-        tickvals = decades.tolist()
-        ticktext = [f"{10.0 ** d:g}" for d in decades]
-        title = "f" if cs.base == 0 else f"f − ({cs.base:.4g})"
-    else:
-        ticks = nice_ticks(cs.lo, cs.hi)
-        tickvals = ticks.tolist()
-        ticktext = tick_labels(ticks)
-        title = "f"
+    tickvals, ticktext, title = colorbar_ticks(cs)
     x_out = land.x_range[0] - 10 * (land.x_range[1] - land.x_range[0])
     y_out = land.y_range[0] - 10 * (land.y_range[1] - land.y_range[0])
     return go.Scatter(

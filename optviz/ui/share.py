@@ -20,6 +20,7 @@ from optviz.presets import get_preset, list_presets
 from optviz.runner import Trajectories
 from optviz.scene import Scenario, ScenarioError
 from optviz.ui import state
+from optviz.ui.media_options import media_options
 from optviz.ui.style import md_escape
 
 PRESET_KEY = state.PRESET
@@ -111,8 +112,9 @@ def exports(scene: Scenario, traj: Trajectories) -> None:
 def media(scene: Scenario, traj: Trajectories) -> None:
     """GIF (and MP4 where an encoder is installed): render on request, then download."""
     formats = ["gif", *(["mp4"] if mp4_available() else [])]
+    options = media_options()
     scene_key = (scene.sim_key(), tuple(r.color for r in scene.runs),
-                 tuple(r.display_label() for r in scene.runs))
+                 tuple(r.display_label() for r in scene.runs), tuple(sorted(options.items())))
     rendered = st.session_state.get(RENDERED, {})
     cols = st.columns(len(formats))
     for col, fmt in zip(cols, formats, strict=True):
@@ -123,7 +125,7 @@ def media(scene: Scenario, traj: Trajectories) -> None:
                 f"Render {fmt.upper()}", key=f"render.{fmt}", icon=":material/movie:",
                 help=f"{spec.label}: takes a few seconds")
             if pressed:
-                data = _render(fmt, scene, traj)
+                data = _render(fmt, scene, traj, options)
                 if data is not None:  # keep only the latest render of each format
                     st.session_state[RENDERED] = {
                         (fmt, scene_key): data,
@@ -135,14 +137,15 @@ def media(scene: Scenario, traj: Trajectories) -> None:
                     on_click="ignore", icon=":material/download:", type="primary")
 
 
-def _render(fmt: str, scene: Scenario, traj: Trajectories) -> bytes | None:
+def _render(fmt: str, scene: Scenario, traj: Trajectories,
+            options: dict[str, int | float]) -> bytes | None:
     bar = st.progress(0.0, text=f"Rendering the {fmt.upper()}…")
 
     def progress(fraction: float) -> None:
         bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"Rendering the {fmt.upper()}…")
 
     try:
-        data = export(fmt, scene, traj, progress)
+        data = export(fmt, scene, traj, progress, **options)
     except Exception as exc:  # a failed render is a message, not a broken page
         bar.empty()
         st.error(f"Could not render the {fmt.upper()}: {md_escape(exc)}",
