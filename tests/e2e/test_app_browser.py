@@ -289,7 +289,8 @@ def test_a_shared_link_reproduces_its_scene(page, app_url, artifacts) -> None:
              "run": "adam:lr=0.2;sgd:lr=0.01", "color2": "00d9ff", "label2": "plain SGD"}
     open_app(page, app_url, query)
     assert "Himmelblau" in page.evaluate(f"() => {_GD}._fullLayout.title.text")
-    names = page.evaluate(f"() => {_GD}.data.filter(t => String(t.uid).startsWith('path')).map(t => t.name)")
+    names = page.evaluate(f"() => {_GD}.data.filter(t => String(t.uid).startsWith('path'))"
+                          ".map(t => t.name)")
     assert names == ["Adam (lr=0.2)", "plain SGD"]
     colours = page.evaluate(f"() => {_GD}.data.filter(t => String(t.uid).startsWith('path'))"
                             ".map(t => t.line.color)")
