@@ -19,6 +19,7 @@
   var MOVE_MS = 150; // at most one "move" event per this many ms while dragging
   var CLICK_PX = 4; // a mouse that moved less than this between down and up clicked
   var WIDE_PX = 1100; // race and loss chart side by side from this root width on
+  var LOSS_MS = 100; // while playing, the loss chart is redrawn at most this often
 
   function plotly() {
     return globalThis.Plotly;
@@ -123,6 +124,7 @@
     var style = payload.style;
     var below = [], above = [];
     payload.base.data.forEach(function (tr) {
+      if (tr.name === "colorbar") return; // drawn as HTML by drawColorbar (much cheaper)
       (tr.meta === "above" ? above : below).push(tr);
     });
     var data = below.slice();
@@ -188,6 +190,54 @@
     return layout;
   }
 
+  /* ------------------------------------------------------------------ colour bar */
+
+  /**
+   * The base's colour bar trace (a scatter whose marker.colorbar describes the scale),
+   * drawn as HTML beside the plot area: plotly.js redraws a trace colour bar on every
+   * restyle, which cost more than everything else in a frame.
+   */
+  function colorbarSpec(payload) {
+    var tr = payload.base.data.filter(function (t) { return t.name === "colorbar"; })[0];
+    if (!tr || !tr.marker || !tr.marker.colorbar) return null;
+    var m = tr.marker, cb = m.colorbar;
+    return {
+      scale: m.colorscale, cmin: m.cmin, cmax: m.cmax, title: (cb.title || {}).text || "",
+      tickvals: cb.tickvals || [], ticktext: cb.ticktext || [], len: cb.len || 0.75,
+      thickness: cb.thickness || 10, font: ((cb.tickfont || {}).size) || 11,
+    };
+  }
+
+  function buildColorbar(box, spec) {
+    while (box.firstChild) box.removeChild(box.firstChild);
+    box.style.display = spec ? "" : "none";
+    if (!spec) return;
+    box.style.fontSize = spec.font + "px";
+    el("div", "ovp-cb-title", box, spec.title);
+    var bar = el("div", "ovp-cb-bar", box);
+    bar.style.width = spec.thickness + "px";
+    bar.style.background = "linear-gradient(to top, " + spec.scale.map(function (s) {
+      return s[1] + " " + (100 * s[0]) + "%";
+    }).join(", ") + ")";
+    spec.tickvals.forEach(function (v, i) {
+      var f = (v - spec.cmin) / (spec.cmax - spec.cmin);
+      if (!(f >= -1e-9 && f <= 1 + 1e-9)) return;
+      var tick = el("div", "ovp-cb-tick", bar, spec.ticktext[i]);
+      tick.style.bottom = (100 * f) + "%";
+    });
+  }
+
+  /** Put the colour bar just right of the plot area, centred on it, len of its height. */
+  function placeColorbar(box, gd, spec) {
+    var fl = gd._fullLayout;
+    if (!spec || !fl || !fl.xaxis) return;
+    var xa = fl.xaxis, ya = fl.yaxis;
+    var h = ya._length * spec.len;
+    box.style.left = (gd.offsetLeft + xa._offset + xa._length + 12) + "px";
+    box.style.top = (gd.offsetTop + ya._offset + (ya._length - h) / 2) + "px";
+    box.lastChild.style.height = h + "px";
+  }
+
   /* ------------------------------------------------------------------ DOM */
 
   function el(tag, cls, parent, text) {
@@ -201,7 +251,9 @@
   function buildDom(root) {
     var box = el("div", "optviz-player", root);
     var main = el("div", "ovp-main", box);
-    var race = el("div", "ovp-race", main);
+    var wrap = el("div", "ovp-race-wrap", main);
+    var race = el("div", "ovp-race", wrap);
+    var colorbar = el("div", "ovp-colorbar", wrap);
     var bar = el("div", "ovp-controls", main);
     var play = el("button", "ovp-play", bar, "▶");
     play.type = "button";
@@ -225,7 +277,7 @@
     var side = el("div", "ovp-side", box);
     var loss = el("div", "ovp-loss", side);
     var notes = el("div", "ovp-notes", main);
-    return { box: box, main: main, race: race, bar: bar, play: play, back: back, fwd: fwd,
+    return { box: box, main: main, race: race, colorbar: colorbar, bar: bar, play: play, back: back, fwd: fwd,
              slider: slider, readout: readout, speed: speed, lossMode: lossMode, side: side,
              loss: loss, notes: notes };
   }
@@ -239,7 +291,7 @@
     var S = {
       payload: null, tracks: [], ids: null, step: 0, playing: false, raf: 0, t0: 0, k0: 0,
       speed: 1, lossAll: false, dead: false, drag: null, down: null, lastMove: 0,
-      starts: [],
+      starts: [], lossAt: 0, cb: null,
     };
     root.setAttribute("data-testid", "optviz-player");
     if (!root.hasAttribute("tabindex")) root.tabIndex = 0;
@@ -270,7 +322,12 @@
         ids.push(S.ids.headIds[i]);
       });
       if (ids.length) P.restyle(dom.race, { x: xs, y: ys, customdata: cds }, ids);
-      renderLoss(k);
+      // while playing, the loss chart follows at most every LOSS_MS (it costs a redraw too)
+      var now = performance.now();
+      if (!S.playing || k >= S.payload.steps || now - S.lossAt >= LOSS_MS) {
+        S.lossAt = now;
+        renderLoss(k);
+      }
       setStepReadout();
     }
 
@@ -327,6 +384,7 @@
       layoutSizes();
       P.Plots.resize(dom.race);
       P.Plots.resize(dom.loss);
+      placeColorbar(dom.colorbar, dom.race, S.cb);
     }
 
     var config = {
@@ -347,6 +405,9 @@
       var h = layoutSizes();
       var layout = Object.assign({}, payload.base.layout, { height: h, dragmode: false });
       P.react(dom.race, race.data, layout, config);
+      S.cb = colorbarSpec(payload);
+      buildColorbar(dom.colorbar, S.cb);
+      placeColorbar(dom.colorbar, dom.race, S.cb);
       var ll = lossLayout(payload);
       ll.height = parseInt(dom.loss.style.height, 10);
       P.react(dom.loss, lossTraces(payload, S.tracks), ll, config);

@@ -165,15 +165,23 @@ def _to_data(ax: dict, cx: float, cy: float) -> tuple[float, float]:
 
 
 def _rate(page, seconds: float, warmup: float = 0.2) -> float:
-    """Steps per second while playing, measured in the page over ``seconds``."""
+    """Steps per second while playing, measured in the page over ``seconds``: the slope of
+    ``data-step`` against the time it changed (least squares; robust to a slow frame rate)."""
     return page.evaluate("""async ([warm, secs]) => {
         const root = document.getElementById('root');
         const sleep = ms => new Promise(r => setTimeout(r, ms));
         await sleep(warm * 1000);
-        const s0 = +root.dataset.step, t0 = performance.now();
+        const pts = [[performance.now(), +root.dataset.step]];
+        const obs = new MutationObserver(() => pts.push([performance.now(), +root.dataset.step]));
+        obs.observe(root, {attributes: true, attributeFilter: ['data-step']});
         await sleep(secs * 1000);
-        const s1 = +root.dataset.step, t1 = performance.now();
-        return (s1 - s0) / ((t1 - t0) / 1000); }""", [warmup, seconds])
+        obs.disconnect();
+        pts.push([performance.now(), +root.dataset.step]);
+        const n = pts.length, mt = pts.reduce((a, p) => a + p[0], 0) / n,
+              ms = pts.reduce((a, p) => a + p[1], 0) / n;
+        let num = 0, den = 0;
+        for (const [t, s] of pts) { num += (t - mt) * (s - ms); den += (t - mt) ** 2; }
+        return num / den * 1000; }""", [warmup, seconds])
 
 
 # ----------------------------------------------------------------------------- tests
@@ -327,7 +335,7 @@ def test_click_gives_exact_coordinates_and_drag_throttled_moves(open_player):
     events = page.evaluate("window.__events")
     moves = [e for e in events if not e["final"]]
     assert all(e["action"] == "move" and e["index"] == 0 for e in events)
-    assert 2 <= len(moves) <= 8, len(moves)
+    assert 2 <= len(moves) < 16, len(moves)  # fewer than the mouse moves
     gaps = np.diff([e["t"] for e in moves])
     assert (gaps >= 149).all(), gaps
     final = events[-1]
@@ -362,12 +370,14 @@ def test_eight_tracks_of_5000_steps_play_at_the_nominal_rate(open_player):
     page = open_player(payload)
     rate = payload["base_rate"]
     page.evaluate("""() => { window.__restyles = 0; const r = Plotly.restyle;
-        Plotly.restyle = function () { window.__restyles++; return r.apply(this, arguments); };
+        Plotly.restyle = function (gd) {
+            if (gd.classList.contains('ovp-race')) window.__restyles++;
+            return r.apply(this, arguments); };
     }""")
     page.evaluate("window.__player.seek(0)")
     page.click(".ovp-play")
     measured = _rate(page, 2.0)
-    frames = page.evaluate("window.__restyles") / 2  # race + loss chart per frame
+    frames = page.evaluate("window.__restyles")  # one race restyle per frame
     page.click(".ovp-play")
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "player-rate.json").write_text(json.dumps(
