@@ -579,11 +579,17 @@
     }
 
     function onDown(ev) {
-      if (ev.button !== 0 || typeof host.onStart !== "function") return;
+      if (typeof host.onStart !== "function") return;
       if (ev.target.closest && ev.target.closest(".modebar, .legend")) return;
       var at = toData(ev);
       if (!at) return;
       var i = nearStart(ev);
+      if (ev.button === 2 && i >= 0 && S.starts.length > 1) { // right-click removes a start
+        var p = S.starts[i];
+        emit({ action: "remove", index: i, x: p[0], y: p[1], final: true });
+        return;
+      }
+      if (ev.button !== 0) return;
       if (i >= 0) {
         S.drag = { index: i, moved: false };
         S.lastMove = 0;
@@ -639,6 +645,12 @@
     }
 
     dom.race.addEventListener("mousedown", onDown, true);
+    function onContextMenu(ev) {
+      if (typeof host.onStart === "function" && toData(ev) && nearStart(ev) >= 0) {
+        ev.preventDefault(); // the right-click removed a start: no browser menu
+      }
+    }
+    dom.race.addEventListener("contextmenu", onContextMenu);
     globalThis.addEventListener("mousemove", onMove, true);
     globalThis.addEventListener("mouseup", onUp, true);
 

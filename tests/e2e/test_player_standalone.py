@@ -342,6 +342,9 @@ def test_click_gives_exact_coordinates_and_drag_throttled_moves(open_player):
     assert final["final"] is True and len(events) == len(moves) + 1
     x, y = _to_data(ax, ex, ey)
     assert abs(final["x"] - x) <= 1e-9 * span and abs(final["y"] - y) <= 1e-9 * span
+    # right-click on a start removes it (only while there are several: here there is one)
+    page.mouse.click(ex, ey, button="right")
+    assert len(page.evaluate("window.__events")) == len(events)
     starts = page.evaluate("""() => { const t = document.querySelector('.ovp-race').data
         .find(t => t.uid === 'starts'); return [t.x[0], t.y[0]]; }""")
     assert starts == pytest.approx([x, y], abs=1e-9 * span)  # the marker moved along
@@ -440,3 +443,39 @@ def test_offline_export_page_opens_at_step_0_and_plays(browser, tmp_path):
     finally:
         context.close()
     assert not errors, errors
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (1366, 768), (1920, 1080)])
+def test_classroom_race_and_controls_fit_the_viewport(open_player, size):
+    page = open_player(_payload(classroom=True), width=size[0], height=size[1])
+    assert page.evaluate("document.querySelector('.optviz-player').classList"
+                         ".contains('optviz-classroom')")
+    bottom = page.evaluate("document.querySelector('.ovp-controls').getBoundingClientRect()"
+                           ".bottom")
+    assert bottom <= size[1]
+    sizes = page.evaluate("""() => [...document.querySelectorAll(
+        '.ovp-controls button, .ovp-controls select, .ovp-readout')]
+        .map(e => parseFloat(getComputedStyle(e).fontSize))""")
+    assert min(sizes) >= 18, sizes
+    ax = page.evaluate(_AXES)
+    assert abs(ax["ym"]) == pytest.approx(ax["xm"], rel=0.01)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"player-classroom-{size[0]}x{size[1]}.png"))
+
+
+def test_update_keeps_speed_and_loss_mode_and_destroy_stops_everything(open_player):
+    page = open_player(_payload(), _payload(lrs=[0.003, 0.03]))
+    page.select_option(".ovp-speed", "2")
+    page.click(".ovp-lossmode")
+    page.evaluate("window.__player.update(window.__payloads[1])")
+    assert page.input_value(".ovp-speed") == "2"
+    assert "all" in page.inner_text(".ovp-lossmode")
+    page.click(".ovp-play")
+    page.wait_for_timeout(200)
+    page.evaluate("""() => { window.__frames = 0; const raf = window.requestAnimationFrame;
+        window.requestAnimationFrame = f => { window.__frames++; return raf(f); };
+        window.__player.destroy(); window.__frames = 0; }""")
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__frames") == 0  # no animation loop left behind
+    assert page.evaluate("document.querySelector('.optviz-player')") is None
+    assert page.evaluate("window.__optvizPlayers.length") == 0
