@@ -178,3 +178,12 @@ def test_initial_step_is_checked():
     with pytest.raises(ValueError):
         _payload(initial_step=-1)
     assert _payload(initial_step=7)["initial_step"] == 7
+
+
+def test_a_hostile_label_cannot_close_the_payload_script_tag():
+    from optviz.exports.html import script_json
+
+    p = _payload(tracks=[_track(label="</script><script>alert(1)</script><!--")])
+    text = script_json(p)
+    assert "</" not in text and "<!--" not in text and "<" not in text
+    assert json.loads(text) == p

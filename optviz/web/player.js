@@ -411,6 +411,10 @@
       var ll = lossLayout(payload);
       ll.height = parseInt(dom.loss.style.height, 10);
       P.react(dom.loss, lossTraces(payload, S.tracks), ll, config);
+      if (!S.listening && dom.race.on) { // plotly's event emitter exists after the first plot
+        dom.race.on("plotly_restyle", syncVisibility);
+        S.listening = true;
+      }
       dom.slider.max = String(payload.steps);
       fillSpeeds();
       setNotes(payload.notes || []);
@@ -645,6 +649,21 @@
     }
 
     dom.race.addEventListener("mousedown", onDown, true);
+
+    /** A legend click shows / hides a run on the race: mirror it on the loss chart. */
+    function syncVisibility() {
+      if (S.dead || !S.ids) return;
+      var vis = S.ids.pathIds.map(function (id) {
+        var v = dom.race.data[id].visible;
+        return v === undefined ? true : v;
+      });
+      var now = dom.loss.data.slice(0, vis.length).map(function (t) {
+        return t.visible === undefined ? true : t.visible;
+      });
+      if (vis.some(function (v, i) { return v !== now[i]; })) {
+        P.restyle(dom.loss, { visible: vis }, vis.map(function (_, i) { return i; }));
+      }
+    }
     function onContextMenu(ev) {
       if (typeof host.onStart === "function" && toData(ev) && nearStart(ev) >= 0) {
         ev.preventDefault(); // the right-click removed a start: no browser menu

@@ -366,6 +366,11 @@ def test_loss_chart_stops_at_the_current_step_and_the_cursor_moves(open_player):
     out = {t["uid"]: t for t in page.evaluate(curves)}
     assert out["curve0"]["last"] == 400 and out["cursor"]["x"] == [37, 37]
     assert "all" in page.inner_text(".ovp-lossmode")
+    # hiding a run in the race's legend hides its loss curve too
+    page.click(".ovp-race .legend .traces >> nth=1")
+    page.wait_for_timeout(900)  # plotly waits out a double click first
+    vis = page.evaluate("document.querySelector('.ovp-loss').data.map(t => t.visible)")
+    assert vis[1] == "legendonly" and vis[0] in (True, None)
 
 
 def test_eight_tracks_of_5000_steps_play_at_the_nominal_rate(open_player):
