@@ -303,11 +303,15 @@
       dom.slider.value = String(S.step);
       dom.readout.textContent = "step " + S.step + " / " + total;
       root.dataset.step = String(S.step);
+      // the wall time (performance.now() ms) the shown step belongs to: the frame's time
+      // while playing, so tests can check steps / s against it whatever the frame rate
+      root.dataset.stepAt = String(Math.round(S.stepAt * 1000) / 1000);
     }
 
     /** Draw step k: ONE restyle of the race's path and head traces, one of the loss chart. */
-    function render(k) {
+    function render(k, at) {
       S.step = k;
+      S.stepAt = at === undefined ? performance.now() : at;
       var xs = [], ys = [], cds = [], ids = [];
       S.tracks.forEach(function (tr, i) {
         var p = pathAt(tr, k);
@@ -479,11 +483,11 @@
       var k = S.k0 + Math.floor(Math.max(0, now - S.t0) / 1000 * rate);
       var end = S.payload.steps;
       if (k >= end) {
-        render(end);
+        render(end, now);
         pause();
         return;
       }
-      if (k !== S.step) render(k);
+      if (k !== S.step) render(k, now);
       if (S.playing) S.raf = requestAnimationFrame(tick);
     }
 
