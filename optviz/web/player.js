@@ -291,7 +291,7 @@
     var S = {
       payload: null, tracks: [], ids: null, step: 0, playing: false, raf: 0, t0: 0, k0: 0,
       speed: 1, lossAll: false, dead: false, drag: null, down: null, lastMove: 0,
-      starts: [], lossAt: 0, cb: null,
+      starts: [], lossAt: 0, cb: null, startsRaf: 0, listening: false,
     };
     root.setAttribute("data-testid", "optviz-player");
     if (!root.hasAttribute("tabindex")) root.tabIndex = 0;
@@ -579,7 +579,22 @@
       if (typeof host.onStart === "function") host.onStart(event);
     }
 
+    /** Redraw the start markers, at most once per animation frame (mousemove fires faster
+     *  than a redraw takes). */
+    function drawStartsSoon() {
+      if (!S.startsRaf) {
+        S.startsRaf = requestAnimationFrame(function () {
+          S.startsRaf = 0;
+          if (!S.dead) drawStarts();
+        });
+      }
+    }
+
     function drawStarts() {
+      if (S.startsRaf) {
+        cancelAnimationFrame(S.startsRaf);
+        S.startsRaf = 0;
+      }
       P.restyle(dom.race, {
         x: [S.starts.map(function (p) { return p[0]; })],
         y: [S.starts.map(function (p) { return p[1]; })],
@@ -615,7 +630,7 @@
       ev.preventDefault();
       S.drag.moved = true;
       S.starts[S.drag.index] = [at.x, at.y];
-      drawStarts();
+      drawStartsSoon();
       var now = performance.now();
       if (now - S.lastMove >= MOVE_MS) {
         S.lastMove = now;
@@ -706,6 +721,7 @@
       if (S.dead) return;
       pause();
       S.dead = true;
+      if (S.startsRaf) cancelAnimationFrame(S.startsRaf);
       if (ro) ro.disconnect();
       globalThis.removeEventListener("resize", onWindowResize);
       globalThis.removeEventListener("mousemove", onMove, true);
