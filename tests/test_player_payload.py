@@ -93,6 +93,9 @@ def test_curve_is_the_gap_to_a_known_minimum_and_gnorm_nan_without_grad():
     assert np.isnan(_decode(p["tracks"][0]["gnorm"])).all()
     assert p["loss_layout"]["yaxis"]["title"]["text"] == "f − f*"
     assert p["loss_layout"]["yaxis"]["type"] == "log"
+    lo, hi = p["loss_layout"]["yaxis"]["range"]  # fixed for the whole race, in decades
+    assert p["loss_layout"]["yaxis"]["autorange"] is False
+    assert lo < np.log10((t.loss + 1.0).min()) < np.log10((t.loss + 1.0).max()) < hi
     lin = race_payload(replace(_land(), minimum_value=None), [t], None)
     assert lin["loss_layout"]["yaxis"]["title"]["text"] == "f"
 
@@ -178,3 +181,12 @@ def test_initial_step_is_checked():
     with pytest.raises(ValueError):
         _payload(initial_step=-1)
     assert _payload(initial_step=7)["initial_step"] == 7
+
+
+def test_a_hostile_label_cannot_close_the_payload_script_tag():
+    from optviz.exports.html import script_json
+
+    p = _payload(tracks=[_track(label="</script><script>alert(1)</script><!--")])
+    text = script_json(p)
+    assert "</" not in text and "<!--" not in text and "<" not in text
+    assert json.loads(text) == p

@@ -27,6 +27,7 @@ import plotly.colors as pcolors
 
 from optviz.geometry import equal_aspect, pull_far
 
+from .curves import _y_range
 from .data import (
     Landscape,
     Track,
@@ -182,6 +183,7 @@ def _loss(tracks: Sequence[Track], minimum_value: float | None,
     else:
         use_log = bool(finite.size) and bool(np.all(finite > 0))
     what = "f − f*" if known else "f"
+    yaxis_range = _loss_range(tracks, curves, use_log)
     n_steps = max((t.steps for t in tracks), default=1)
     axis = dict(showgrid=True, gridcolor="#eee", zeroline=False, showline=True,
                 linecolor="#999", ticks="outside", ticklen=4, fixedrange=True,
@@ -200,10 +202,34 @@ def _loss(tracks: Sequence[Track], minimum_value: float | None,
         xaxis=dict(axis, title=dict(text="step", standoff=6, font=dict(size=fonts["tick"])),
                    range=[0, max(n_steps, 1)], autorange=False),
         yaxis=dict(axis, title=dict(text=what, font=dict(size=fonts["tick"])),
-                   type="log" if use_log else "linear", exponentformat="power"),
+                   type="log" if use_log else "linear", exponentformat="power",
+                   **({"range": yaxis_range, "autorange": False} if yaxis_range else {})),
         uirevision="loss",
     )
     return curves, layout
+
+
+def _loss_range(tracks: Sequence[Track], curves: Sequence[np.ndarray],
+                use_log: bool) -> list[float] | None:
+    """The loss chart's y range for the whole race, so that the axis stands still while the
+    curves grow: :func:`optviz.figures.curves._y_range` when a diverging run would blow it
+    up, else all finite values with a little room (log: in decades)."""
+    series = [c[np.isfinite(c)] for c in curves]
+    fixed = _y_range(tracks, series, use_log)
+    if fixed is not None:
+        return [float(v) for v in fixed]
+    every = np.concatenate(series) if series else np.zeros(0)
+    if use_log:
+        every = every[every > 0]
+    if every.size == 0:
+        return None
+    lo, hi = float(every.min()), float(every.max())
+    if use_log:
+        lo, hi = np.log10(lo), np.log10(hi)
+        pad = max(0.05 * (hi - lo), 0.1)
+    else:
+        pad = max(0.05 * (hi - lo), 1e-12 * max(abs(lo), abs(hi), 1.0))
+    return [float(lo - pad), float(hi + pad)]
 
 
 def race_payload(

@@ -19,6 +19,7 @@
   var MOVE_MS = 150; // at most one "move" event per this many ms while dragging
   var CLICK_PX = 4; // a mouse that moved less than this between down and up clicked
   var WIDE_PX = 1100; // race and loss chart side by side from this root width on
+  var LOSS_MS = 100; // while playing, the loss chart is redrawn at most this often
 
   function plotly() {
     return globalThis.Plotly;
@@ -123,6 +124,7 @@
     var style = payload.style;
     var below = [], above = [];
     payload.base.data.forEach(function (tr) {
+      if (tr.name === "colorbar") return; // drawn as HTML by drawColorbar (much cheaper)
       (tr.meta === "above" ? above : below).push(tr);
     });
     var data = below.slice();
@@ -188,6 +190,54 @@
     return layout;
   }
 
+  /* ------------------------------------------------------------------ colour bar */
+
+  /**
+   * The base's colour bar trace (a scatter whose marker.colorbar describes the scale),
+   * drawn as HTML beside the plot area: plotly.js redraws a trace colour bar on every
+   * restyle, which cost more than everything else in a frame.
+   */
+  function colorbarSpec(payload) {
+    var tr = payload.base.data.filter(function (t) { return t.name === "colorbar"; })[0];
+    if (!tr || !tr.marker || !tr.marker.colorbar) return null;
+    var m = tr.marker, cb = m.colorbar;
+    return {
+      scale: m.colorscale, cmin: m.cmin, cmax: m.cmax, title: (cb.title || {}).text || "",
+      tickvals: cb.tickvals || [], ticktext: cb.ticktext || [], len: cb.len || 0.75,
+      thickness: cb.thickness || 10, font: ((cb.tickfont || {}).size) || 11,
+    };
+  }
+
+  function buildColorbar(box, spec) {
+    while (box.firstChild) box.removeChild(box.firstChild);
+    box.style.display = spec ? "" : "none";
+    if (!spec) return;
+    box.style.fontSize = spec.font + "px";
+    el("div", "ovp-cb-title", box, spec.title);
+    var bar = el("div", "ovp-cb-bar", box);
+    bar.style.width = spec.thickness + "px";
+    bar.style.background = "linear-gradient(to top, " + spec.scale.map(function (s) {
+      return s[1] + " " + (100 * s[0]) + "%";
+    }).join(", ") + ")";
+    spec.tickvals.forEach(function (v, i) {
+      var f = (v - spec.cmin) / (spec.cmax - spec.cmin);
+      if (!(f >= -1e-9 && f <= 1 + 1e-9)) return;
+      var tick = el("div", "ovp-cb-tick", bar, spec.ticktext[i]);
+      tick.style.bottom = (100 * f) + "%";
+    });
+  }
+
+  /** Put the colour bar just right of the plot area, centred on it, len of its height. */
+  function placeColorbar(box, gd, spec) {
+    var fl = gd._fullLayout;
+    if (!spec || !fl || !fl.xaxis) return;
+    var xa = fl.xaxis, ya = fl.yaxis;
+    var h = ya._length * spec.len;
+    box.style.left = (gd.offsetLeft + xa._offset + xa._length + 12) + "px";
+    box.style.top = (gd.offsetTop + ya._offset + (ya._length - h) / 2) + "px";
+    box.lastChild.style.height = h + "px";
+  }
+
   /* ------------------------------------------------------------------ DOM */
 
   function el(tag, cls, parent, text) {
@@ -201,7 +251,9 @@
   function buildDom(root) {
     var box = el("div", "optviz-player", root);
     var main = el("div", "ovp-main", box);
-    var race = el("div", "ovp-race", main);
+    var wrap = el("div", "ovp-race-wrap", main);
+    var race = el("div", "ovp-race", wrap);
+    var colorbar = el("div", "ovp-colorbar", wrap);
     var bar = el("div", "ovp-controls", main);
     var play = el("button", "ovp-play", bar, "▶");
     play.type = "button";
@@ -225,7 +277,7 @@
     var side = el("div", "ovp-side", box);
     var loss = el("div", "ovp-loss", side);
     var notes = el("div", "ovp-notes", main);
-    return { box: box, main: main, race: race, bar: bar, play: play, back: back, fwd: fwd,
+    return { box: box, main: main, race: race, colorbar: colorbar, bar: bar, play: play, back: back, fwd: fwd,
              slider: slider, readout: readout, speed: speed, lossMode: lossMode, side: side,
              loss: loss, notes: notes };
   }
@@ -239,7 +291,7 @@
     var S = {
       payload: null, tracks: [], ids: null, step: 0, playing: false, raf: 0, t0: 0, k0: 0,
       speed: 1, lossAll: false, dead: false, drag: null, down: null, lastMove: 0,
-      starts: [],
+      starts: [], lossAt: 0, cb: null, startsRaf: 0, listening: false,
     };
     root.setAttribute("data-testid", "optviz-player");
     if (!root.hasAttribute("tabindex")) root.tabIndex = 0;
@@ -251,11 +303,15 @@
       dom.slider.value = String(S.step);
       dom.readout.textContent = "step " + S.step + " / " + total;
       root.dataset.step = String(S.step);
+      // the wall time (performance.now() ms) the shown step belongs to: the frame's time
+      // while playing, so tests can check steps / s against it whatever the frame rate
+      root.dataset.stepAt = String(Math.round(S.stepAt * 1000) / 1000);
     }
 
     /** Draw step k: ONE restyle of the race's path and head traces, one of the loss chart. */
-    function render(k) {
+    function render(k, at) {
       S.step = k;
+      S.stepAt = at === undefined ? performance.now() : at;
       var xs = [], ys = [], cds = [], ids = [];
       S.tracks.forEach(function (tr, i) {
         var p = pathAt(tr, k);
@@ -270,7 +326,12 @@
         ids.push(S.ids.headIds[i]);
       });
       if (ids.length) P.restyle(dom.race, { x: xs, y: ys, customdata: cds }, ids);
-      renderLoss(k);
+      // while playing, the loss chart follows at most every LOSS_MS (it costs a redraw too)
+      var now = performance.now();
+      if (!S.playing || k >= S.payload.steps || now - S.lossAt >= LOSS_MS) {
+        S.lossAt = now;
+        renderLoss(k);
+      }
       setStepReadout();
     }
 
@@ -327,6 +388,7 @@
       layoutSizes();
       P.Plots.resize(dom.race);
       P.Plots.resize(dom.loss);
+      placeColorbar(dom.colorbar, dom.race, S.cb);
     }
 
     var config = {
@@ -347,9 +409,16 @@
       var h = layoutSizes();
       var layout = Object.assign({}, payload.base.layout, { height: h, dragmode: false });
       P.react(dom.race, race.data, layout, config);
+      S.cb = colorbarSpec(payload);
+      buildColorbar(dom.colorbar, S.cb);
+      placeColorbar(dom.colorbar, dom.race, S.cb);
       var ll = lossLayout(payload);
       ll.height = parseInt(dom.loss.style.height, 10);
       P.react(dom.loss, lossTraces(payload, S.tracks), ll, config);
+      if (!S.listening && dom.race.on) { // plotly's event emitter exists after the first plot
+        dom.race.on("plotly_restyle", syncVisibility);
+        S.listening = true;
+      }
       dom.slider.max = String(payload.steps);
       fillSpeeds();
       setNotes(payload.notes || []);
@@ -414,11 +483,11 @@
       var k = S.k0 + Math.floor(Math.max(0, now - S.t0) / 1000 * rate);
       var end = S.payload.steps;
       if (k >= end) {
-        render(end);
+        render(end, now);
         pause();
         return;
       }
-      if (k !== S.step) render(k);
+      if (k !== S.step) render(k, now);
       if (S.playing) S.raf = requestAnimationFrame(tick);
     }
 
@@ -510,7 +579,22 @@
       if (typeof host.onStart === "function") host.onStart(event);
     }
 
+    /** Redraw the start markers, at most once per animation frame (mousemove fires faster
+     *  than a redraw takes). */
+    function drawStartsSoon() {
+      if (!S.startsRaf) {
+        S.startsRaf = requestAnimationFrame(function () {
+          S.startsRaf = 0;
+          if (!S.dead) drawStarts();
+        });
+      }
+    }
+
     function drawStarts() {
+      if (S.startsRaf) {
+        cancelAnimationFrame(S.startsRaf);
+        S.startsRaf = 0;
+      }
       P.restyle(dom.race, {
         x: [S.starts.map(function (p) { return p[0]; })],
         y: [S.starts.map(function (p) { return p[1]; })],
@@ -518,11 +602,17 @@
     }
 
     function onDown(ev) {
-      if (ev.button !== 0 || typeof host.onStart !== "function") return;
+      if (typeof host.onStart !== "function") return;
       if (ev.target.closest && ev.target.closest(".modebar, .legend")) return;
       var at = toData(ev);
       if (!at) return;
       var i = nearStart(ev);
+      if (ev.button === 2 && i >= 0 && S.starts.length > 1) { // right-click removes a start
+        var p = S.starts[i];
+        emit({ action: "remove", index: i, x: p[0], y: p[1], final: true });
+        return;
+      }
+      if (ev.button !== 0) return;
       if (i >= 0) {
         S.drag = { index: i, moved: false };
         S.lastMove = 0;
@@ -540,7 +630,7 @@
       ev.preventDefault();
       S.drag.moved = true;
       S.starts[S.drag.index] = [at.x, at.y];
-      drawStarts();
+      drawStartsSoon();
       var now = performance.now();
       if (now - S.lastMove >= MOVE_MS) {
         S.lastMove = now;
@@ -578,6 +668,27 @@
     }
 
     dom.race.addEventListener("mousedown", onDown, true);
+
+    /** A legend click shows / hides a run on the race: mirror it on the loss chart. */
+    function syncVisibility() {
+      if (S.dead || !S.ids) return;
+      var vis = S.ids.pathIds.map(function (id) {
+        var v = dom.race.data[id].visible;
+        return v === undefined ? true : v;
+      });
+      var now = dom.loss.data.slice(0, vis.length).map(function (t) {
+        return t.visible === undefined ? true : t.visible;
+      });
+      if (vis.some(function (v, i) { return v !== now[i]; })) {
+        P.restyle(dom.loss, { visible: vis }, vis.map(function (_, i) { return i; }));
+      }
+    }
+    function onContextMenu(ev) {
+      if (typeof host.onStart === "function" && toData(ev) && nearStart(ev) >= 0) {
+        ev.preventDefault(); // the right-click removed a start: no browser menu
+      }
+    }
+    dom.race.addEventListener("contextmenu", onContextMenu);
     globalThis.addEventListener("mousemove", onMove, true);
     globalThis.addEventListener("mouseup", onUp, true);
 
@@ -610,6 +721,7 @@
       if (S.dead) return;
       pause();
       S.dead = true;
+      if (S.startsRaf) cancelAnimationFrame(S.startsRaf);
       if (ro) ro.disconnect();
       globalThis.removeEventListener("resize", onWindowResize);
       globalThis.removeEventListener("mousemove", onMove, true);
