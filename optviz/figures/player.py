@@ -26,6 +26,8 @@ import numpy as np
 import plotly.colors as pcolors
 
 from optviz.geometry import equal_aspect, pull_far
+from optviz.palette import START_SYMBOLS
+from optviz.palette import start_style as palette_start_style
 
 from .curves import _y_range
 from .data import (
@@ -45,12 +47,6 @@ __all__ = ["SPEEDS", "START_SYMBOLS", "VERSION", "race_payload", "start_style"]
 VERSION = 1
 #: Speed choices (multiples of ``base_rate``).
 SPEEDS = (0.25, 0.5, 1, 2, 4, 8)
-#: Marker symbols for the starts of one run, in order.
-START_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "triangle-down", "pentagon",
-                 "hexagon", "star-square", "cross", "x", "triangle-left", "triangle-right",
-                 "hourglass", "bowtie", "star-diamond", "diamond-tall")
-#: Lighten (> 0, towards white) or darken (< 0, towards black) the run colour per start.
-_SHADES = (0.0, 0.35, -0.3, 0.55, -0.5, 0.2, -0.15, 0.7)
 #: A race lasts about this long at 1×, and runs at least MIN_RATE steps per second.
 RACE_SECONDS, MIN_RATE = 8.0, 10.0
 #: Above this many numbers in all the typed arrays, they are sent as float32 (8 runs × 5,000
@@ -63,19 +59,17 @@ _FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
 
 def start_style(color: str, start_index: int) -> tuple[str, str]:
     """Marker symbol and colour of a run's ``start_index``-th start: a distinct symbol per start
-    and a lighter or darker shade of the run's colour (the colour itself for start 0)."""
+    and a lighter or darker shade of the run's colour (the colour itself for start 0), as
+    :func:`optviz.palette.start_style` chooses them; a colour given as ``rgb(…)`` is read as
+    its hex value, a colour name keeps its colour (the symbol tells the starts apart)."""
     symbol = START_SYMBOLS[start_index % len(START_SYMBOLS)]
-    shade = _SHADES[start_index % len(_SHADES)]
     try:
-        if color.startswith("#"):
-            rgb = np.array(pcolors.hex_to_rgb(color), dtype=float)
-        else:
-            rgb = np.array(pcolors.unlabel_rgb(color), dtype=float)[:3]
+        if not color.startswith("#"):
+            rgb = pcolors.unlabel_rgb(color)[:3]
+            color = "#{:02x}{:02x}{:02x}".format(*(round(float(v)) for v in rgb))
+        return palette_start_style(color, start_index)
     except (ValueError, TypeError, IndexError):
-        return symbol, color  # a colour name: keep it, the symbol tells the starts apart
-    target = 255.0 if shade > 0 else 0.0
-    rgb = np.clip(np.round(rgb + (target - rgb) * abs(shade)), 0, 255).astype(int)
-    return symbol, "#{:02x}{:02x}{:02x}".format(*rgb.tolist())
+        return symbol, color
 
 
 def _typed(values: np.ndarray, dtype: str) -> dict[str, str]:

@@ -710,11 +710,19 @@
     function update(newPayload) {
       if (S.dead) return;
       pause();
-      S.drag = null;
       S.down = null;
       // always the complete new race at once; speed and loss mode are kept
       S.payload = Object.assign({}, newPayload, { initial_step: "end" });
+      // a drag in progress survives the paths it caused: the host answers each "move" with a
+      // new payload while the mouse is still held; the marker stays under the mouse
+      var drag = S.drag, held = drag ? S.starts[drag.index] : null;
       drawAll();
+      if (drag && held && drag.index < S.starts.length) {
+        S.starts[drag.index] = held;
+        drawStarts();
+      } else {
+        S.drag = null;
+      }
     }
 
     function destroy() {
