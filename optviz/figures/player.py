@@ -197,7 +197,10 @@ def _loss(tracks: Sequence[Track], minimum_value: float | None,
                    range=[0, max(n_steps, 1)], autorange=False),
         yaxis=dict(axis, title=dict(text=what, font=dict(size=fonts["tick"])),
                    type="log" if use_log else "linear", exponentformat="power",
-                   **({"range": yaxis_range, "autorange": False} if yaxis_range else {})),
+                   **({"range": yaxis_range, "autorange": False} if yaxis_range else {}),
+                   # plotly.js writes a log axis's 2 and 5 labels at 3/4 of the tick font:
+                   # decades only on a projector, where every label must stay >= 18 px
+                   **({"dtick": 1} if use_log and classroom else {})),
         uirevision="loss",
     )
     return curves, layout

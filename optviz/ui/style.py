@@ -24,7 +24,7 @@ div[data-testid="stExpander"] details summary p {font-weight: 600;}
 #: projector.
 CLASSROOM_CSS = """
 <style>
-.block-container {padding-top: 2.8rem; padding-left: 1.2rem; padding-right: 1.2rem;}
+.block-container {padding-top: 3.6rem; padding-left: 1.2rem; padding-right: 1.2rem;}
 [data-testid="stMain"] .stMarkdown p, [data-testid="stMain"] .stMarkdown li,
 [data-testid="stMain"] .stAlert p, [data-testid="stMain"] .stText,
 [data-testid="stMain"] label p, [data-testid="stMain"] button p

@@ -364,7 +364,10 @@
       var equal = !!lay.yaxis.scaleanchor;
       var h = equal ? (avail - m.l - m.r) * aspect + m.t + m.b : Math.min(avail, 640);
       var controls = dom.bar.offsetHeight + 24;
-      var cap = Math.max(300, (globalThis.innerHeight || 800) - controls);
+      // classroom: the race and its controls fit the screen below whatever is above the player
+      var above = S.payload.classroom
+        ? Math.max(0, root.getBoundingClientRect().top + (globalThis.scrollY || 0)) : 0;
+      var cap = Math.max(300, (globalThis.innerHeight || 800) - controls - above);
       var most = parseFloat(root.dataset.maxHeight);
       if (most > 0) cap = Math.min(cap, most);
       h = S.payload.height ? S.payload.height : Math.round(Math.max(300, Math.min(h, cap)));

@@ -186,7 +186,8 @@ def test_one_to_one_aspect_survives_an_update(page, app_url) -> None:
     wait_redrawn(page, old)
     unit_x, unit_y, right, bar_left = page.evaluate(
         f"""() => {{ const gd = {_GD}; const L = gd._fullLayout;
-              const bar = gd.querySelector('.colorbar').getBoundingClientRect();
+              const bar = document.querySelector('[data-testid=optviz-player] .ovp-colorbar')
+                .getBoundingClientRect();
               const r = gd.getBoundingClientRect();
               return [L.xaxis._length / (L.xaxis.range[1] - L.xaxis.range[0]),
                       L.yaxis._length / (L.yaxis.range[1] - L.yaxis.range[0]),
