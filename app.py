@@ -17,7 +17,7 @@ st.set_page_config(
 )
 
 from optviz.runner import SimulationTimeout  # noqa: E402
-from optviz.ui import results, share, sidebar, state  # noqa: E402 (after set_page_config)
+from optviz.ui import compare, results, share, sidebar, state  # noqa: E402 (after set_page_config)
 from optviz.ui.model import check  # noqa: E402
 from optviz.ui.style import BASE_CSS, CLASSROOM_CSS, md_escape  # noqa: E402
 
@@ -78,6 +78,8 @@ def main() -> None:
             share.scene_upload()
     results.table(shown)
     results.rules(good, classroom)
+    with st.expander("Compare at scale"):
+        compare.render(good)
     state.sync_url(good)
 
 
