@@ -24,6 +24,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from .data import Landscape
+from .data import escape as _esc
 from .landscape import isoline_trace, landscape_image, landscape_layout_image
 
 __all__ = [
@@ -101,7 +102,7 @@ def sensitivity_figure(
         shown = np.where(np.isfinite(v) & ~dead & ((v > 0) | (not log_y)), v, np.nan)
         custom = np.stack([np.full(len(lrs), c.run, dtype=float), lrs], axis=1)
         fig.add_trace(go.Scatter(
-            x=lrs, y=shown, mode="lines+markers", name=c.label, legendgroup=f"run{c.run}",
+            x=lrs, y=shown, mode="lines+markers", name=_esc(c.label), legendgroup=f"run{c.run}",
             line=dict(color=c.color, width=2), marker=dict(color=c.color, size=6),
             customdata=custom, connectgaps=False,
             hovertemplate=f"{_esc(c.label)}<br>lr=%{{x:.4g}}<br>{metric}=%{{y:.4g}}"
@@ -110,7 +111,7 @@ def sensitivity_figure(
         if dead.any():
             fig.add_trace(go.Scatter(
                 x=lrs[dead], y=np.full(int(dead.sum()), top), mode="markers",
-                name=f"{c.label}: diverged", legendgroup=f"run{c.run}", showlegend=False,
+                name=f"{_esc(c.label)}: diverged", legendgroup=f"run{c.run}", showlegend=False,
                 marker=dict(symbol="x", size=9, color=c.color), customdata=custom[dead],
                 hovertemplate=f"{_esc(c.label)}<br>lr=%{{x:.4g}}<br>diverged<extra></extra>",
             ))
@@ -118,7 +119,7 @@ def sensitivity_figure(
             i = int(np.argmin(np.abs(np.log(lrs / c.current))))
             y = shown[i] if np.isfinite(shown[i]) else top
             fig.add_trace(go.Scatter(
-                x=[lrs[i]], y=[y], mode="markers", name=f"{c.label}: current lr",
+                x=[lrs[i]], y=[y], mode="markers", name=f"{_esc(c.label)}: current lr",
                 legendgroup=f"run{c.run}", showlegend=False, customdata=custom[i : i + 1],
                 marker=dict(symbol="star", size=16, color=c.color,
                             line=dict(color="black", width=1)),
@@ -131,12 +132,6 @@ def sensitivity_figure(
         legend=dict(orientation="h", y=-0.2), template="plotly_white",
     )
     return fig
-
-
-def _esc(text: str) -> str:
-    """Text for a hover template: no template fields, no markup."""
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("%{", "%\u200b{"))
 
 
 def phase_figure(
@@ -195,7 +190,7 @@ def phase_figure(
                             line=dict(color="black", width=1.5)),
             ))
     fig.update_layout(
-        height=height, margin=_MARGIN, title=dict(text=title, x=0.01, font=dict(size=14)),
+        height=height, margin=_MARGIN, title=dict(text=_esc(title), x=0.01, font=dict(size=14)),
         xaxis=dict(title=x_name, **_index_ticks(xs)), clickmode="event+select",
         yaxis=dict(title=y_name, **_index_ticks(ys)), template="plotly_white",
         legend=dict(orientation="h", y=-0.18), hovermode="closest",
@@ -291,7 +286,7 @@ def basin_figure(
     dy = (ys[-1] - ys[0]) / (len(ys) - 1) / 2
     fig.update_layout(
         height=height, margin=_MARGIN, template="plotly_white",
-        title=dict(text=title, x=0.01, font=dict(size=14)),
+        title=dict(text=_esc(title), x=0.01, font=dict(size=14)),
         xaxis=dict(range=[xs[0] - dx, xs[-1] + dx], title="start x", showgrid=False),
         yaxis=dict(range=[ys[0] - dy, ys[-1] + dy], title="start y", showgrid=False,
                    scaleanchor="x", scaleratio=1),
@@ -338,17 +333,17 @@ def seed_path_figure(bands: Sequence[SeedBand], land: Landscape | None = None,
         keep = np.isfinite(bx) & np.isfinite(by)
         fig.add_trace(go.Scatter(
             x=bx[keep], y=by[keep], fill="toself", mode="lines", line=dict(width=0),
-            fillcolor=_rgba(b.color, 0.22), name=f"{b.label}: 10–90 %",
+            fillcolor=_rgba(b.color, 0.22), name=f"{_esc(b.label)}: 10–90 %",
             legendgroup=b.label, showlegend=False, hoverinfo="skip",
         ))
         for k in range(len(xy)):
             fig.add_trace(go.Scatter(
                 x=xy[k, :, 0], y=xy[k, :, 1], mode="lines", legendgroup=b.label,
                 showlegend=False, line=dict(color=_rgba(b.color, 0.25), width=0.8),
-                hoverinfo="skip", name=f"{b.label}: seed {k}",
+                hoverinfo="skip", name=f"{_esc(b.label)}: seed {k}",
             ))
         fig.add_trace(go.Scatter(
-            x=med[:, 0], y=med[:, 1], mode="lines", name=f"{b.label}: median of {len(xy)}",
+            x=med[:, 0], y=med[:, 1], mode="lines", name=f"{_esc(b.label)}: median of {len(xy)}",
             legendgroup=b.label, line=dict(color=b.color, width=3),
             hovertemplate=f"{_esc(b.label)}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>",
         ))
@@ -376,12 +371,12 @@ def seed_loss_figure(bands: Sequence[SeedBand], minimum_value: float | None = No
         t = np.arange(loss.shape[1])
         fig.add_trace(go.Scatter(x=t, y=hi, mode="lines", line=dict(width=0),
                                  legendgroup=b.label, showlegend=False, hoverinfo="skip",
-                                 name=f"{b.label}: 90 %"))
+                                 name=f"{_esc(b.label)}: 90 %"))
         fig.add_trace(go.Scatter(x=t, y=lo, mode="lines", line=dict(width=0), fill="tonexty",
                                  fillcolor=_rgba(b.color, 0.25), legendgroup=b.label,
-                                 showlegend=False, hoverinfo="skip", name=f"{b.label}: 10 %"))
+                                 showlegend=False, hoverinfo="skip", name=f"{_esc(b.label)}: 10 %"))
         fig.add_trace(go.Scatter(
-            x=t, y=med, mode="lines", name=f"{b.label}: median", legendgroup=b.label,
+            x=t, y=med, mode="lines", name=f"{_esc(b.label)}: median", legendgroup=b.label,
             line=dict(color=b.color, width=2),
             hovertemplate=f"{_esc(b.label)}<br>step %{{x}}<br>%{{y:.4g}}<extra></extra>",
         ))
