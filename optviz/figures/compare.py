@@ -80,6 +80,26 @@ def _rgba(color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+def _at(lrs: np.ndarray, values: np.ndarray, lr: float, log_y: bool) -> float | None:
+    """The curve's value at ``lr`` (log-log interpolation between its grid neighbours; NaN
+    when a neighbour is off the line); ``None`` when ``lr`` is outside the grid."""
+    if not len(lrs) or lr <= 0 or not (lrs.min() <= lr <= lrs.max()):
+        return None
+    order = np.argsort(lrs)
+    x, v = np.log(lrs[order]), values[order]
+    j = int(np.searchsorted(x, np.log(lr)))
+    if j < len(x) and np.isclose(x[j], np.log(lr)):
+        return float(v[j])
+    lo, hi = max(j - 1, 0), min(j, len(x) - 1)
+    a, b = v[lo], v[hi]
+    if not (np.isfinite(a) and np.isfinite(b)):
+        return float("nan")
+    w = (np.log(lr) - x[lo]) / (x[hi] - x[lo]) if hi != lo else 0.0
+    if log_y and a > 0 and b > 0:
+        return float(np.exp(np.log(a) + w * (np.log(b) - np.log(a))))
+    return float(a + w * (b - a))
+
+
 def sensitivity_figure(
     curves: Sequence[Curve], metric: str = "final loss", log_y: bool = True,
     height: int = 380,
@@ -87,7 +107,8 @@ def sensitivity_figure(
     """The metric against lr (log x), one line + markers per curve, in the curve's colour.
 
     Every grid point is a marker with ``customdata = [run, lr]`` (a click loads it). Diverged
-    points sit as crosses on the top edge; the current lr is a star.
+    points sit as crosses on the top edge; the current lr is a star on the curve (interpolated
+    between grid points; on the top edge when the curve is broken there).
     """
     fig = go.Figure()
     finite_all = np.concatenate([np.asarray(c.values, float)[np.isfinite(c.values)]
@@ -104,7 +125,7 @@ def sensitivity_figure(
         fig.add_trace(go.Scatter(
             x=lrs, y=shown, mode="lines+markers", name=_esc(c.label), legendgroup=f"run{c.run}",
             line=dict(color=c.color, width=2), marker=dict(color=c.color, size=6),
-            customdata=custom, connectgaps=False,
+            customdata=custom.tolist(), connectgaps=False,
             hovertemplate=f"{_esc(c.label)}<br>lr=%{{x:.4g}}<br>{metric}=%{{y:.4g}}"
                           "<extra></extra>",
         ))
@@ -112,15 +133,15 @@ def sensitivity_figure(
             fig.add_trace(go.Scatter(
                 x=lrs[dead], y=np.full(int(dead.sum()), top), mode="markers",
                 name=f"{_esc(c.label)}: diverged", legendgroup=f"run{c.run}", showlegend=False,
-                marker=dict(symbol="x", size=9, color=c.color), customdata=custom[dead],
+                marker=dict(symbol="x", size=9, color=c.color), customdata=custom[dead].tolist(),
                 hovertemplate=f"{_esc(c.label)}<br>lr=%{{x:.4g}}<br>diverged<extra></extra>",
             ))
-        if c.current is not None and len(lrs):
-            i = int(np.argmin(np.abs(np.log(lrs / c.current))))
-            y = shown[i] if np.isfinite(shown[i]) else top
+        star = _at(lrs, shown, c.current, log_y) if c.current is not None else None
+        if star is not None:
             fig.add_trace(go.Scatter(
-                x=[lrs[i]], y=[y], mode="markers", name=f"{_esc(c.label)}: current lr",
-                legendgroup=f"run{c.run}", showlegend=False, customdata=custom[i : i + 1],
+                x=[c.current], y=[star if np.isfinite(star) else top], mode="markers",
+                name=f"{_esc(c.label)}: current lr", legendgroup=f"run{c.run}",
+                showlegend=False, customdata=[[c.run, c.current]],
                 marker=dict(symbol="star", size=16, color=c.color,
                             line=dict(color="black", width=1)),
                 hovertemplate=f"{_esc(c.label)}<br>current lr=%{{x:.4g}}<extra></extra>",
@@ -171,7 +192,7 @@ def phase_figure(
     fig.add_trace(go.Scatter(
         x=gx.ravel(), y=gy.ravel(), mode="markers", name=CLICK_LAYER, showlegend=False,
         marker=dict(size=max(4, int(300 / max(len(xs), len(ys)))), color="rgba(0,0,0,0)"),
-        customdata=np.stack([vx.ravel(), vy.ravel()], axis=1), text=text.ravel(),
+        customdata=np.stack([vx.ravel(), vy.ravel()], axis=1).tolist(), text=text.ravel(),
         hoverinfo="text",
     ))
     if dead.any():
