@@ -325,6 +325,20 @@ def test_each_at_its_best_tunes_then_races_the_tuned_settings() -> None:
     assert any("budget must be" in e for e in errors(at))
 
 
+def test_the_suggested_learning_rates_race_at_a_click() -> None:
+    from optviz.suggested import suggested_lr
+
+    at = run_app(dict(SHORT, surface="goldstein_price", start="-1.5,1.5"))
+    ok(at)
+    assert any("Suggested for this surface" in t.value for t in at.text)
+    at.button(key=f"{P}.fair.suggested").click().run()
+    ok(at)
+    good = at.session_state["optviz.good"]
+    assert [dict(r.hparams)["lr"] for r in good.runs] == [
+        suggested_lr("goldstein_price", v) for v in ("sgd", "momentum", "rmsprop", "adam")]
+    assert at.button(key=f"{P}.fair.suggested").disabled
+
+
 def test_several_starts_show_the_per_optimizer_summary() -> None:
     at = run_app(dict(SHORT, start="-1.5,2;1.5,2"))
     ok(at)

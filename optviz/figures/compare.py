@@ -308,9 +308,10 @@ def basin_figure(
     fig.update_layout(
         height=height, margin=_MARGIN, template="plotly_white",
         title=dict(text=_esc(title), x=0.01, font=dict(size=14)),
-        xaxis=dict(range=[xs[0] - dx, xs[-1] + dx], title="start x", showgrid=False),
+        xaxis=dict(range=[xs[0] - dx, xs[-1] + dx], title="start x", showgrid=False,
+                   constrain="domain"),
         yaxis=dict(range=[ys[0] - dy, ys[-1] + dy], title="start y", showgrid=False,
-                   scaleanchor="x", scaleratio=1),
+                   scaleanchor="x", scaleratio=1, constrain="domain"),
         legend=dict(orientation="h", y=-0.15),
     )
     return fig
@@ -371,9 +372,9 @@ def seed_path_figure(bands: Sequence[SeedBand], land: Landscape | None = None,
     layout: dict = dict(height=height, margin=_MARGIN, template="plotly_white",
                         legend=dict(orientation="h", y=-0.15), hovermode="closest")
     if land is not None:
-        layout.update(xaxis=dict(range=list(land.x_range), showgrid=False),
+        layout.update(xaxis=dict(range=list(land.x_range), showgrid=False, constrain="domain"),
                       yaxis=dict(range=list(land.y_range), showgrid=False, scaleanchor="x",
-                                 scaleratio=1))
+                                 scaleratio=1, constrain="domain"))
     fig.update_layout(**layout)
     return fig
 

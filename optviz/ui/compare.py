@@ -748,6 +748,8 @@ def fair_view(scene: Scenario) -> None:
     if not runs:
         st.info("No run of this scene has a learning rate.")
         return
+    suggested_row(scene, runs)
+    _after_click()
     c1, c2 = st.columns(2)
     criterion = c1.selectbox("criterion", CRITERIA, format_func=METRIC_LABELS.get,
                              key=_widget("fair.criterion", "final_loss"))
@@ -797,6 +799,41 @@ def fair_view(scene: Scenario) -> None:
               disabled=all(row["tuned lr"] is None for row in rows))
     _extras_note(scene, runs)
     _after_click()
+
+
+def suggested(scene: Scenario, runs: tuple[int, ...]) -> dict[int, float]:
+    """The stored suggested lr of each run on the scene's surface (``surfaces/
+    suggested_lr.json``), by run index; runs without one are left out."""
+    if scene.is_custom:
+        return {}
+    from optviz.suggested import suggested_lr
+
+    out = {}
+    for i in runs:
+        lr = suggested_lr(scene.surface, scene.runs[i].variant)
+        if lr is not None:
+            out[i] = lr
+    return out
+
+
+def _on_race_suggested(values: dict[int, float]) -> None:
+    for i, lr in values.items():
+        load_setting(i, {"lr": lr})
+
+
+def suggested_row(scene: Scenario, runs: tuple[int, ...]) -> None:
+    """The stored per-surface suggestions, and a button that races them."""
+    values = suggested(scene, runs)
+    if not values:
+        return
+    text = ", ".join(f"{scene.runs[i].display_label().split(' (')[0]} {format_number(lr)}"
+                     for i, lr in values.items())
+    c1, c2 = st.columns([3, 1], vertical_alignment="center")
+    c1.text(f"Suggested for this surface (tuned offline for the final loss): {text}")
+    c2.button("Race the suggested lrs", key=f"{PREFIX}.fair.suggested",
+              icon=":material/auto_fix_high:", on_click=_on_race_suggested, args=(values,),
+              disabled=all(dict(scene.runs[i].hparams)["lr"] == lr
+                           for i, lr in values.items()))
 
 
 def _score_text(v: float) -> str:
