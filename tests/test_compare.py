@@ -375,3 +375,29 @@ def test_a_click_writes_the_setting_into_the_sidebar_model(kind: str, expected: 
     at = AppTest.from_function(_click_app, args=(kind,), default_timeout=60).run()
     ok(at)
     assert at.markdown[0].value == expected
+
+
+def test_too_many_seeds_for_the_page_is_refused_in_words(monkeypatch) -> None:
+    monkeypatch.setattr(compare, "MAX_SEED_WORK", 100)
+    at = run_app()
+    ok(at)
+    assert any("particle-steps; at most 100 here" in e for e in errors(at))
+    assert at.button(key=f"{P}.lr.go")  # the other views are still there
+
+
+def test_memo_keys_skip_underscore_arguments_and_drop_the_oldest() -> None:
+    calls = []
+
+    @compare._memo(2)
+    def f(a: int, _progress: Any = None) -> int:
+        calls.append(a)
+        return a * 2
+
+    assert f(1, object()) == 2 and f(1, object()) == 2 and calls == [1]
+    f(2)
+    f(3)
+    f(1)
+    assert calls == [1, 2, 3, 1]
+    compare.clear()
+    f(3)
+    assert calls[-1] == 3 and len(calls) == 5

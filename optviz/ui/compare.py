@@ -60,6 +60,9 @@ MAX_PHASE_GRID = 64
 MAX_BASIN_GRID = 200
 MAX_SEEDS = 32
 MAX_VIEW_STEPS = 5000
+#: Particle-steps (seeds × runs × starts × steps) the seeds view runs at most: it records whole
+#: paths (about 50 bytes a particle-step) with one ``simulate`` per seed.
+MAX_SEED_WORK = 4_000_000
 DEFAULT_TOL = 1e-3
 CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 _RERUN = f"{PREFIX}.rerun"
@@ -256,37 +259,44 @@ def _after_click() -> None:
 # :func:`_memo` is the same idea by hand: process-wide, keyed on the hashable arguments, the
 # least recently used entry dropped first.
 
-_MEMO: OrderedDict[tuple, Any] = OrderedDict()
+_MEMOS: list[OrderedDict[tuple, Any]] = []
 _MEMO_LOCK = threading.Lock()
-MEMO_ENTRIES = 32
 
 
-def _memo(fn: Callable) -> Callable:
-    """Cache ``fn``'s result on its arguments whose names do not start with ``_``."""
-    names = fn.__code__.co_varnames[: fn.__code__.co_argcount]
+def _memo(max_entries: int) -> Callable[[Callable], Callable]:
+    """Cache a function's result on its arguments whose names do not start with ``_``, at most
+    ``max_entries`` results (the least recently used goes first)."""
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        bound = dict(zip(names, args, strict=False)) | kwargs
-        key = (fn.__name__, *((n, v) for n, v in bound.items() if not n.startswith("_")))
-        with _MEMO_LOCK:
-            if key in _MEMO:
-                _MEMO.move_to_end(key)
-                return _MEMO[key]
-        value = fn(*args, **kwargs)
-        with _MEMO_LOCK:
-            _MEMO[key] = value
-            while len(_MEMO) > MEMO_ENTRIES:
-                _MEMO.popitem(last=False)
-        return value
+    def decorate(fn: Callable) -> Callable:
+        names = fn.__code__.co_varnames[: fn.__code__.co_argcount]
+        memo: OrderedDict[tuple, Any] = OrderedDict()
+        _MEMOS.append(memo)
 
-    return wrapper
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bound = dict(zip(names, args, strict=False)) | kwargs
+            key = tuple((n, v) for n, v in bound.items() if not n.startswith("_"))
+            with _MEMO_LOCK:
+                if key in memo:
+                    memo.move_to_end(key)
+                    return memo[key]
+            value = fn(*args, **kwargs)
+            with _MEMO_LOCK:
+                memo[key] = value
+                while len(memo) > max_entries:
+                    memo.popitem(last=False)
+            return value
+
+        return wrapper
+
+    return decorate
 
 
 def clear() -> None:
     """Forget every cached result (tests)."""
     with _MEMO_LOCK:
-        _MEMO.clear()
+        for memo in _MEMOS:
+            memo.clear()
 
 
 class _Bar:
@@ -310,7 +320,7 @@ class _Bar:
         self.bar.empty()
 
 
-@_memo
+@_memo(16)
 def _sensitivity(key: tuple, _scene: Scenario, runs: tuple[int, ...], lrs: tuple[float, ...],
                  _progress: Callable | None = None) -> dict:
     from optviz.analysis import sweep_many
@@ -324,7 +334,7 @@ def _sensitivity(key: tuple, _scene: Scenario, runs: tuple[int, ...], lrs: tuple
     return {"lrs": np.asarray(lrs), "metrics": [r.metrics for r in results]}
 
 
-@_memo
+@_memo(16)
 def _phase(key: tuple, _scene: Scenario, run: int, x_name: str, xs: tuple, y_name: str,
            ys: tuple, tol: float, _progress: Callable | None = None) -> Any:
     from optviz.analysis import sweep
@@ -338,7 +348,7 @@ def _phase(key: tuple, _scene: Scenario, run: int, x_name: str, xs: tuple, y_nam
                  progress=_progress).metrics
 
 
-@_memo
+@_memo(8)
 def _basins(key: tuple, _scene: Scenario, run: int, n: int, steps: int, tol: float,
             _progress: Callable | None = None) -> Any:
     from optviz.analysis import basins
@@ -350,7 +360,7 @@ def _basins(key: tuple, _scene: Scenario, run: int, n: int, steps: int, tol: flo
                   scene.seed, scene.noise, progress=_progress)
 
 
-@_memo
+@_memo(2)
 def _seeds(key: tuple, _scene: Scenario, k: int, noise: float,
            _progress: Callable | None = None) -> dict:
     """K runs of :func:`optviz.simulate` with seeds ``seed, seed + 1, …`` (the runner takes one
@@ -373,7 +383,7 @@ def _seeds(key: tuple, _scene: Scenario, k: int, noise: float,
             "diverged_at": np.moveaxis(np.stack(dead), 0, 2)}
 
 
-@_memo
+@_memo(16)
 def _tuned(key: tuple, _scene: Scenario, runs: tuple[int, ...], criterion: str, budget: int,
            tol: float, _bar: Any = None) -> list[dict[str, Any]]:
     from optviz.analysis import tune
@@ -683,6 +693,13 @@ def seeds_view(scene: Scenario) -> None:
         return
     tol = _positive(tol, "tolerance")
     if tol is None:
+        return
+    work = int(k) * len(scene.runs) * len(scene.starts) * scene.steps
+    if work > MAX_SEED_WORK:
+        st.error(f"{k} seeds × {len(scene.runs)} runs × {len(scene.starts)} starts × "
+                 f"{scene.steps:,} steps = {work:,} particle-steps; at most "
+                 f"{MAX_SEED_WORK:,} here (fewer seeds, starts or steps)",
+                 icon=":material/warning:")
         return
     if noise == 0:
         st.info("Without gradient noise every seed gives the same path.",
