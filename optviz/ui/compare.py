@@ -511,7 +511,7 @@ def sensitivity_view(scene: Scenario) -> None:
     st.plotly_chart(fig, key=chart, on_select=lambda: _on_sensitivity_click(chart),
                     selection_mode="points", theme=None, config=CONFIG, width="stretch")
     st.caption(f"Mean over the scene's {len(scene.starts)} start(s); ✕ diverged, ★ the current "
-               "lr. Click a point to race that learning rate.")
+               f"lr. Click a point to race that learning rate.{_metric_note(metric, scene)}")
     _extras_note(scene, runs)
     _after_click()
 
@@ -603,9 +603,22 @@ def phase_view(scene: Scenario) -> None:
                         (params[x_name].kind == "int", params[y_name].kind == "int")),
                     selection_mode="points")
     st.caption("Mean over the scene's start(s); ✕ diverged, ★ the current setting. Click a "
-               "cell to race it.")
+               f"cell to race it.{_metric_note(metric, scene)}")
     _extras_note(scene, (run,))
     _after_click()
+
+
+def _metric_note(metric: str, scene: Scenario) -> str:
+    """What a metric means here, when it needs saying."""
+    surf = scene.resolve_surface()
+    if metric == "steps_to_tol":
+        return (f" Steps to tolerance: the first step with f − f* ≤ {DEFAULT_TOL:g}; "
+                f"{scene.steps + 1} when never." + ("" if surf.minimum_value is not None else
+                                                    " This surface has no known f*: "
+                                                    "it counts from f* = 0."))
+    if metric == "distance_to_minimum" and not len(surf.minima):
+        return " This surface has no known minimum: there is no distance to draw."
+    return ""
 
 
 def _second(names: list[str]) -> str:
