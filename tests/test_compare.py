@@ -25,6 +25,7 @@ from optviz.figures.compare import (
     SeedBand,
     basin_figure,
     basin_rgb,
+    cloud_figure,
     phase_figure,
     seed_loss_figure,
     seed_path_figure,
@@ -215,6 +216,19 @@ def test_seed_figures_draw_median_and_band() -> None:
     assert curves.layout.yaxis.type == "log"
 
 
+def test_cloud_figure_animates_the_particles() -> None:
+    land = Landscape(xs=np.linspace(-2, 2, 10), ys=np.linspace(-2, 2, 10), z=np.ones((10, 10)))
+    xy = np.random.default_rng(0).uniform(-2, 2, size=(4, 30, 2))
+    xy[2:, 0] = np.nan  # particle 0 diverged
+    fig = cloud_figure(land, xy, [0, 10, 20, 30], "#123456", "Adam")
+    assert [f.name for f in fig.frames] == ["0", "10", "20", "30"]
+    assert fig.data[-1].type == "scattergl" and len(fig.data[-1].x) == 30
+    assert fig.layout.sliders[0].steps[-1].label == "30"
+    assert fig.layout.updatemenus[0].buttons[0].label == "▶ Play"
+    with pytest.raises(ValueError):
+        cloud_figure(land, xy, [0, 10])
+
+
 # --------------------------------------------------------------------------------------------
 # summary rows
 
@@ -290,6 +304,16 @@ def test_basin_map_button_draws_the_picture_and_bad_tolerance_errs() -> None:
     at.number_input(key=f"{P}.basins.tol").set_value(-1.0).run()
     ok(at)
     assert any("tolerance must be a positive number" in e for e in errors(at))
+
+
+def test_start_cloud_button_draws_an_animated_cloud() -> None:
+    at = run_app()
+    at.slider(key=f"{P}.cloud.n").set_value(50)
+    at.button(key=f"{P}.cloud.go").click().run()
+    ok(at)
+    fig = chart(at, "cloud.chart")
+    assert fig is not None and len(fig["frames"]) == 21  # steps 0..20, every step a frame
+    assert fig["frames"][-1]["name"] == "20"
 
 
 def test_seeds_button_draws_median_band_and_summary() -> None:

@@ -37,6 +37,7 @@ from optviz.figures.compare import (
     Curve,
     SeedBand,
     basin_figure,
+    cloud_figure,
     phase_figure,
     seed_loss_figure,
     seed_path_figure,
@@ -59,6 +60,8 @@ MAX_LR_GRID = 64
 MAX_PHASE_GRID = 64
 MAX_BASIN_GRID = 200
 MAX_SEEDS = 32
+MAX_CLOUD = 10_000
+CLOUD_FRAMES = 60
 MAX_VIEW_STEPS = 5000
 #: Particle-steps (seeds × runs × starts × steps) the seeds view runs at most: it records whole
 #: paths (about 50 bytes a particle-step) with one ``simulate`` per seed.
@@ -358,6 +361,40 @@ def _basins(key: tuple, _scene: Scenario, run: int, n: int, steps: int, tol: flo
     r = scene.runs[run]
     return basins(surface_arg(scene), (r.optimizer, r.kwargs()), (n, n), steps, tol,
                   scene.seed, scene.noise, progress=_progress)
+
+
+@_memo(2)
+def _cloud(key: tuple, _scene: Scenario, run: int, n: int,
+           _progress: Callable | None = None) -> dict:
+    """``n`` starts drawn uniformly over the surface's window (seeded by the scene's seed), run
+    by :func:`optviz.runner.stream` keeping only the positions at :data:`CLOUD_FRAMES` + 1
+    steps (memory: frames × starts, not steps × starts). NaN from a particle's divergence."""
+    from optviz.runner import stream
+
+    cache.CALLS["compare.cloud"] += 1
+    scene = _scene
+    surf = scene.resolve_surface()
+    (x0, x1), (y0, y1) = surf.domain
+    rng = np.random.default_rng(scene.seed)
+    starts = np.column_stack([rng.uniform(x0, x1, n), rng.uniform(y0, y1, n)])
+    keep = sorted({round(float(v)) for v in np.linspace(0, scene.steps, CLOUD_FRAMES + 1)})
+    wanted = set(keep)
+    frames: list[np.ndarray] = []
+    alive = np.ones(n, dtype=bool)
+
+    def on_step(step: int, xy: Any, loss: Any, grad: Any, ok: Any) -> None:
+        alive[:] &= ok.numpy()
+        if step in wanted:
+            frame = xy.numpy().astype(np.float32)
+            frame[~alive] = np.nan
+            frames.append(frame)
+        if _progress is not None:
+            _progress(step, scene.steps)
+
+    r = scene.runs[run]
+    stream(surface_arg(scene), [(r.optimizer, r.kwargs(), r.extras())], starts, on_step,
+           scene.steps, scene.seed, scene.noise, time_limit=cache.SIMULATION_TIME_LIMIT)
+    return {"xy": np.stack(frames), "steps": keep, "diverged": int((~alive).sum())}
 
 
 @_memo(2)
@@ -693,6 +730,47 @@ def basins_view(scene: Scenario) -> None:
 
 
 @st.fragment
+def cloud_view(scene: Scenario) -> None:
+    """A start-cloud race: up to 10,000 random starts of one run, animated as a cloud."""
+    st.markdown("**Start cloud**")
+    labels = _labels(scene)
+    k_run = _widget("cloud.run", 0)
+    if st.session_state[k_run] >= len(scene.runs):
+        st.session_state[k_run] = 0
+    c1, c2 = st.columns(2)
+    run = c1.selectbox("run", list(range(len(scene.runs))), format_func=lambda i: labels[i],
+                       key=k_run)
+    n = c2.slider("starts", 10, MAX_CLOUD, step=10, key=_widget("cloud.n", 1000))
+    key = (view_key(scene, runs=(run,)), int(n))
+    pressed = st.button("Race the start cloud", key=f"{PREFIX}.cloud.go",
+                        icon=":material/grain:",
+                        help=f"{n} random starts over the window × {scene.steps} steps; "
+                             f"{CLOUD_FRAMES} frames")
+    result = _stored("cloud", key)
+    if pressed and result is None:
+        bar = _Bar("Running the cloud…")
+        try:
+            result = _cloud(key, scene, run, int(n), bar)
+            _store("cloud", key, result)
+        except Exception as exc:
+            _fail("The start cloud", exc)
+            return
+        finally:
+            bar.done()
+    if result is None:
+        st.caption("Press the button to start this run from many random points at once and "
+                   "watch where the cloud goes.")
+        return
+    r = scene.runs[run]
+    land = cache.landscape(cache.surface_key(scene), scene)
+    fig = cloud_figure(land, result["xy"], result["steps"], r.color, r.display_label())
+    st.plotly_chart(fig, key=f"{PREFIX}.cloud.chart", theme=None, config=CONFIG,
+                    width="stretch")
+    st.caption(f"{n:,} starts drawn uniformly over the window (seed {scene.seed}); "
+               f"{result['diverged']:,} diverged and vanish.")
+
+
+@st.fragment
 def seeds_view(scene: Scenario) -> None:
     """K seeds of every run: median path and 10–90 % band, and a per-run summary."""
     c1, c2, c3 = st.columns(3)
@@ -892,10 +970,12 @@ def render(scene: Scenario) -> None:
     race_summary(scene)
     tabs = st.tabs(["Learning-rate sensitivity", "Phase map", "Basins", "Seeds",
                     "Each at its best"])
-    views = (sensitivity_view, phase_view, basins_view, seeds_view, fair_view)
-    for tab, view in zip(tabs, views, strict=True):
+    views = ((sensitivity_view,), (phase_view,), (basins_view, cloud_view), (seeds_view,),
+             (fair_view,))
+    for tab, group in zip(tabs, views, strict=True):
         with tab:
-            try:
-                view(scene)
-            except Exception as exc:  # nothing the user does may break the page
-                _fail("This view", exc)
+            for view in group:
+                try:
+                    view(scene)
+                except Exception as exc:  # nothing the user does may break the page
+                    _fail("This view", exc)
