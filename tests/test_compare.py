@@ -124,6 +124,14 @@ def test_phase_params_name_the_pair_elements_and_skip_bools() -> None:
     assert compare.targets(["beta1", "lr", "etas[1]"]) == {"betas", "lr", "etas"}
 
 
+def test_phase_axes_start_from_sensible_ranges() -> None:
+    sgd, lbfgs = compare.phase_params("sgd"), compare.phase_params("lbfgs")
+    assert compare._default_range(sgd["lr"], 0.01) == (1e-4, 0.1)
+    assert compare._default_range(sgd["momentum"], 0.9) == (0.0, 0.999)
+    assert compare._default_range(sgd["weight_decay"], 0.0) == (0.0, 1.0)
+    assert compare._default_range(lbfgs["max_iter"], 20) == (1.0, 21.0)
+
+
 def test_tuned_labels_fit_the_legend_field() -> None:
     label = compare.tuned_label("A very long optimizer label indeed (lr=0.05)", 0.0123456,
                                 "steps_to_tol")

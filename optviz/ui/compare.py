@@ -666,14 +666,18 @@ def _second(names: list[str]) -> str:
 
 
 def _default_range(d: Any, cur: float | None) -> tuple[float, float]:
-    """A first range for a phase axis: around the current value for log ones (÷100 … ×10),
-    the registry's range (at most [0, 0.999] for rates like momentum) for linear ones."""
+    """A first range for a phase axis: around the current value for log ones (÷100 … ×10);
+    for linear ones the registry's range, at most [low, 0.999] for rates in [0, 1) such as
+    momentum, [low, low + 1] for wider floats and [low, low + 20] for whole numbers."""
     if d.log and cur is not None and cur > 0:
         return float(f"{max(d.low, cur / 100):.3g}"), float(f"{min(d.high, cur * 10):.3g}")
     if d.log:
         return d.low, d.high
-    hi = d.high if d.high <= 1 else min(d.high, max(1.0, d.low + 1))
-    return float(f"{d.low:.4g}"), float(f"{min(hi, 0.999) if d.high <= 1 else hi:.4g}")
+    if d.kind == "int":
+        return float(d.low), float(min(d.high, d.low + 20))
+    if d.high <= 1:
+        return float(f"{d.low:.4g}"), float(f"{min(d.high, 0.999):.4g}")
+    return float(f"{d.low:.4g}"), float(f"{min(d.high, d.low + 1):.4g}")
 
 
 @st.fragment
