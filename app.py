@@ -18,7 +18,7 @@ st.set_page_config(
 
 from optviz.runner import SimulationTimeout, Trajectories  # noqa: E402
 from optviz.scene import Scenario  # noqa: E402
-from optviz.ui import results, share, sidebar, state  # noqa: E402 (after set_page_config)
+from optviz.ui import compare, results, share, sidebar, state  # noqa: E402 (after set_page_config)
 from optviz.ui.model import check  # noqa: E402
 from optviz.ui.style import BASE_CSS, CLASSROOM_CSS, md_escape  # noqa: E402
 
@@ -72,12 +72,15 @@ def main() -> None:
     if shown is not None:
         left, right = st.columns([1.25, 1], gap="medium")
         with left:
+            compare.race_summary(shown.scene)  # several starts: per-optimizer success rates
             results.table(shown)
         with right:
             exports(shown.scene, shown.traj)
             with st.expander("Load a scene file"):
                 share.scene_upload()
         results.rules(shown.scene, classroom)
+    with st.expander("Compare at scale: sensitivity, phase maps, basins, seeds, tuned races"):
+        compare.render(good)
     state.sync_url(good)
 
 

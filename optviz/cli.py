@@ -8,6 +8,9 @@
     python -m optviz run --preset NAME --out race.html [--steps N] [--seed S]
     python -m optviz run SCENE.json                       # a results table on stdout
     python -m optviz code SCENE.json --run 2 [--start 1] [--out run2.py]
+    python -m optviz sweep --surface beale --optimizer adam --grid lr=1e-4:1:32 --out s.csv
+    python -m optviz sweep --preset NAME --grid lr=1e-3:1:16 --grid momentum=0:0.99:8 \
+        --out sweep.csv --png sweep.png                   # every run of the scene with an lr
 
 Runs and starts count from 1, as the app shows them. Bad input (a missing or malformed file,
 an unknown preset, an unknown extension, an invalid scene, a run out of range) ends with one
@@ -48,7 +51,7 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Watch torch.optim optimizers race over 2D "
                      "loss surfaces: list, run scenes to files, export a run as PyTorch code.")
-    sub = parser.add_subparsers(dest="command", metavar="{list,run,code}",
+    sub = parser.add_subparsers(dest="command", metavar="{list,run,code,sweep}",
                                 parser_class=_Parser)
     sub.required = True
     sub.add_parser("list", help="surfaces, optimizers and presets")
@@ -72,6 +75,38 @@ def _parser() -> argparse.ArgumentParser:
     code.add_argument("--run", type=int, required=True, help="which run, from 1")
     code.add_argument("--start", type=int, default=1, help="which start, from 1 (default 1)")
     code.add_argument("--out", "-o", help="write the script here instead of stdout")
+    sw = sub.add_parser(
+        "sweep", help="a hyperparameter grid of one or more optimizers to CSV (and PNG)",
+        description="Run optimizers over a grid of hyperparameters from every start in one "
+        "loop (optviz.sweep) and write one CSV row per setting and start: the grid values, "
+        "final loss, mean loss, steps to tolerance, distance to the nearest minimum, the "
+        "minimum reached and the divergence step. The optimizers, surface, starts, steps, seed "
+        "and noise come from a scene file or preset (its runs; --run picks some), or from "
+        "--surface and --optimizer.")
+    sw.add_argument("scene", nargs="?", help="scene JSON file (as the app downloads it)")
+    sw.add_argument("--preset", help="a preset name instead of a scene file")
+    sw.add_argument("--run", type=int, action="append", help="a run of the scene, from 1 "
+                    "(repeatable; default: every run that has the grid's hyperparameters)")
+    sw.add_argument("--surface", help="a catalogue surface (instead of a scene)")
+    sw.add_argument("--optimizer", action="append", help="a registry optimizer at its "
+                    "defaults (repeatable; with --surface)")
+    sw.add_argument("--start", action="append", help="a start point x,y (repeatable; "
+                    "write --start=-1.5,2 when x is negative; "
+                    "default: the scene's, or the surface's default starts)")
+    sw.add_argument("--grid", action="append", help="NAME=LOW:HIGH:N (log-spaced for "
+                    "log-scale hyperparameters such as lr, else even; add :log or :lin to "
+                    "choose) or NAME=V1,V2,...; repeatable (default: lr=1e-4:1:32)")
+    sw.add_argument("--metric", default="final_loss", help="what --png draws: final_loss "
+                    "(default), mean_loss, steps_to_tol or distance_to_minimum")
+    sw.add_argument("--tol", type=float, default=1e-6, help="tolerance of steps_to_tol "
+                    "(default 1e-6)")
+    sw.add_argument("--steps", type=int, help="steps (default: the scene's, or 500)")
+    sw.add_argument("--seed", type=int, help="noise seed (default: the scene's, or 0)")
+    sw.add_argument("--noise", type=float, help="gradient noise std (default: the scene's "
+                    "or the surface's)")
+    sw.add_argument("--out", "-o", help="CSV file (default: stdout)")
+    sw.add_argument("--png", help="also draw the metric (mean over the starts) to this PNG: "
+                    "lines against a 1-D grid, a heat map per optimizer for a 2-D one")
     return parser
 
 
@@ -321,6 +356,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_list()
         if args.command == "run":
             return _cmd_run(args)
+        if args.command == "sweep":
+            from optviz.sweep_cli import run_sweep
+
+            return run_sweep(args)
         return _cmd_code(args)
     except CliError as exc:
         message = " ".join(str(exc).split())

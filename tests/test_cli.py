@@ -245,3 +245,70 @@ def test_a_closed_pipe_ends_quietly(monkeypatch, capsys) -> None:
     monkeypatch.setattr(sys, "stdout", _ClosedPipe())
     assert main(["list"]) == 141
     assert capsys.readouterr().err == ""
+
+
+# ---------------------------------------------------------------------------- sweep
+
+
+def test_sweep_writes_one_csv_row_per_setting_and_start(tmp_path, capsys):
+    out = tmp_path / "sweep.csv"
+    assert main(["sweep", "--surface", "rosenbrock", "--optimizer", "adam", "--optimizer",
+                 "sgd", "--grid", "lr=1e-3:1e-1:3", "--start=-1.5,2", "--start", "1,-0.5",
+                 "--steps", "20", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 2 * 3 * 2
+    assert {r["optimizer"] for r in rows} == {"adam", "sgd"}
+    assert sorted({float(r["lr"]) for r in rows}) == pytest.approx([1e-3, 1e-2, 1e-1])
+    assert set(rows[0]) >= {"final_loss", "mean_loss", "steps_to_tol", "distance_to_minimum",
+                            "minimum_index", "diverged_at", "start_x", "start_y"}
+    # a cell equals simulate of that setting and start
+    from optviz import simulate
+
+    r = next(r for r in rows if r["optimizer"] == "adam" and float(r["start_x"]) == 1.0
+             and math.isclose(float(r["lr"]), 1e-2))
+    t = simulate("rosenbrock", [("adam", {"lr": 1e-2})], [(1.0, -0.5)], 20)
+    assert float(r["final_loss"]) == pytest.approx(float(t.loss[0, 0, -1]), rel=1e-12)
+    assert "wrote" in capsys.readouterr().err
+
+
+def test_sweep_of_a_scene_keeps_the_runs_with_the_grid_and_draws_png(scene_file, tmp_path):
+    out, png = tmp_path / "s.csv", tmp_path / "s.png"
+    assert main(["sweep", str(scene_file), "--grid", "lr=1e-3:1e-1:3",
+                 "--grid", "momentum=0:0.9:2", "--out", str(out), "--png", str(png)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    # the runs with a momentum (Adam has none)
+    assert {r["run"] for r in rows} == {"SGD (lr=0.001)", "Momentum (lr=0.001)",
+                                        "RMSprop (lr=0.01)"}
+    assert len(rows) == 3 * 3 * 2
+    with Image.open(png) as img:
+        assert img.format == "PNG" and img.width > 300
+    one = tmp_path / "one.png"
+    assert main(["sweep", str(scene_file), "--run", "4", "--grid", "lr=1e-3:1:4",
+                 "--out", str(out), "--png", str(one), "--metric", "steps_to_tol"]) == 0
+    assert one.stat().st_size > 1000
+
+
+def test_sweep_to_stdout(capsys):
+    assert main(["sweep", "--surface", "booth", "--optimizer", "sgd", "--grid",
+                 "lr=0.01,0.1", "--steps", "5"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("run,optimizer,lr,") and len(lines) >= 3
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["sweep"], "give a scene file, --preset NAME, or --surface and --optimizer"),
+    (["sweep", "--surface", "nope", "--optimizer", "sgd"], "--surface nope"),
+    (["sweep", "--surface", "beale", "--optimizer", "nope"], "--optimizer nope"),
+    (["sweep", "--surface", "beale", "--optimizer", "sgd", "--grid", "lr=0:1:3"], "log grid"),
+    (["sweep", "--surface", "beale", "--optimizer", "sgd", "--grid", "lr"], "--grid lr"),
+    (["sweep", "--surface", "beale", "--optimizer", "sgd", "--grid", "zz=1,2"], "zz"),
+    (["sweep", "--surface", "beale", "--optimizer", "sgd", "--metric", "x"], "--metric x"),
+    (["sweep", "--surface", "beale", "--optimizer", "sgd", "--start", "1"], "--start 1"),
+    (["sweep", "--surface", "beale", "--optimizer", "sgd", "--grid", "lr=1,2", "--grid",
+      "momentum=0,0.5", "--grid", "dampening=0,1", "--png", "/tmp/never-written.png",
+      "--steps", "2", "--out", "/dev/null"], "1-D or 2-D"),
+])
+def test_sweep_bad_input_is_one_line(argv, needle, capsys):
+    assert main(argv) == 2
+    line = _error_line(capsys)
+    assert needle in line, line
