@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         lrs = [measure_lr(page) for _ in range(n)]
         drags = measure_drag(page, n)
         surfaces = [measure_surface(page, name) for name in
-                    ["Himmelblau", "Beale", "Booth", "Matyas", "Three-hump camel"][:n]]
+                    ["Himmelblau", "Beale", "Booth", "Matyas", "Six-hump camel"][:n]]
         context.close()
         played, nominal = measure_playback(browser, url)
         browser.close()

@@ -440,6 +440,7 @@
       });
       if (S.payload.speeds.indexOf(S.speed) < 0) S.speed = 1;
       sel.value = String(S.speed);
+      root.dataset.rate = String(S.speed * S.payload.base_rate);
       dom.lossMode.textContent = S.lossAll ? "loss chart: all" : "loss chart: up to step";
     }
 
@@ -502,6 +503,7 @@
 
     function setSpeed(v) {
       S.speed = v;
+      root.dataset.rate = String(v * S.payload.base_rate);  // nominal steps/s (bench, tests)
       if (S.playing) {
         S.k0 = S.step;
         S.t0 = performance.now();
