@@ -20,11 +20,17 @@ from optviz.runner import SimulationTimeout, Trajectories  # noqa: E402
 from optviz.scene import Scenario  # noqa: E402
 from optviz.ui import compare, results, share, sidebar, state  # noqa: E402 (after set_page_config)
 from optviz.ui.model import check  # noqa: E402
+from optviz.ui.player import preload  # noqa: E402
 from optviz.ui.style import BASE_CSS, CLASSROOM_CSS, md_escape  # noqa: E402
+
+#: Session key: True while the whole script runs, False during a fragment's own rerun.
+FULL_RUN = "optviz.full_run"
 
 
 def main() -> None:
+    st.session_state[FULL_RUN] = True
     st.html(BASE_CSS)
+    preload()  # plotly.js and the player start loading while the rest of the page is built
     model = state.model()
     if st.session_state.get(state.CLASSROOM):  # a projector: the race gets the whole width
         st.set_page_config(initial_sidebar_state="collapsed")
@@ -53,20 +59,8 @@ def main() -> None:
     if problems:
         st.info("A setting in the sidebar is not valid (see the message there): the figures "
                 "show the last valid scene.", icon=":material/info:")
-    try:
-        shown = results.compute(good, classroom)
-        state.keep_shown(shown)
-    except SimulationTimeout as exc:
-        st.error(f"This scene takes too long to compute here: {md_escape(exc)}. The race below "
-                 "is the last one that finished.", icon=":material/timer:")
-        shown = state.last_shown()
-    except Exception as exc:  # nothing the user does may break the page
-        st.error(f"This scene could not be computed: {type(exc).__name__}: {md_escape(exc)}. "
-                 "The race below is the last one that finished.", icon=":material/warning:")
-        shown = state.last_shown()
-    if shown is not None:
-        results.race(shown)
-        results.notes(shown)
+    race_area(classroom)
+    shown = state.last_shown()
     if classroom:
         heading(good)
     if shown is not None:
@@ -82,6 +76,40 @@ def main() -> None:
     with st.expander("Compare at scale: sensitivity, phase maps, basins, seeds, tuned races"):
         compare.render(good)
     state.sync_url(good)
+    st.session_state[FULL_RUN] = False  # from now on until the next full run: fragment runs
+
+
+@st.fragment
+def race_area(classroom: bool) -> None:
+    """The race player and its findings. A fragment: while a start marker is dragged, each
+    move reruns only this (the model's scene again, then the player); any other event of the
+    player (a click, the end of a drag) reruns the whole page, so the sidebar follows."""
+    if results.wants_full_rerun():
+        st.rerun(scope="app")
+    if not _in_full_run():  # the drag changed the model's starts: its scene again
+        scene, _ = check(state.model())
+        if scene is not None:
+            state.remember(scene)
+    good = state.good()
+    try:
+        state.keep_shown(results.compute(good, classroom))
+    except SimulationTimeout as exc:
+        st.error(f"This scene takes too long to compute here: {md_escape(exc)}. The race below "
+                 "is the last one that finished.", icon=":material/timer:")
+    except Exception as exc:  # nothing the user does may break the page
+        st.error(f"This scene could not be computed: {type(exc).__name__}: {md_escape(exc)}. "
+                 "The race below is the last one that finished.", icon=":material/warning:")
+    shown = state.last_shown()
+    if shown is not None:
+        results.race(shown)
+        results.notes(shown)
+    if not _in_full_run():
+        state.sync_url(good)
+
+
+def _in_full_run() -> bool:
+    """Is the whole script running (not only a fragment)?"""
+    return st.session_state.get(FULL_RUN, False)
 
 
 @st.fragment

@@ -59,7 +59,8 @@ _BASES: dict[str, dict] = {}  # base_token -> base, as the page keeps them
 
 def players(at: AppTest) -> list[Any]:
     return [el for el in at.get("bidi_component")
-            if el.proto.component_name == "optviz.player"]
+            if el.proto.component_name == "optviz.player"
+            and "payload" in json.loads(el.proto.json or "{}")]
 
 
 def race(at: AppTest) -> dict:

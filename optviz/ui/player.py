@@ -37,6 +37,12 @@ def _component() -> Any:
     return _renderer
 
 
+def preload() -> None:
+    """An invisible instance of the player component whose only job is to start loading
+    plotly.js and the player while Streamlit builds the rest of the page."""
+    _component()(data={"preload": True}, key="optviz-preload", height=0)
+
+
 def _nothing() -> None:
     return None
 

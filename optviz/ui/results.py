@@ -47,15 +47,27 @@ def compute(scene: Scenario, classroom: bool) -> Shown:
     return Shown(scene, traj, land, payload)
 
 
+#: Session key: the player's last event needs the whole page rerun (not only the race).
+FULL_RERUN = "optviz.full_rerun"
+
+
 def _on_start() -> None:
-    """A click, shift-click or drag on the race: the model's start points follow."""
+    """A click, shift-click or drag on the race: the model's start points follow. A move in
+    the middle of a drag reruns only the race (its fragment); anything else the whole page."""
     model = state.model()
     shown = st.session_state.get(state.SHOWN)
     if shown is None:
         return
-    if apply_start_event(model, start_event(PLAYER_KEY),
-                         (shown.land.x_range, shown.land.y_range)):
+    event = start_event(PLAYER_KEY)
+    if apply_start_event(model, event, (shown.land.x_range, shown.land.y_range)):
         forget(*start_keys(model))
+        if not (event.get("action") == "move" and event.get("final") is False):
+            st.session_state[FULL_RERUN] = True
+
+
+def wants_full_rerun() -> bool:
+    """Did the player's last event ask for the whole page (taken once)?"""
+    return bool(st.session_state.pop(FULL_RERUN, False))
 
 
 def _on_need_base() -> None:

@@ -52,6 +52,13 @@ function withBase(payload) {
 
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
+  if (data && data.preload) {  // mounted at the top of the page: start the downloads early
+    loadStyle("player.css");
+    loadScript("vendor/plotly.min.js", () => !!window.Plotly)
+      .then(() => loadScript("player.js", () => !!window.OptvizPlayer))
+      .catch(() => {});  // the real instance reports a failure
+    return;
+  }
   if (!data || !data.payload) return;
   let root = parentElement.querySelector(":scope > .optviz-host");
   if (!root) {
