@@ -1,0 +1,213 @@
+"""The worker pool: fair dispatch across sessions, cancellation, compute-time limits, progress.
+
+Jobs here are small sleep-based functions of this module (a spawned worker imports it by name).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from optviz import workers
+from optviz.workers import Cancelled, JobTimeout, Pool
+
+
+def nap(seconds: float, tag: str = "") -> tuple[str, float]:
+    """A job that sleeps in small steps, reporting progress and honouring cancellation."""
+    t0 = time.monotonic()
+    n = max(1, int(seconds / 0.01))
+    for i in range(n):
+        workers.check()
+        time.sleep(seconds / n)
+        workers.report((i + 1) / n)
+    return tag, time.monotonic() - t0
+
+
+def half_then_wait(seconds: float) -> str:
+    """Report 0.5, then wait (checking) for ``seconds``."""
+    workers.report(0.5)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        workers.check()
+        time.sleep(0.01)
+    return "done"
+
+
+def boom() -> None:
+    raise ValueError("bad scene")
+
+
+@pytest.fixture
+def pool2():
+    p = Pool(2)
+    # Start both workers now so spawn time does not count in what the tests measure.
+    for job in [p.submit("warm", nap, 0.05), p.submit("warm2", nap, 0.05)]:
+        job.result(timeout=60)
+    yield p
+    p.shutdown()
+
+
+def test_light_job_of_another_session_overtakes_heavy_queue(pool2):
+    heavy = [pool2.submit("A", nap, 0.6, f"A{i}") for i in range(6)]
+    light = pool2.submit("B", nap, 0.05, "B")
+    assert light.position() == 1  # next to start, although A queued 4 before it
+    assert heavy[5].position() == 5
+    assert light.result(timeout=30)[0] == "B"
+    assert heavy[2].finished is None or heavy[2].finished > light.finished
+    # B waited at most about one heavy job's time.
+    assert light.finished - light.started < 0.5
+    for job in heavy:
+        job.result(timeout=60)
+    # At most `size` jobs ran at once.
+    spans = sorted((j.started, j.finished) for j in [*heavy, light])
+    for start, _ in spans:
+        assert sum(1 for s, e in spans if s <= start < e) <= 2
+
+
+def test_round_robin_between_two_busy_sessions(pool2):
+    a = [pool2.submit("A", nap, 0.1, f"A{i}") for i in range(4)]
+    b = [pool2.submit("B", nap, 0.1, f"B{i}") for i in range(4)]
+    for job in a + b:
+        job.result(timeout=60)
+    order = [j.args[1] for j in sorted(a + b, key=lambda j: j.started)]
+    # A started 2 before B arrived; from then on each session holds one of the two workers.
+    assert order[:2] == ["A0", "A1"]
+    assert order[2] == "B0"
+    nxt = [tag[0] for tag in order[2:6]]  # both sessions share the workers (timing decides ties)
+    assert nxt.count("A") >= 1 and nxt.count("B") >= 2
+
+
+def test_cancel_queued_job_is_dropped(pool2):
+    running = [pool2.submit("A", nap, 0.5) for _ in range(2)]
+    queued = pool2.submit("A", nap, 0.1)
+    assert queued.position() == 1
+    queued.cancel()
+    with pytest.raises(Cancelled):
+        queued.result(timeout=5)
+    assert queued.position() == 0
+    assert pool2.queued() == 0
+    for job in running:
+        job.result(timeout=30)
+
+
+def test_cancel_running_job_returns_promptly(pool2):
+    job = pool2.submit("A", nap, 30.0)
+    deadline = time.monotonic() + 10
+    while job.progress() == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert job.position() == 0 and 0 < job.progress() < 1
+    t0 = time.monotonic()
+    job.cancel()
+    with pytest.raises(Cancelled):
+        job.result(timeout=5)
+    assert time.monotonic() - t0 < 1.0
+    # The freed worker takes the next job at once.
+    assert pool2.submit("A", nap, 0.01, "next").result(timeout=5)[0] == "next"
+
+
+def test_newer_job_of_same_slot_supersedes(pool2):
+    first = pool2.submit("A", nap, 30.0, slot="race")
+    other = pool2.submit("A", nap, 0.05, "other-slot", slot="loss")
+    second = pool2.submit("A", nap, 0.05, "second", slot="race")
+    with pytest.raises(Cancelled):
+        first.result(timeout=5)
+    assert second.result(timeout=10)[0] == "second"
+    assert other.result(timeout=10)[0] == "other-slot"
+    # another session's job in the same slot name is untouched
+    mine = pool2.submit("B", nap, 0.05, "b", slot="race")
+    pool2.submit("C", nap, 0.05, "c", slot="race")
+    assert mine.result(timeout=10)[0] == "b"
+
+
+def test_time_limit_counts_compute_not_queueing(pool2):
+    blockers = [pool2.submit("A", nap, 0.8) for _ in range(2)]
+    # Queued ~0.8 s behind the blockers, then computes 0.3 s: well within 0.6 s of compute.
+    fine = pool2.submit("B", nap, 0.3, "fine", time_limit=0.6)
+    assert fine.result(timeout=30)[0] == "fine"
+    assert fine.started - blockers[0].started > 0.5  # it did wait in the queue
+    slow = pool2.submit("B", nap, 5.0, time_limit=0.3)
+    t0 = time.monotonic()
+    with pytest.raises(JobTimeout):
+        slow.result(timeout=10)
+    assert time.monotonic() - t0 < 2.0
+
+
+def test_progress_and_position_values(pool2):
+    blockers = [pool2.submit("A", half_then_wait, 0.6) for _ in range(2)]
+    waiting = [pool2.submit("B", nap, 0.05) for _ in range(2)]
+    assert [j.position() for j in waiting] == [1, 2]
+    assert [j.progress() for j in waiting] == [0.0, 0.0]
+    deadline = time.monotonic() + 10
+    while blockers[0].progress() < 0.5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert blockers[0].progress() == 0.5 and blockers[0].position() == 0
+    for job in blockers + waiting:
+        job.result(timeout=30)
+    assert all(j.progress() == 1.0 and j.position() == 0 for j in blockers + waiting)
+
+
+def test_errors_come_back_as_raised(pool2):
+    with pytest.raises(ValueError, match="bad scene"):
+        pool2.submit("A", boom).result(timeout=10)
+
+
+def test_release_cancels_all_of_a_session(pool2):
+    jobs = [pool2.submit("A", nap, 30.0) for _ in range(4)]
+    keep = pool2.submit("B", nap, 0.05, "b")
+    assert pool2.release("A") == 4
+    for job in jobs:
+        with pytest.raises(Cancelled):
+            job.result(timeout=5)
+    assert keep.result(timeout=10)[0] == "b"
+    assert "A" not in pool2.sessions()
+
+
+def test_dead_session_is_released_at_next_dispatch():
+    gone: set[str] = set()
+    p = Pool(1, alive=lambda s: s not in gone)
+    try:
+        a = [p.submit("A", nap, 30.0) for _ in range(3)]
+        deadline = time.monotonic() + 20
+        while a[0].progress() == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        gone.add("A")
+        b = p.submit("B", nap, 0.01, "b")  # the submit notices A is gone
+        for job in a:
+            with pytest.raises(Cancelled):
+                job.result(timeout=5)
+        assert b.result(timeout=10)[0] == "b"
+    finally:
+        p.shutdown()
+
+
+def test_default_size(monkeypatch):
+    monkeypatch.setenv("OPTVIZ_WORKERS", "3")
+    assert workers.default_size() == 3
+    monkeypatch.setenv("OPTVIZ_WORKERS", "0")
+    assert workers.default_size() == 0
+    monkeypatch.delenv("OPTVIZ_WORKERS")
+    assert workers.default_size() >= 1
+
+
+def test_simulation_runs_in_a_worker_with_progress_and_timeout(pool2):
+    from dataclasses import replace
+
+    from optviz.runner import SimulationTimeout, Trajectories
+    from optviz.scene import Scenario
+
+    scene = Scenario().validated()
+    traj = pool2.submit("A", workers.simulate_scene, scene, 20.0).result(timeout=120)
+    assert isinstance(traj, Trajectories)
+    assert traj.xy.shape[2] == scene.steps + 1
+    heavy = replace(scene, steps=5000).validated()
+    job = pool2.submit("A", workers.simulate_scene, heavy, 60.0)
+    deadline = time.monotonic() + 60
+    while job.progress() == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert 0 < job.progress() < 1
+    job.cancel()
+    with pytest.raises(Cancelled):
+        job.result(timeout=10)
+    with pytest.raises(SimulationTimeout):
+        pool2.submit("A", workers.simulate_scene, heavy, 0.05).result(timeout=60)
