@@ -164,6 +164,10 @@ class Job:
     def done(self) -> bool:
         return self.future.done()
 
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until done (``True``) or ``timeout`` seconds pass (``False``)."""
+        return bool(wait([self.future], timeout)[0])
+
     def cancel(self) -> None:
         """Drop it if queued; tell the worker to stop if running (it returns promptly)."""
         self.pool._cancel(self)

@@ -211,3 +211,54 @@ def test_simulation_runs_in_a_worker_with_progress_and_timeout(pool2):
         job.result(timeout=10)
     with pytest.raises(SimulationTimeout):
         pool2.submit("A", workers.simulate_scene, heavy, 0.05).result(timeout=60)
+
+
+# --- the app's caches ----------------------------------------------------------------------
+
+
+def test_byte_lru_bounds_bytes_age_and_item_size(monkeypatch):
+    import numpy as np
+
+    from optviz.ui import lru
+
+    c = lru.ByteLRU(max_bytes=3_000, ttl=60, max_item_bytes=1_500)
+    for i in range(5):
+        assert c.put(i, np.zeros(100))  # ~900 bytes each
+    assert c.bytes <= 3_000 and len(c) == 3
+    assert c.get(0) is None and c.get(4) is not None  # least recently used went first
+    assert not c.put("big", np.zeros(1_000))  # 8 kB: returned to the caller, not kept
+    assert c.get("big") is None and c.refused == 1
+    now = [1000.0]
+    monkeypatch.setattr(lru.time, "monotonic", lambda: now[0])
+    c.put("old", np.zeros(10))
+    now[0] += 61
+    assert c.get("old") is None  # past its time to live
+
+
+def test_a_client_clear_cache_message_does_not_empty_the_shared_caches():
+    from streamlit.runtime.app_session import AppSession
+
+    from optviz.ui import cache
+
+    cache.clear()
+    cache.SIMULATIONS.put(("key",), "a trajectory")
+
+    @cache.st.cache_data
+    def squared(x: int) -> int:
+        cache.CALLS["squared"] += 1
+        return x * x
+
+    squared(3)
+
+    class FakeSession:  # what the handler touches of an AppSession
+        def __init__(self) -> None:
+            self._session_state = {"mine": 1}
+
+    me = FakeSession()
+    # What Streamlit runs for a websocket BackMsg of type "clear_cache".
+    AppSession._handle_clear_cache_request(me)
+    assert cache.SIMULATIONS.get(("key",)) == "a trajectory"
+    squared(3)
+    assert cache.CALLS["squared"] == 1  # st.cache_data was not cleared either
+    assert me._session_state == {}  # only the sender's own state goes
+    cache.clear()
