@@ -18,19 +18,26 @@ A :class:`Pool` wraps one standard-library :class:`~concurrent.futures.ProcessPo
 Inside a job, :func:`report` sets the progress and :func:`check` raises :class:`Cancelled` or
 :class:`JobTimeout`; :func:`simulate_scene` is the app's simulation job.
 
-The default size is ``max(1, cpus - 1)`` (environment ``OPTVIZ_WORKERS`` overrides it; ``0``
-means no pool: the app computes in its own process): the one core left over serves the
-websockets, health checks and figures of every session, which must stay responsive while all
-workers compute.
+The default size is the number of usable CPUs, at least 2 (environment ``OPTVIZ_WORKERS``
+overrides it; ``0`` means no pool: the app computes in its own process). At least 2 because a
+session holds at most one worker while another session waits (fewest running first), so with two
+workers a light scene finds a free worker even while a heavy one computes; as many as the CPUs
+because the workers run at a lower priority (``nice`` +10): the app's own process (websockets,
+health checks, figures of every session) takes a core whenever it needs one, and the workers
+share the rest.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
+import multiprocessing.context
 import os
+import sys
 import threading
 import time
+import types
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, wait
@@ -58,7 +65,7 @@ class JobTimeout(TimeoutError):
 
 
 def default_size() -> int:
-    """Worker count: ``OPTVIZ_WORKERS`` if set, else one less than the usable CPUs (≥ 1)."""
+    """Worker count: ``OPTVIZ_WORKERS`` if set, else the usable CPUs (at least 2)."""
     raw = os.environ.get("OPTVIZ_WORKERS", "").strip()
     if raw:
         value = int(raw)
@@ -69,7 +76,7 @@ def default_size() -> int:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
-    return max(1, cpus - 1)
+    return max(2, cpus)
 
 
 # --- inside a worker process ---------------------------------------------------------------
@@ -79,9 +86,16 @@ _CANCEL: list[Any] = []  # one Event per executor slot
 _CURRENT: dict[str, Any] = {"slot": None, "deadline": None, "limit": None}
 
 
+#: How much lower a worker's CPU priority is than the app's (``OPTVIZ_WORKER_NICE``).
+WORKER_NICE = int(os.environ.get("OPTVIZ_WORKER_NICE", "10"))
+
+
 def _init_worker(progress: Any, cancel: list[Any], warm: tuple[str, ...]) -> None:
     global _PROGRESS, _CANCEL
     _PROGRESS, _CANCEL = progress, cancel
+    if WORKER_NICE > 0 and hasattr(os, "nice"):
+        with contextlib.suppress(OSError):  # not allowed: run at the app's priority
+            os.nice(WORKER_NICE)
     for module in warm:  # import torch etc. once, when the worker starts, not in the first job
         __import__(module)
 
@@ -128,6 +142,35 @@ def simulate_scene(scene: Any, time_limit: float | None = None) -> Any:
         check()
 
     return simulate_scenario(scene, time_limit=time_limit, progress=progress)
+
+
+# --- starting workers -------------------------------------------------------------------------
+
+_MAIN_LOCK = threading.Lock()
+
+
+class _WorkerProcess(multiprocessing.context.SpawnProcess):
+    """A spawned process that does not re-run the parent's ``__main__``.
+
+    ``spawn`` re-imports the parent's main module in the child; under ``streamlit run`` that is
+    the app script itself (Streamlit installs it as ``sys.modules["__main__"]``), which would
+    run the whole page, bare, in every worker. For the moment of the start the child is shown an
+    empty ``__main__`` instead (job functions are pickled by their own modules' names).
+    """
+
+    def start(self) -> None:
+        with _MAIN_LOCK:
+            main = sys.modules.get("__main__")
+            sys.modules["__main__"] = types.ModuleType("__main__")
+            try:
+                super().start()
+            finally:
+                if main is not None:
+                    sys.modules["__main__"] = main
+
+
+class _SpawnContext(multiprocessing.context.SpawnContext):
+    Process = _WorkerProcess
 
 
 # --- in the app process --------------------------------------------------------------------
@@ -202,7 +245,7 @@ class Pool:
         if size < 1:
             raise ValueError(f"a pool needs at least one worker, got {size}")
         self.size = size
-        ctx = multiprocessing.get_context(context)
+        ctx = _SpawnContext() if context == "spawn" else multiprocessing.get_context(context)
         self._progress = ctx.RawArray("d", size)
         self._cancel_events = [ctx.Event() for _ in range(size)]
         self._ctx, self._warm = ctx, tuple(warm)

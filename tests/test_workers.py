@@ -5,6 +5,7 @@ Jobs here are small sleep-based functions of this module (a spawned worker impor
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
@@ -187,7 +188,7 @@ def test_default_size(monkeypatch):
     monkeypatch.setenv("OPTVIZ_WORKERS", "0")
     assert workers.default_size() == 0
     monkeypatch.delenv("OPTVIZ_WORKERS")
-    assert workers.default_size() >= 1
+    assert workers.default_size() >= 2
 
 
 def test_simulation_runs_in_a_worker_with_progress_and_timeout(pool2):
@@ -262,3 +263,69 @@ def test_a_client_clear_cache_message_does_not_empty_the_shared_caches():
     assert cache.CALLS["squared"] == 1  # st.cache_data was not cleared either
     assert me._session_state == {}  # only the sender's own state goes
     cache.clear()
+
+
+# --- the app with its pool: a heavy and a light session ------------------------------------
+
+HEAVY = {"surface": "rosenbrock", "start": "-1.5,2.01", "steps": "5000", "seed": "0",
+         "run": "sgd;momentum;nesterov;rmsprop;adam;adamw;nadam;lbfgs"}  # 8 runs x 5,000 steps
+LIGHT: dict[str, str] = {}  # the app's default scene
+
+
+@pytest.fixture
+def pooled_app(tmp_path):
+    """``streamlit run app.py`` with a pool of 2 workers, on a free loopback port."""
+    import os
+    import signal
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy"))
+    from local_proxy import free_port, start_app, wait_healthy
+
+    port = free_port()
+    os.environ["OPTVIZ_WORKERS"] = "2"
+    try:
+        proc = start_app(port, tmp_path / "app.log")
+    finally:
+        del os.environ["OPTVIZ_WORKERS"]
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, [proc], time.monotonic() + 120)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)  # the app and its worker processes
+        try:
+            proc.wait(timeout=15)
+        except Exception:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        print((tmp_path / "app.log").read_text()[-2000:])
+
+
+def test_app_light_session_finishes_before_a_heavy_one(pooled_app):
+    import asyncio
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from load import ws_session
+
+    async def both():
+        t0 = time.perf_counter()
+
+        async def timed(query, delay):
+            await asyncio.sleep(delay)
+            result = await ws_session(pooled_app, query, timeout=240)
+            return result, time.perf_counter() - t0
+
+        return await asyncio.gather(timed(HEAVY, 0.0), timed(LIGHT, 1.5))
+
+    (heavy, heavy_end), (light, light_end) = asyncio.run(both())
+    print(f"light {light} ends at {light_end:.1f} s; heavy {heavy} ends at {heavy_end:.1f} s")
+    assert light.error is None, light.error
+    assert light.race_s is not None
+    assert light_end < heavy_end, (light, heavy)
+    # the heavy scene computed in its worker at the same time (or said it was too heavy)
+    assert heavy.error is None or "too long" in heavy.error, heavy.error
