@@ -236,11 +236,12 @@ class Pool:
     """A bounded process pool with a fair per-session queue (see the module docstring).
 
     ``alive(session) -> bool``, if given, is asked at every submit and dispatch: a session it
-    reports gone is released. ``warm``: modules each worker imports when it starts.
+    reports gone is released. ``warm``: modules each worker imports when it starts; ``start``:
+    start all workers at once (else on demand).
     """
 
     def __init__(self, size: int | None = None, *, alive: Callable[[str], bool] | None = None,
-                 warm: tuple[str, ...] = (), context: str = "spawn") -> None:
+                 warm: tuple[str, ...] = (), context: str = "spawn", start: bool = True) -> None:
         size = default_size() if size is None else int(size)
         if size < 1:
             raise ValueError(f"a pool needs at least one worker, got {size}")
@@ -260,6 +261,9 @@ class Pool:
         self._free = list(range(size))
         self._slots: dict[tuple[str, str], Job] = {}
         self._closed = False
+        if start:  # spawn every worker now (each imports ``warm``), not in users' first jobs
+            for _ in range(size):
+                self._executor.submit(int)
 
     def _new_executor(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
