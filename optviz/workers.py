@@ -132,16 +132,39 @@ def _run(slot: int, time_limit: float | None, fn: Callable, args: tuple, kwargs:
         _CURRENT["slot"] = _CURRENT["deadline"] = None
 
 
+#: A simulation job may take this many times its compute limit in wall-clock time (a worker
+#: starved of CPU by other processes must still come back).
+WALL_FACTOR = 3.0
+
+
 def simulate_scene(scene: Any, time_limit: float | None = None) -> Any:
     """The app's simulation as a pool job: progress every few steps, prompt cancellation.
-    ``time_limit`` is the runner's own (``SimulationTimeout``), counted from the start here."""
+
+    ``time_limit`` counts this worker's CPU seconds from the job's start (``SimulationTimeout``,
+    the runner's own error, past it): time spent waiting in the queue or for a CPU that other
+    sessions' workers hold does not count. A wall-clock cap of :data:`WALL_FACTOR` times the
+    limit still bounds a job on a starved machine.
+    """
+    from optviz.runner import SimulationTimeout
     from optviz.views import simulate_scenario
+
+    cpu0, wall0 = time.process_time(), time.monotonic()
 
     def progress(step: int, steps: int) -> None:
         report(step / max(steps, 1))
         check()
+        if time_limit is None:
+            return
+        cpu = time.process_time() - cpu0
+        wall = time.monotonic() - wall0
+        if cpu > time_limit or wall > WALL_FACTOR * time_limit:
+            spent = (f"{time_limit:g} s of computing" if cpu > time_limit else
+                     f"{wall:.0f} s on a busy server")
+            raise SimulationTimeout(
+                f"stopped at step {step:,} of {steps:,} after {spent}: this scene is too heavy "
+                "to wait for (use fewer steps, starts, runs or L-BFGS evaluations)")
 
-    return simulate_scenario(scene, time_limit=time_limit, progress=progress)
+    return simulate_scenario(scene, progress=progress)
 
 
 # --- starting workers -------------------------------------------------------------------------

@@ -188,8 +188,8 @@ def _wait_text(job: workers.Job) -> tuple[float, str]:
         return 0.0, (f"Waiting for a free worker: {ahead} scene{'s' if ahead != 1 else ''} "
                      "ahead of yours in the queue…" if ahead else
                      "Waiting for a free worker: yours is next…")
-    progress = job.progress()
-    return progress, f"Running the optimizers… {progress:.0%}"
+    percent = int(100 * job.progress())
+    return percent / 100, f"Running the optimizers… {percent}%"
 
 
 def _through_pool(pool: workers.Pool, sim_key: tuple, scene: Scenario) -> Trajectories:
