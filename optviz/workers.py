@@ -39,7 +39,7 @@ import threading
 import time
 import types
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -277,6 +277,8 @@ class Pool:
         self._inflight: dict[int, Job] = {}
         self._alive = alive
         self._lock = threading.RLock()
+        self._depth = 0  # nesting of _locked() in the thread holding the lock
+        self._pending: list[tuple[Future, BaseException | None, Any]] = []
         self._queues: dict[str, deque[Job]] = {}
         self._running: dict[str, int] = {}
         self._served: dict[str, int] = {}  # session -> dispatch tick of its last start
@@ -294,6 +296,26 @@ class Pool:
             initargs=(self._progress, self._cancel_events, self._warm),
         )
 
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the pool's lock; the job futures resolved meanwhile are resolved on leaving the
+        outermost hold, with the lock released (their callbacks may take other locks)."""
+        with self._lock:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                pending, outermost = self._pending, self._depth == 0
+                if outermost:
+                    self._pending = []
+        if outermost:
+            for future, exc, value in pending:
+                if exc is not None:
+                    future.set_exception(exc)
+                else:
+                    future.set_result(value)
+
     # -- public ----------------------------------------------------------------------------
 
     def submit(self, session: str, fn: Callable, *args: Any, slot: str | None = None,
@@ -302,7 +324,7 @@ class Pool:
         ``slot`` still queued or running is cancelled. ``time_limit``: seconds of compute in
         the worker that :func:`check` allows."""
         job = Job(self, str(session), slot, fn, args, kwargs, time_limit)
-        with self._lock:
+        with self._locked():
             if self._closed:
                 raise RuntimeError("the pool is shut down")
             self._reap()
@@ -317,13 +339,13 @@ class Pool:
 
     def release(self, session: str) -> int:
         """Cancel every job of ``session`` and forget it; returns how many were cancelled."""
-        with self._lock:
+        with self._locked():
             jobs = list(self._queues.get(session, ()))
-            jobs += [j for (s, _), j in self._slots.items() if s == session and not j.done()]
+            jobs += [j for (s, _), j in self._slots.items() if s == session]
             running = [j for j in self._running_jobs() if j.session == session]
             n = 0
             for job in {id(j): j for j in jobs + running}.values():
-                if not job.done():
+                if job.state != _DONE and not job.cancelled:
                     self._cancel(job)
                     n += 1
             self._queues.pop(session, None)
@@ -334,21 +356,21 @@ class Pool:
 
     def sessions(self) -> set[str]:
         """Sessions with a job queued or running."""
-        with self._lock:
+        with self._locked():
             return {s for s, q in self._queues.items() if q} | {
                 s for s, n in self._running.items() if n}
 
     def queued(self) -> int:
-        with self._lock:
+        with self._locked():
             return sum(len(q) for q in self._queues.values())
 
     def running(self) -> int:
-        with self._lock:
+        with self._locked():
             return sum(self._running.values())
 
     def shutdown(self, wait: bool = True) -> None:
         """Cancel everything and stop the workers."""
-        with self._lock:
+        with self._locked():
             self._closed = True
             for session in list(self._queues) + list(self._running):
                 self.release(session)
@@ -408,7 +430,7 @@ class Pool:
         inner.add_done_callback(lambda f, job=job: self._finished(job, f))
 
     def _finished(self, job: Job, inner: Future) -> None:
-        with self._lock:
+        with self._locked():
             index = job.index
             if index is not None and self._inflight.get(index) is job:
                 del self._inflight[index]
@@ -422,20 +444,17 @@ class Pool:
                 self._running.pop(job.session, None)
             if job.slot is not None and self._slots.get((job.session, job.slot)) is job:
                 del self._slots[(job.session, job.slot)]
-            if not job.future.done():
-                exc = inner.exception() if not inner.cancelled() else Cancelled("cancelled")
-                if job.cancelled and (exc is None or isinstance(exc, CancelledError)):
-                    exc = Cancelled("cancelled")
-                if exc is not None:
-                    job.future.set_exception(exc)
-                else:
-                    job.future.set_result(inner.result())
+            exc = inner.exception() if not inner.cancelled() else Cancelled("cancelled")
+            if job.cancelled and (exc is None or isinstance(exc, CancelledError)):
+                exc = Cancelled("cancelled")
+            value = inner.result() if exc is None else None
+            self._pending.append((job.future, exc, value))
             self._reap()
             self._dispatch()
 
     def _cancel(self, job: Job) -> None:
-        with self._lock:
-            if job.done():
+        with self._locked():
+            if job.state == _DONE or job.cancelled:
                 return
             job.cancelled = True
             queue = self._queues.get(job.session)
@@ -445,12 +464,12 @@ class Pool:
                     if not queue:
                         del self._queues[job.session]
                 job.state, job.finished = _DONE, time.monotonic()
-                job.future.set_exception(Cancelled("cancelled before it started"))
+                self._pending.append((job.future, Cancelled("cancelled before it started"), None))
             elif job.state == _RUNNING and job.index is not None:
                 self._cancel_events[job.index].set()  # the worker's check() raises Cancelled
 
     def _position(self, job: Job) -> int:
-        with self._lock:
+        with self._locked():
             if job.state != _QUEUED:
                 return 0
             # Replay the dispatch order as if no running job ended in the meantime.

@@ -362,3 +362,17 @@ def test_app_light_session_finishes_before_a_heavy_one(pooled_app):
     assert any(t.startswith("Running the optimizers") and t != "Running the optimizers… 0%"
                for t in heavy["progress"]), heavy["progress"]
     assert heavy["race"] or any("too long" in e for e in heavy["errors"]), heavy["errors"]
+
+
+def test_job_callbacks_run_without_the_pool_lock(pool2):
+    """A done-callback may take other locks (the app's cache does): never under the pool's."""
+    held = []
+    blockers = [pool2.submit("A", nap, 0.3) for _ in range(2)]
+    queued = pool2.submit("A", nap, 0.1, slot="race")
+    queued.future.add_done_callback(lambda f: held.append(pool2._lock._is_owned()))
+    pool2.submit("A", nap, 0.1, slot="race")  # supersedes the queued one
+    running = blockers[0]
+    running.future.add_done_callback(lambda f: held.append(pool2._lock._is_owned()))
+    running.result(timeout=30)
+    time.sleep(0.1)
+    assert held == [False, False]

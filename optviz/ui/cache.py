@@ -48,7 +48,7 @@ SIMULATIONS = lru.ByteLRU(
 POLL_S = 0.1
 
 _INFLIGHT: dict[tuple, workers.Job] = {}  # sim_key -> the job computing it (any session)
-_INFLIGHT_LOCK = threading.Lock()
+_INFLIGHT_LOCK = threading.RLock()
 
 lru.protect_from_client_clear()
 
