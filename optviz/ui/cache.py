@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from collections import Counter
 
 import plotly.graph_objects as go
@@ -46,6 +47,8 @@ SIMULATIONS = lru.ByteLRU(
 )
 #: Seconds between two looks at a queued or running job while the page waits for it.
 POLL_S = 0.1
+#: Seconds after which an unchanged queue position or progress is sent again.
+RESEND_S = 0.5
 
 _INFLIGHT: dict[tuple, workers.Job] = {}  # sim_key -> the job computing it (any session)
 _INFLIGHT_LOCK = threading.RLock()
@@ -197,14 +200,17 @@ def _through_pool(pool: workers.Pool, sim_key: tuple, scene: Scenario) -> Trajec
     session = _session_id()
     placeholder = st.empty()
     shown: tuple[float, str] | None = None
+    sent = 0.0
     try:
         for _attempt in range(3):
             job = _job_for(pool, session, sim_key, scene)
             while not job.done():
                 now = _wait_text(job)
-                if now != shown:
+                # Also resent now and then: each message is where Streamlit stops this run for
+                # a newer one (the user changed the scene), so the page never waits unheard.
+                if now != shown or time.monotonic() - sent > RESEND_S:
                     placeholder.progress(now[0], text=now[1])
-                    shown = now
+                    shown, sent = now, time.monotonic()
                 job.wait(POLL_S)
             try:
                 return job.result()
