@@ -206,7 +206,7 @@ def _through_pool(pool: workers.Pool, sim_key: tuple, scene: Scenario) -> Trajec
             job = _job_for(pool, session, sim_key, scene)
             while not job.done():
                 now = _wait_text(job)
-                # Also resent now and then: each message is where Streamlit stops this run for
+                # Also sent again now and then: each message is where Streamlit stops this run for
                 # a newer one (the user changed the scene), so the page never waits unheard.
                 if now != shown or time.monotonic() - sent > RESEND_S:
                     placeholder.progress(now[0], text=now[1])
