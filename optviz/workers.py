@@ -18,7 +18,8 @@ A :class:`Pool` wraps one standard-library :class:`~concurrent.futures.ProcessPo
 Inside a job, :func:`report` sets the progress and :func:`check` raises :class:`Cancelled` or
 :class:`JobTimeout`; :func:`simulate_scene` is the app's simulation job.
 
-The default size is the number of usable CPUs, at least 2 (environment ``OPTVIZ_WORKERS``
+The default size is the number of usable CPUs (a container's CPU quota counts), at least 2 and
+at most 8 (environment ``OPTVIZ_WORKERS``
 overrides it; ``0`` means no pool: the app computes in its own process). At least 2 because a
 session holds at most one worker while another session waits (fewest running first), so with two
 workers a light scene finds a free worker even while a heavy one computes; as many as the CPUs
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 import multiprocessing
 import multiprocessing.context
 import os
@@ -64,19 +66,34 @@ class JobTimeout(TimeoutError):
     """The job computed for longer than its ``time_limit`` (:func:`check` raises it)."""
 
 
+#: Most workers by default (each holds torch: ~0.3 GB); ``OPTVIZ_WORKERS`` may ask for more.
+MAX_DEFAULT_WORKERS = 8
+
+
+def usable_cpus() -> int:
+    """CPUs this process may use: its affinity, bounded by a cgroup v2 CPU quota (a container's
+    ``cpus:`` or a pod's CPU limit, which the affinity does not show)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()[:2]  # noqa: SIM115
+        if quota != "max":
+            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+    return max(1, cpus)
+
+
 def default_size() -> int:
-    """Worker count: ``OPTVIZ_WORKERS`` if set, else the usable CPUs (at least 2)."""
+    """Worker count: ``OPTVIZ_WORKERS`` if set, else the usable CPUs, at least 2 and at most
+    :data:`MAX_DEFAULT_WORKERS`."""
     raw = os.environ.get("OPTVIZ_WORKERS", "").strip()
     if raw:
         value = int(raw)
         if value < 0:
             raise ValueError(f"OPTVIZ_WORKERS must be >= 0, got {raw!r}")
         return value
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(2, cpus)
+    return min(MAX_DEFAULT_WORKERS, max(2, usable_cpus()))
 
 
 # --- inside a worker process ---------------------------------------------------------------
