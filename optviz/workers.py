@@ -20,9 +20,9 @@ Inside a job, :func:`report` sets the progress and :func:`check` raises :class:`
 
 The default size is the number of usable CPUs (a container's CPU quota counts), at least 2 and
 at most 8 (environment ``OPTVIZ_WORKERS``
-overrides it; ``0`` means no pool: the app computes in its own process). At least 2 so that one
-session's heavy scene never holds every worker: a light scene opened meanwhile gets the other
-(a freed worker goes to the session with the fewest jobs running); as many as the CPUs
+overrides it; ``0`` means no pool: the app computes in its own process). At least 2: in the app a
+session has at most one simulation at a time (its ``race`` slot), so one session's heavy scene
+holds one worker and a light scene opened meanwhile gets the other; as many as the CPUs
 because the workers run at a lower priority (``nice`` +10): the app's own process (websockets,
 health checks, figures of every session) takes a core whenever it needs one, and the workers
 share the rest.
