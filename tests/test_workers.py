@@ -305,8 +305,10 @@ def pooled_app(tmp_path):
         print((tmp_path / "app.log").read_text()[-2000:])
 
 
-async def _session(base: str, query: dict[str, str], timeout: float) -> dict:
-    """One websocket session (as bench/load.py's, keeping the progress texts it was shown)."""
+async def _session(base: str, query: dict[str, str], timeout: float,
+                   clear_cache: bool = False) -> dict:
+    """One websocket session (as bench/load.py's, keeping the progress texts it was shown);
+    ``clear_cache``: first send the ``clear_cache`` message (the menu's "Clear cache")."""
     import urllib.parse
 
     import websockets
@@ -319,6 +321,10 @@ async def _session(base: str, query: dict[str, str], timeout: float) -> dict:
         async with websockets.connect(base.replace("http://", "ws://") + "/_stcore/stream",
                                       subprotocols=["streamlit"], max_size=None,
                                       additional_headers={"Origin": base}) as ws:
+            if clear_cache:
+                clear = BackMsg()
+                clear.clear_cache = True
+                await ws.send(clear.SerializeToString())
             msg = BackMsg()
             msg.rerun_script.query_string = qs
             msg.rerun_script.page_script_hash = ""
@@ -362,6 +368,10 @@ def test_app_light_session_finishes_before_a_heavy_one(pooled_app):
     assert any(t.startswith("Running the optimizers") and t != "Running the optimizers… 0%"
                for t in heavy["progress"]), heavy["progress"]
     assert heavy["race"] or any("too long" in e for e in heavy["errors"]), heavy["errors"]
+    # Any client may send clear_cache: the light scene stays cached (no simulation this time).
+    again = asyncio.run(_session(pooled_app, LIGHT, timeout=240, clear_cache=True))
+    assert again["race"] and not again["errors"], again
+    assert again["progress"] == [], again["progress"]
 
 
 def test_job_callbacks_run_without_the_pool_lock(pool2):
