@@ -27,33 +27,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "deploy"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from load import scene_query, ws_session  # noqa: E402
+from load import family, scene_query, ws_session  # noqa: E402
 from local_proxy import free_port, rss_mb, start_app, wait_healthy  # noqa: E402
 
 MAX_SCENES = 2000
 
 
-def family(pid: int) -> list[int]:
-    """``pid`` and its live descendants (the worker processes), from /proc."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                parents[int(entry.name)] = int(stat[1])
-    out, changed = {pid}, True
-    while changed:
-        changed = False
-        for child, parent in parents.items():
-            if parent in out and child not in out:
-                out.add(child)
-                changed = True
-    return sorted(out)
-
-
 def rss(pid: int) -> tuple[float, int]:
     """Total RSS in MB of ``pid`` and its descendants, and how many processes that is."""
-    pids = family(pid)
+    pids = family([pid])
     values = [v for v in (rss_mb(p) for p in pids) if v is not None]
     return sum(values), len(values)
 
@@ -95,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--settle", type=float, default=5.0,
                    help="seconds to wait after the last session closed before measuring")
     args = p.parse_args(argv)
+    # A SIGTERM (e.g. from `timeout`) still stops the server this started (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     scenes = max(1, min(args.scenes, MAX_SCENES))
     env_workers = os.environ.get("OPTVIZ_WORKERS")
     if args.workers is not None:
