@@ -40,6 +40,16 @@ def rss(pid: int) -> tuple[float, int]:
     return sum(values), len(values)
 
 
+def breakdown(pid: int) -> str:
+    """RSS per process: the server first, then its descendants (workers, resource tracker)."""
+    parts = []
+    for p in family([pid]):
+        mb = rss_mb(p)
+        if mb is not None:
+            parts.append(f"{'server' if p == pid else p} {mb:.0f}")
+    return ", ".join(parts) + " MB"
+
+
 async def soak(url: str, pid: int, scenes: int, concurrency: int, timeout: float) -> int:
     failures: list[str] = []
     done = 0
@@ -95,12 +105,13 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(ws_session(url, scene_query("default", -1, True), args.timeout))
         time.sleep(args.settle)
         idle, n_idle = rss(proc.pid)
-        print(f"idle RSS {idle:.1f} MB ({n_idle} processes); {scenes} distinct scenes, "
-              f"{args.concurrency} at a time", flush=True)
+        print(f"idle RSS {idle:.1f} MB ({n_idle} processes: {breakdown(proc.pid)}); {scenes} "
+              f"distinct scenes, {args.concurrency} at a time", flush=True)
         failures = asyncio.run(soak(url, proc.pid, scenes, args.concurrency, args.timeout))
         time.sleep(args.settle)
         after, n_after = rss(proc.pid)
-        print(f"after RSS {after:.1f} MB ({n_after} processes): {after - idle:+.1f} MB over idle")
+        print(f"after RSS {after:.1f} MB ({n_after} processes: {breakdown(proc.pid)}): "
+              f"{after - idle:+.1f} MB over idle")
         return 1 if failures else 0
     finally:
         with contextlib.suppress(ProcessLookupError):
