@@ -262,13 +262,32 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def family(pids: list[int]) -> list[int]:
+    """These processes and all their live descendants, from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                parents[int(entry.name)] = int(stat[1])
+    out, changed = set(pids), True
+    while changed:
+        changed = False
+        for child, parent in parents.items():
+            if parent in out and child not in out:
+                out.add(child)
+                changed = True
+    return sorted(out)
+
+
 @dataclass
 class Memory:
     pids: list[int] = field(default_factory=list)
     peak: float = 0.0
 
     def now(self) -> float | None:
-        values = [rss_mb(p) for p in self.pids]
+        """RSS of the servers and their descendants (the worker pool's processes), in MB."""
+        values = [rss_mb(p) for p in family(self.pids)]
         values = [v for v in values if v is not None]
         return sum(values) if values else None
 

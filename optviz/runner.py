@@ -327,6 +327,7 @@ def simulate(
     gradient: Literal["closed_form", "autograd"] = "closed_form",
     record_state: bool = False,
     time_limit: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Trajectories:
     """Run every (optimizer, hyperparameters) pair from every start for ``steps`` steps.
 
@@ -336,11 +337,15 @@ def simulate(
     ``record_state`` keeps every optimizer state tensor shaped like the parameter (index ``k``:
     the state after ``k`` steps). ``time_limit`` (seconds) stops a scene too heavy to wait for
     with :class:`SimulationTimeout`. Memory: about 50 bytes per particle-step (more with state).
+    ``progress(step, steps)``, if given, is called every few steps (a worker process reports
+    progress with it; an exception it raises, e.g. a cancellation, stops the simulation).
     """
     record_state = arguments.flag("record_state", record_state)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable, got {type(progress).__name__}")
     setup = _prepare(surface, runs, starts, steps, seed, noise, gradient, time_limit)
     with _single_thread(), torch.no_grad():
-        return _Simulation(*setup[:9], record_state, setup.time_limit).run()
+        return _Simulation(*setup[:9], record_state, setup.time_limit).run(progress=progress)
 
 
 def stream(
@@ -520,7 +525,9 @@ class _Simulation:
 
         return closure
 
-    def run(self, on_step: OnStep | None = None) -> Trajectories | None:
+    def run(
+        self, on_step: OnStep | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> Trajectories | None:
         """Step every group; record histories, or (with ``on_step``) only report each step."""
         m, steps = self.n_particles, self.steps
         depth = 1 if on_step is not None else steps + 1  # streaming: one reused row
@@ -554,6 +561,8 @@ class _Simulation:
                 self._record_state(state_hist, step)
             if step == steps:
                 break
+            if progress is not None and step % 8 == 0:
+                progress(step, steps)
             if deadline is not None and step % 8 == 0 and time.monotonic() > deadline:
                 raise SimulationTimeout(
                     f"stopped at step {step:,} of {steps:,} after {self.time_limit:g} s: this "

@@ -7,6 +7,8 @@ scenario, sample its surface on a grid, and turn each (run, start) into a labell
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from optviz.arguments import flag, points, real, whole
@@ -40,10 +42,11 @@ def matched(scenario: Scenario, traj: Trajectories) -> None:
 
 
 def simulate_scenario(
-    scenario: Scenario, record_state: bool = False, time_limit: float | None = None
+    scenario: Scenario, record_state: bool = False, time_limit: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Trajectories:
     """Run a scenario (all runs from all starts) with :func:`optviz.simulate`; an invalid one
-    raises ``ScenarioError`` (a ``ValueError``)."""
+    raises ``ScenarioError`` (a ``ValueError``). ``progress(step, steps)``: see ``simulate``."""
     scenario = _scene(scenario).validated()
     record_state = flag("record_state", record_state)
     surface = scenario.resolve_surface() if scenario.is_custom else scenario.surface
@@ -56,6 +59,7 @@ def simulate_scenario(
         noise=scenario.noise,
         record_state=record_state,
         time_limit=time_limit,
+        progress=progress,
     )
 
 

@@ -1,11 +1,14 @@
 """What the app computes, cached on hashable descriptions of the scene.
 
 * :func:`trajectories`: ``simulate`` keyed on :meth:`Scenario.sim_key` only, so colours, labels
-  and variant names never re-run the optimizers (``st.cache_data``; ``Trajectories`` pickles).
+  and variant names never re-run the optimizers. Computed in the worker pool
+  (:mod:`optviz.workers`, fair across sessions) and kept in :data:`SIMULATIONS`, a cache bounded
+  in bytes and age that a client's ``clear_cache`` message cannot empty (:mod:`optviz.ui.lru`).
 * :func:`landscape`: the surface on its plot grid, keyed on (surface, formula, domain).
 * :func:`race_payload`: what the race player draws, keyed on the simulation key plus what only
-  changes the look (colours, labels, classroom mode). It lives in ``st.cache_resource``
-  (Streamlit only reads it: it serializes a copy); callers must not change it.
+  changes the look (colours, labels, classroom mode). It lives in :data:`PAYLOADS` (bounded
+  in bytes and age); Streamlit only reads it (it serializes a copy); callers must not change
+  it.
 
 :data:`CALLS` counts real (uncached) computations per function; tests read it to check that a
 colour change does not re-simulate.
@@ -13,15 +16,19 @@ colour change does not re-simulate.
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections import Counter
 from typing import Any
 
 import streamlit as st
 
+from optviz import workers
 from optviz.figures import Landscape
 from optviz.runner import Trajectories
 from optviz.scene import Scenario
-from optviz.ui import build
+from optviz.ui import build, lru
 from optviz.views import landscape_for, simulate_scenario
 
 #: Seconds a page waits for one simulation before it gives up with a clear message.
@@ -29,6 +36,23 @@ SIMULATION_TIME_LIMIT = 20.0
 
 #: Uncached computations so far, by function name (process-wide, like the caches).
 CALLS: Counter[str] = Counter()
+
+#: Simulation results by ``sim_key``: at most ``OPTVIZ_CACHE_MB`` (256) MB in all, an hour
+#: each, and none over a quarter of the budget (the largest allowed scene is about 25 MB).
+SIMULATIONS = lru.ByteLRU(
+    max_bytes=int(float(os.environ.get("OPTVIZ_CACHE_MB", "256")) * 2**20),
+    ttl=float(os.environ.get("OPTVIZ_CACHE_TTL_S", "3600")),
+    max_item_bytes=int(float(os.environ.get("OPTVIZ_CACHE_MB", "256")) * 2**20) // 4,
+)
+#: Seconds between two looks at a queued or running job while the page waits for it.
+POLL_S = 0.1
+#: Seconds after which an unchanged queue position or progress is sent again.
+RESEND_S = 0.5
+
+_INFLIGHT: dict[tuple, workers.Job] = {}  # sim_key -> the job computing it (any session)
+_INFLIGHT_LOCK = threading.RLock()
+
+lru.protect_from_client_clear()
 
 
 def surface_key(scene: Scenario) -> tuple:
@@ -45,11 +69,26 @@ def look_key(scene: Scenario, classroom: bool) -> tuple:
     )
 
 
-@st.cache_data(max_entries=64, show_spinner="Running the optimizers…")
 def trajectories(sim_key: tuple, _scene: Scenario) -> Trajectories:
-    """``simulate`` for ``_scene``; ``sim_key`` (its ``sim_key()``) is the cache key."""
-    CALLS["simulate"] += 1
-    return simulate_scenario(_scene, time_limit=SIMULATION_TIME_LIMIT)
+    """``simulate`` for ``_scene``; ``sim_key`` (its ``sim_key()``) is the cache key.
+
+    Kept in :data:`SIMULATIONS` (bytes- and age-bounded, out of reach of a client's
+    ``clear_cache``). Computed in the worker pool (:mod:`optviz.workers`) under a real server,
+    with the queue position and progress shown while it waits; inline in this process under
+    ``AppTest`` or with ``OPTVIZ_WORKERS=0``. Raises ``SimulationTimeout`` past
+    :data:`SIMULATION_TIME_LIMIT` seconds of compute (waiting in the queue does not count).
+    """
+    hit = SIMULATIONS.get(sim_key)
+    if hit is not None:
+        return hit
+    pool = _pool()
+    if pool is None:
+        with st.spinner("Running the optimizers…"):
+            CALLS["simulate"] += 1
+            traj = simulate_scenario(_scene, time_limit=SIMULATION_TIME_LIMIT)
+        SIMULATIONS.put(sim_key, traj)
+        return traj
+    return _through_pool(pool, sim_key, _scene)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -59,17 +98,128 @@ def landscape(key: tuple, _scene: Scenario) -> Landscape:
     return landscape_for(_scene.resolve_surface())
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+#: Race payloads by (sim_key, look): at most 64 MB (the largest allowed scene's is about 10 MB),
+#: an hour each, out of reach of a client's ``clear_cache`` like :data:`SIMULATIONS`.
+PAYLOADS = lru.ByteLRU(max_bytes=64 * 2**20, ttl=3600.0, max_item_bytes=16 * 2**20)
+_PAYLOAD_LOCK = threading.Lock()
+
+
 def race_payload(
     sim_key: tuple, look: tuple, _scene: Scenario, _traj: Trajectories, _land: Landscape,
 ) -> dict[str, Any]:
     """The race player's payload (``look[2]``: classroom mode). Read-only: do not change it."""
+    key = (sim_key, look)
+    hit = PAYLOADS.get(key)
+    if hit is not None:
+        return hit
     CALLS["race_payload"] += 1
-    return build.player_payload(_scene, _traj, _land, classroom=look[2])
+    payload = build.player_payload(_scene, _traj, _land, classroom=look[2])
+    with _PAYLOAD_LOCK:
+        PAYLOADS.put(key, payload)  # sized by its strings (the base64 arrays, the picture)
+    return payload
 
 
 def clear() -> None:
     """Empty every cache and the call counts (tests)."""
+    SIMULATIONS.clear()
+    PAYLOADS.clear()
     st.cache_data.clear()
     st.cache_resource.clear()
     CALLS.clear()
+
+
+def _real_server() -> bool:
+    """True under ``streamlit run`` (not ``AppTest``, whose runtime is a mock)."""
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and type(Runtime._instance) is Runtime
+
+
+def _session_alive(session: str) -> bool:
+    from streamlit.runtime import Runtime
+
+    if not _real_server():
+        return True
+    return Runtime.instance().is_active_session(session)
+
+
+def _pool() -> workers.Pool | None:
+    """The worker pool under a real server (``None``: compute inline)."""
+    if not _real_server() or workers.default_size() == 0:
+        return None
+    return workers.shared_pool(alive=_session_alive)
+
+
+def _session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "no-session"
+
+
+def _job_for(pool: workers.Pool, session: str, sim_key: tuple, scene: Scenario) -> workers.Job:
+    """The job computing ``sim_key``: one already under way (any session's) or a new one in
+    this session's ``race`` slot (which cancels this session's previous scene)."""
+    with _INFLIGHT_LOCK:
+        job = _INFLIGHT.get(sim_key)
+        if job is not None and not job.done():
+            return job
+        CALLS["simulate"] += 1
+        job = pool.submit(session, workers.simulate_scene, scene, SIMULATION_TIME_LIMIT,
+                          slot="race")
+        _INFLIGHT[sim_key] = job
+
+    def store(_future: object) -> None:  # in the pool's thread: keep what an abandoned job made
+        with _INFLIGHT_LOCK:
+            if _INFLIGHT.get(sim_key) is job:
+                del _INFLIGHT[sim_key]
+        if job.future.exception() is None:
+            SIMULATIONS.put(sim_key, job.future.result())
+
+    job.future.add_done_callback(store)
+    return job
+
+
+def _wait_text(job: workers.Job) -> tuple[float, str]:
+    position = job.position()
+    if position:
+        ahead = position - 1
+        return 0.0, (f"Waiting for a free worker: {ahead} scene{'s' if ahead != 1 else ''} "
+                     "ahead of yours in the queue…" if ahead else
+                     "Waiting for a free worker: yours is next…")
+    percent = int(100 * job.progress())
+    return percent / 100, f"Running the optimizers… {percent}%"
+
+
+def _through_pool(pool: workers.Pool, sim_key: tuple, scene: Scenario) -> Trajectories:
+    """Submit (or join) the simulation and show its queue position and progress until done."""
+    session = _session_id()
+    placeholder = st.empty()
+    shown: tuple[float, str] | None = None
+    sent = 0.0
+    try:
+        for _attempt in range(3):
+            job = _job_for(pool, session, sim_key, scene)
+            while not job.done():
+                now = _wait_text(job)
+                # Also sent again now and then: each message is where Streamlit stops this run for
+                # a newer one (the user changed the scene), so the page never waits unheard.
+                if now != shown or time.monotonic() - sent > RESEND_S:
+                    placeholder.progress(now[0], text=now[1])
+                    shown, sent = now, time.monotonic()
+                job.wait(POLL_S)
+            try:
+                return job.result()
+            except workers.Cancelled:
+                # Someone else's job we joined was cancelled (their scene changed or they
+                # left): compute it for this session.
+                if job.session == session:
+                    raise
+                continue
+        raise RuntimeError("the simulation was cancelled three times; try again")
+    except BaseException:
+        if not _session_alive(session):  # the page was closed: stop its work
+            pool.release(session)
+        raise
+    finally:
+        placeholder.empty()
