@@ -1,0 +1,66 @@
+r"""SGD, momentum (heavy ball) and Nesterov, as ``torch.optim.SGD`` runs them.
+
+.. math::
+    g' = g + \lambda\theta,\quad b_t = \mu b_{t-1} + (1-\tau) g' \ (b_1 = g'),\quad
+    d = g' + \mu b_t \ (\text{Nesterov}) \text{ or } b_t,\quad \Delta\theta = -\gamma d
+
+The buffer :math:`b_t` is torch's ``momentum_buffer`` after the step (recorded row ``t``).
+"""
+
+from __future__ import annotations
+
+from optviz.inspect._common import Parts, StepData, angle_between, norm, num, short, vec
+
+
+def explain(d: StepData) -> Parts:
+    p = Parts()
+    hp = d.hp
+    lr = p.value("γ", d.lr, "learning rate at this step (schedule included)")
+    mu = p.value("μ", hp.get("momentum", 0.0), "momentum")
+    wd = p.value("λ", hp.get("weight_decay", 0.0), "weight decay (L2, added to the gradient)")
+    g = p.pair("g", d.grad, "gradient seen")
+    p.pair("θ", d.theta, "position before the step")
+    gp = p.pair("g'", g + wd * d.theta, "gradient with weight decay g + λθ") if wd else g
+    p.vectors["gradient"] = g
+    if mu == 0 or not d.has("momentum_buffer"):
+        direction = gp
+        g_tex = r"(g + \lambda\theta)" if wd else "g"
+        p.latex = (rf"\Delta\theta = -\gamma\,{g_tex} = "
+                   rf"-{num(lr)}\,{vec(gp)} = {vec(-lr * gp)}")
+        p.why = (f"plain gradient descent: the step is the learning rate {short(lr)} times the "
+                 f"negative gradient (|g| = {short(norm(gp))}), so it is long where the surface "
+                 "is steep and short where it is flat")
+        p.vectors["update direction −γg"] = -lr * direction
+        return p
+    p.value("τ", hp.get("dampening", 0.0), "dampening")
+    nesterov = bool(hp.get("nesterov", False))
+    buf_before = p.pair("b_{t-1}", d.before("momentum_buffer"), "momentum buffer before")
+    buf = p.pair("b_t", d.after("momentum_buffer"), "momentum buffer after (torch's state)")
+    p.vectors["momentum buffer"] = buf
+    p.vectors["previous momentum buffer"] = buf_before
+    first = d.step == 0
+    rule_b = (r"b_1 = g'" if first else r"b_t = \mu\, b_{t-1} + (1-\tau)\, g'")
+    if nesterov:
+        direction = p.pair("d", gp + mu * buf, "Nesterov direction g' + μ b_t")
+        rule = (rf"\Delta\theta = -\gamma\,(g' + \mu\, b_t) = -{num(lr)}\,\left({vec(gp)} + "
+                rf"{num(mu)}{vec(buf)}\right)")
+    else:
+        direction = buf
+        rule = rf"\Delta\theta = -\gamma\, b_t = -{num(lr)}\,{vec(buf)}"
+    p.latex = rf"{rule_b},\quad {rule} = {vec(-lr * direction)}"
+    angle = angle_between(buf, gp)
+    ratio = norm(buf) / norm(gp) if norm(gp) else float("inf")
+    p.value("|b|/|g|", ratio, "momentum buffer length over gradient length")
+    if angle is None:
+        p.why = "the gradient is zero here, so only the momentum buffer moves the point"
+    elif angle > 90:
+        p.why = (f"the momentum buffer points {short(angle)}° away from the gradient: the "
+                 "point is still coasting against the slope, so it overshoots before turning")
+    elif ratio > 1.5:
+        p.why = (f"the momentum buffer is {short(ratio)}× the gradient and {short(angle)}° from "
+                 "it: past gradients add up, so the step is longer than plain gradient "
+                 "descent's")
+    else:
+        p.why = (f"the momentum buffer is {short(ratio)}× the gradient and {short(angle)}° from "
+                 "it: the step mostly follows the current gradient")
+    return p
