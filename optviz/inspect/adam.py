@@ -108,9 +108,12 @@ def _nadam(p, d, lr, b1, b2, eps, gp, decay, decay_tex):
     psi = p.value("ψ", d.hp.get("momentum_decay", 4e-3), "momentum decay")
     t = d.t
     mus = [b1 * (1.0 - 0.5 * (0.96 ** (i * psi))) for i in range(1, t + 2)]
-    prod = 1.0
+    # torch keeps mu_product as a float32 scalar tensor (not a recorded row): its product,
+    # rounded to float32 at every step exactly as torch's in-place multiply does
+    prod32 = np.float32(1.0)
     for mu_i in mus[:-1]:
-        prod *= mu_i  # as torch accumulates mu_product, one factor per step
+        prod32 = np.float32(prod32 * np.float32(mu_i))
+    prod = float(prod32)
     mu, mu_next = p.value("μ_t", mus[-2], "momentum coefficient this step"), mus[-1]
     p.value("μ_{t+1}", mu_next, "momentum coefficient of the next step (look-ahead)")
     p.value("Πμ", prod, "product of the μ's so far (torch mu_product)")

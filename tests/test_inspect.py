@@ -1,0 +1,318 @@
+"""``optviz.inspect_step``: every registry optimizer's step explained from its recorded state.
+
+For the explicit families the update is recomputed HERE from ``view.values`` by the rule's own
+formula (independently of optviz.inspect's code) and must match the recorded Δθ to 1e-12
+relative, plus a few ulps of θ: Δθ is the difference of two rounded positions, so its last bits
+carry the rounding of θ itself.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import numpy as np
+import pytest
+import torch
+
+import optviz
+from optviz.inspect import FAMILIES, StepView, inspect_step
+from optviz.inspect.glyphs import step_glyphs
+from optviz.optimizers import REGISTRY, list_optimizers
+
+STEPS = 6
+STARTS = [(-1.2, 1.0), (0.7, -0.4)]
+#: (surface, noise, with a schedule?)
+SCENES = [("rosenbrock", 0.0, False), ("himmelblau", 0.3, True)]
+#: extra configurations of the explicit families (weight decay, dampening, centered, ...)
+CONFIGS = [
+    ("sgd", {"lr": 1e-3, "momentum": 0.9, "dampening": 0.2, "weight_decay": 0.05}),
+    ("sgd", {"lr": 1e-3, "momentum": 0.9, "nesterov": True}),
+    ("sgd", {"lr": 1e-3, "weight_decay": 0.1}),
+    ("adam", {"lr": 0.05, "amsgrad": True}),
+    ("adam", {"lr": 0.05, "weight_decay": 0.1}),
+    ("adamw", {"lr": 0.05, "weight_decay": 0.1, "amsgrad": True}),
+    ("adamax", {"lr": 0.1, "weight_decay": 0.1}),
+    ("nadam", {"lr": 0.05, "weight_decay": 0.1}),
+    ("nadam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("radam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("adagrad", {"lr": 0.5, "lr_decay": 0.1, "weight_decay": 0.1,
+                 "initial_accumulator_value": 0.2}),
+    ("rmsprop", {"lr": 0.01, "centered": True, "momentum": 0.5, "weight_decay": 0.1}),
+    ("rmsprop", {"lr": 0.01, "centered": True}),
+    ("adadelta", {"lr": 1.0, "weight_decay": 0.1}),
+    ("newton", {"lr": 0.5, "damping": 1.0}),
+    ("diag_newton", {"curvature": "secant"}),
+    ("vsgd", {"curvature": "secant"}),
+    ("lbfgs", {"line_search_fn": None, "lr": 0.1}),
+]
+CASES = [(key, {}) for key in list_optimizers()] + CONFIGS
+SCHEDULE = {"schedule": {"name": "StepLR", "step_size": 2, "gamma": 0.5}}
+
+
+def _case_id(case) -> str:
+    key, hp = case
+    return key + "".join(f"-{k}={v}" for k, v in sorted(hp.items()))
+
+
+@cache
+def _simulated(key: str, hp_items: tuple, scene: int) -> optviz.Trajectories:
+    surface, noise, scheduled = SCENES[scene]
+    hp = dict(hp_items)
+    extras = SCHEDULE if scheduled and "lr" in REGISTRY[key].validate(hp) else None
+    run = (key, hp, extras) if extras else (key, hp)
+    return optviz.simulate(surface, [run], STARTS, steps=STEPS, noise=noise, seed=3,
+                           record_state=True)
+
+
+def _views(key: str, hp: dict, scene: int):
+    traj = _simulated(key, tuple(sorted(hp.items())), scene)
+    for start in range(len(STARTS)):
+        for step in range(STEPS):
+            if traj.diverged_at[0, start] >= 0 and step + 1 >= traj.diverged_at[0, start]:
+                continue
+            yield traj, start, step, inspect_step(traj, 0, start, step)
+
+
+def _close(recomputed, view: StepView, what: str) -> None:
+    theta = np.maximum(np.abs(view.position), np.abs(view.position + view.update))
+    tol = 1e-12 * np.abs(view.update) + 4 * np.spacing(theta)
+    err = np.abs(np.asarray(recomputed) - view.update)
+    assert (err <= tol).all(), f"{what}: recomputed {recomputed} vs drawn {view.update}"
+
+
+def _pair(v: dict, symbol: str) -> np.ndarray:
+    return np.array([v[f"{symbol}_x"], v[f"{symbol}_y"]])
+
+
+def _mat(v: dict, symbol: str) -> np.ndarray:
+    xx, xy, yy = (v[f"{symbol}_{e}"] for e in ("xx", "xy", "yy"))
+    return np.array([[xx, xy], [xy, yy]])
+
+
+def _solve(m: np.ndarray, g: np.ndarray) -> np.ndarray:
+    a, b, c, d = m[0, 0], m[0, 1], m[1, 0], m[1, 1]
+    det = a * d - b * c
+    return np.array([(d * g[0] - b * g[1]) / det, (a * g[1] - c * g[0]) / det])
+
+
+def _recompute(key: str, hp: dict, v: dict, step: int) -> np.ndarray:
+    """Δθ from the view's values by the rule's formula (the test's own arithmetic)."""
+    g, lr = _pair(v, "g"), v.get("γ")
+    theta = _pair(v, "θ") if "θ_x" in v else None
+    gp = _pair(v, "g'") if "g'_x" in v else g
+    if key == "sgd":
+        if "b_t_x" not in v:
+            return -lr * gp
+        b = _pair(v, "b_t")
+        if step > 0:  # the buffer itself follows b_t = μ b_{t-1} + (1 − τ) g'
+            expect = v["μ"] * _pair(v, "b_{t-1}") + (1 - v["τ"]) * gp
+            np.testing.assert_allclose(b, expect, rtol=1e-13, atol=1e-300)
+        else:
+            np.testing.assert_array_equal(b, gp)
+        return -lr * (gp + v["μ"] * b if hp.get("nesterov") else b)
+    if key in ("adam", "adamw"):
+        t, b1, b2 = v["t"], v["β₁"], v["β₂"]
+        bc1, bc2 = 1 - b1**t, 1 - b2**t
+        assert v["1−β₁ᵗ"] == bc1 and v["1−β₂ᵗ"] == bc2
+        m, s = _pair(v, "m"), _pair(v, "v")
+        out = -(lr / bc1) * m / (np.sqrt(s) / math.sqrt(bc2) + v["ε"])
+        return out - lr * v["λ"] * theta if key == "adamw" else out
+    if key == "adamax":
+        return -(lr / (1 - v["β₁"] ** v["t"])) * _pair(v, "m") / _pair(v, "u")
+    if key == "nadam":
+        t, b1, psi = int(v["t"]), v["β₁"], v["ψ"]
+        mus = [b1 * (1.0 - 0.5 * 0.96 ** (i * psi)) for i in range(1, t + 2)]
+        mu_product = torch.ones((), dtype=torch.float32)  # torch's state: a float32 scalar
+        for mu in mus[:-1]:
+            mu_product *= mu
+        prod = mu_product.item()
+        denom = np.sqrt(_pair(v, "v") / (1 - v["β₂"] ** t)) + v["ε"]
+        out = (-lr * (1 - mus[-2]) / (1 - prod) * gp / denom
+               - lr * mus[-1] / (1 - prod * mus[-1]) * _pair(v, "m") / denom)
+        return out - lr * v["λ"] * theta if hp.get("decoupled_weight_decay") else out
+    if key == "radam":
+        t, b1, b2 = v["t"], v["β₁"], v["β₂"]
+        m_hat = _pair(v, "m") / (1 - b1**t)
+        rho_inf = 2 / (1 - b2) - 1
+        rho = rho_inf - 2 * t * b2**t / (1 - b2**t)
+        if rho > 5:
+            rect = math.sqrt((rho - 4) * (rho - 2) * rho_inf
+                             / ((rho_inf - 4) * (rho_inf - 2) * rho))
+            out = -lr * rect * math.sqrt(1 - b2**t) / (np.sqrt(_pair(v, "v")) + v["ε"]) * m_hat
+        else:
+            out = -lr * m_hat
+        return out - lr * v["λ"] * theta if hp.get("decoupled_weight_decay") else out
+    if key == "adagrad":
+        G = _pair(v, "G")
+        np.testing.assert_allclose(G, _pair(v, "G_{t-1}") + gp**2, rtol=1e-13)
+        clr = lr / (1 + step * v["lr_decay"])  # step t = step + 1: γ/(1 + (t − 1)·decay)
+        return -clr * gp / (np.sqrt(G) + v["ε"])
+    if key == "rmsprop":
+        if "b_x" in v:
+            return -lr * _pair(v, "b")
+        s = _pair(v, "v")
+        if "ḡ_x" in v:
+            s = s - _pair(v, "ḡ") ** 2
+        return -lr * gp / (np.sqrt(s) + v["ε"])
+    if key == "adadelta":
+        eps = v["ε"]
+        return -lr * np.sqrt(_pair(v, "u_{t-1}") + eps) / np.sqrt(_pair(v, "v") + eps) * gp
+    if key == "rprop":
+        return -np.sign(_pair(v, "ĝ")) * _pair(v, "s")
+    if key == "newton":
+        return -lr * _solve(_mat(v, "H") + v["λ"] * np.eye(2), g)
+    if key == "natural_gradient":
+        return -lr * _solve(_mat(v, "F̂") + v["λ"] * np.eye(2), g)
+    if key == "adagrad_full":
+        return -lr * _solve(_mat(v, "G^½") + v["δ"] * np.eye(2), g)
+    if key == "diag_newton":
+        n = _pair(v, "n")
+        return np.where(n == 0, -v["γ₀"] * g, -lr * g / (_pair(v, "h̄") + v["μ"]))
+    if key == "vsgd":
+        return -_pair(v, "η*") * g if "η*_x" in v else -v["γ₀"] * g
+    if key == "lbfgs":
+        return v["α"] * _pair(v, "d")
+    raise AssertionError(f"no recomputation for {key}")
+
+
+def test_every_registry_optimizer_is_covered() -> None:
+    explicit = set(FAMILIES)
+    assert {"sgd", "adam", "adamw", "adamax", "nadam", "radam", "adagrad", "rmsprop", "adadelta",
+            "rprop", "newton", "diag_newton", "natural_gradient", "adagrad_full",
+            "lbfgs"} <= explicit
+    assert {key for key, _ in CASES} == set(list_optimizers())
+
+
+@pytest.mark.parametrize("scene", range(len(SCENES)))
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_view_is_the_recorded_step(case, scene: int) -> None:
+    key, hp = case
+    checked = 0
+    for traj, start, step, view in _views(key, hp, scene):
+        xy = traj.xy[0, start]
+        diff = xy[step + 1] - xy[step]
+        assert view.update.tobytes() == diff.tobytes()  # bitwise
+        assert view.optimizer == key and (view.run, view.start, view.step) == (0, start, step)
+        np.testing.assert_array_equal(view.position, xy[step])
+        if "grad_point" not in traj.state[0]:
+            np.testing.assert_array_equal(view.grad, traj.grad[0, start, step])
+        if traj.noise > 0:
+            surf = optviz.get_surface(traj.surface)
+            clean = surf.grad(torch.tensor(xy[step][None])).numpy()[0]
+            np.testing.assert_array_equal(view.grad_clean, clean)
+            assert not np.array_equal(view.grad_clean, view.grad)
+        else:
+            assert view.grad_clean is None
+        for group in (view.vectors, view.boxes):
+            assert all(np.asarray(a).shape == (2,) for a in group.values())
+        assert all(np.asarray(m).shape == (2, 2) for m in view.matrices.values())
+        assert set(view.meanings) == set(view.values)
+        assert all(isinstance(x, float) for x in view.values.values())
+        assert view.latex and view.why
+        assert view.vectors["update"] is view.update or np.array_equal(view.vectors["update"],
+                                                                        view.update)
+        if "γ" in view.values and traj.lr is not None:
+            assert view.values["γ"] == traj.lr[0, start, step]
+        if view.family != "generic":
+            _close(_recompute(key, traj.runs[0][1], view.values, step), view, f"{key} step {step}")
+        checked += 1
+    assert checked >= STEPS  # at least one start lived through all steps
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[0] in ("sgd", "adam", "adamw", "nadam",
+                                                                  "rmsprop", "muon", "lion")],
+                         ids=_case_id)
+def test_momentum_buffer_drawn_is_the_state_tensor(case) -> None:
+    key, hp = case
+    names = {"momentum buffer": "momentum_buffer", "first moment m": "exp_avg",
+             "state momentum_buffer": "momentum_buffer", "state exp_avg": "exp_avg"}
+    for traj, start, step, view in _views(key, hp, 1):
+        drawn = [(label, state) for label, state in names.items() if label in view.vectors]
+        if key in ("sgd", "rmsprop") and not traj.runs[0][1]["momentum"]:
+            assert not drawn  # no momentum, no buffer
+            continue
+        assert drawn, f"{key}: no momentum vector in {list(view.vectors)}"
+        for label, state in drawn:
+            recorded = traj.state[0][state][start, step + 1]
+            assert view.vectors[label].tobytes() == recorded.tobytes()
+
+
+def test_schedule_lr_is_the_one_each_step_used() -> None:
+    traj = _simulated("adam", (), 1)
+    lrs = [inspect_step(traj, 0, 0, s).values["γ"] for s in range(STEPS)]
+    assert lrs == [0.05, 0.05, 0.025, 0.025, 0.0125, 0.0125]
+
+
+@pytest.mark.parametrize("surface", ["rosenbrock", "saddle", "monkey_saddle"])
+def test_newton_ellipse_axes_are_the_hessians_eigenvectors(surface: str) -> None:
+    surf = optviz.get_surface(surface)
+    starts = [(0.3, -0.7), (-1.1, 0.6)]
+    traj = optviz.simulate(surf, [("newton", {"lr": 0.5})], starts, steps=3, record_state=True)
+    for start in range(2):
+        for step in range(3):
+            view = inspect_step(traj, 0, start, step)
+            point = traj.xy[0, start, step]
+            exact = surf.hessian(torch.tensor(point[None])).numpy()[0]
+            np.testing.assert_allclose(view.matrices["Hessian H"], exact, rtol=1e-12, atol=1e-12)
+            lam, vecs = np.linalg.eigh(exact)
+            glyphs = step_glyphs(view, 1.0)
+            (ellipse,) = [e for e in glyphs["ellipses"] if e["name"] == "Hessian H"]
+            for k in range(2):
+                axis = np.array(ellipse["axes"][k])
+                assert abs(abs(axis @ vecs[:, k]) - 1) < 1e-9  # parallel to eigenvector k
+                assert ellipse["eigenvalues"][k] == pytest.approx(lam[k], rel=1e-9, abs=1e-12)
+            if lam[0] < 0 < lam[1]:
+                assert "saddle" in view.why
+
+
+def test_adam_why_names_the_axis_with_the_smaller_second_moment() -> None:
+    traj = optviz.simulate("rosenbrock", [("adam", {"lr": 0.05})], [(-1.2, 1.0)], steps=3,
+                           record_state=True)
+    view = inspect_step(traj, 0, 0, 2)
+    v_hat = _pair(view.values, "v̂")
+    small = "xy"[int(np.argmin(v_hat))]
+    assert f"small along {small}, so the step along {small}" in view.why
+    box = view.boxes["step size γ/(√v̂+ε)"]
+    np.testing.assert_allclose(box, 0.05 / (np.sqrt(v_hat) + 1e-8), rtol=1e-12)
+
+
+def test_adagrad_box_only_shrinks() -> None:
+    traj = optviz.simulate("rosenbrock", [("adagrad", {})], [(-1.2, 1.0)], steps=20,
+                           record_state=True)
+    boxes = np.array([inspect_step(traj, 0, 0, s).boxes["step size γ/(√G+ε)"] for s in range(20)])
+    assert (np.diff(boxes, axis=0) <= 0).all()
+
+
+def test_errors_are_clear() -> None:
+    plain = optviz.simulate("rosenbrock", [("adam", {})], [(-1.2, 1.0)], steps=4)
+    with pytest.raises(ValueError, match="record_state=True"):
+        inspect_step(plain, 0, 0, 0)
+    traj = _simulated("adam", (), 0)
+    for args, match in [((1, 0, 0), "run 1 out of range"), ((0, 2, 0), "start 2 out of range"),
+                        ((0, 0, STEPS), f"step {STEPS} out of range"),
+                        ((0, 0, -1), "step -1 out of range")]:
+        with pytest.raises(ValueError, match=match):
+            inspect_step(traj, *args)
+    with pytest.raises(TypeError, match="step must be an int"):
+        inspect_step(traj, 0, 0, 1.0)
+    wild = optviz.simulate("rosenbrock", [("sgd", {"lr": 1.0})], [(-1.2, 1.0)], steps=10,
+                           record_state=True)
+    at = int(wild.diverged_at[0, 0])
+    assert at > 0
+    inspect_step(wild, 0, 0, at - 2)
+    with pytest.raises(ValueError, match=f"diverged at step {at}"):
+        inspect_step(wild, 0, 0, at - 1)
+
+
+def test_a_custom_surface_needs_passing_for_the_clean_gradient() -> None:
+    surf = optviz.surface_from_formula("x**2 + 3*y**2", ((-2, 2), (-2, 2)), name="bowl")
+    traj = optviz.simulate(surf, [("sgd", {"lr": 0.1})], [(1.0, 1.0)], steps=2, noise=0.5,
+                           record_state=True)
+    assert inspect_step(traj, 0, 0, 0).grad_clean is None
+    view = inspect_step(traj, 0, 0, 0, surface=surf)
+    np.testing.assert_allclose(view.grad_clean, [2.0, 6.0])
+
+
+def test_exported_from_the_package() -> None:
+    assert optviz.inspect_step is inspect_step and optviz.StepView is StepView
