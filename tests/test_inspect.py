@@ -316,3 +316,46 @@ def test_a_custom_surface_needs_passing_for_the_clean_gradient() -> None:
 
 def test_exported_from_the_package() -> None:
     assert optviz.inspect_step is inspect_step and optviz.StepView is StepView
+
+
+def test_glyphs_are_json_and_the_ellipse_is_the_quadratic_forms_contour() -> None:
+    import json
+
+    traj = optviz.simulate("rosenbrock", [("natural_gradient", {}), ("adam", {"lr": 0.05})],
+                           [(-1.2, 1.0)], steps=4, noise=0.2, record_state=True)
+    view = inspect_step(traj, 0, 0, 3)
+    glyphs = step_glyphs(view, 0.3)
+    json.dumps(glyphs, allow_nan=False)
+    (ellipse,) = glyphs["ellipses"]
+    assert ellipse["name"] == "Fisher F̂" and ellipse["convention"] == "contour"
+    assert len(ellipse["points"]) == 64 and max(ellipse["lengths"]) == pytest.approx(0.15)
+    m = view.matrices["Fisher F̂"] / ellipse["scale"] ** 2
+    rel = np.array(ellipse["points"]) - view.position
+    np.testing.assert_allclose(np.einsum("ni,ij,nj->n", rel, m, rel), 1.0, rtol=1e-9)
+    names = {entry["name"] for entry in glyphs["legend"]}
+    assert {"gradient", "noise-free gradient", "update", "Fisher F̂"} <= names
+    for arrow in glyphs["arrows"]:
+        x0, y0, x1, y1 = arrow["points"]
+        assert [x0, y0] == list(view.position)
+        np.testing.assert_allclose([x1 - x0, y1 - y0], arrow["scale"] * view.vectors[arrow["name"]])
+    longest = max(np.hypot(*v) for k, v in view.vectors.items() if k.startswith(("gradient",
+                                                                                  "noise")))
+    assert glyphs["scales"]["gradient"] == pytest.approx(0.3 / longest)
+    assert "gradients and moments ×" in glyphs["note"]
+    adam = inspect_step(traj, 1, 0, 3)
+    (box,) = step_glyphs(adam, 0.3)["boxes"]
+    assert box["center"] == list(adam.position) and max(box["half_widths"]) == pytest.approx(0.15)
+
+
+def test_fixed_scales_keep_adagrads_shrinking_box_visible() -> None:
+    from optviz.inspect.glyphs import glyph_scales
+
+    traj = optviz.simulate("rosenbrock", [("adagrad", {})], [(-1.2, 1.0)], steps=30,
+                           record_state=True)
+    first = inspect_step(traj, 0, 0, 0)
+    scales = glyph_scales(first, 0.3)
+    widths = [step_glyphs(inspect_step(traj, 0, 0, s), 0.3, scales)["boxes"][0]["half_widths"]
+              for s in range(30)]
+    assert (np.diff(np.array(widths), axis=0) <= 0).all() and widths[-1][1] < widths[0][1] / 2
+    with pytest.raises(ValueError, match="scale_hint"):
+        step_glyphs(first, 0.0)
