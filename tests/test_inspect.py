@@ -45,6 +45,8 @@ CONFIGS = [
     ("diag_newton", {"curvature": "secant"}),
     ("vsgd", {"curvature": "secant"}),
     ("lbfgs", {"line_search_fn": None, "lr": 0.1}),
+    ("lion", {"weight_decay": 0.1}),
+    ("lion", {"weight_decay": 0.1, "weight_decouple": False}),
 ]
 CASES = [(key, {}) for key in list_optimizers()] + CONFIGS
 SCHEDULE = {"schedule": {"name": "StepLR", "step_size": 2, "gamma": 0.5}}
@@ -173,6 +175,11 @@ def _recompute(key: str, hp: dict, v: dict, step: int) -> np.ndarray:
         return -_pair(v, "η*") * g if "η*_x" in v else -v["γ₀"] * g
     if key == "lbfgs":
         return v["α"] * _pair(v, "d")
+    if key == "lion":
+        m_prev = _pair(v, "m_{t-1}")
+        c = v["β₁"] * m_prev + (1 - v["β₁"]) * gp
+        out = -lr * np.sign(c)
+        return out - lr * v["λ"] * theta if hp.get("weight_decouple", True) else out
     raise AssertionError(f"no recomputation for {key}")
 
 
@@ -180,7 +187,7 @@ def test_every_registry_optimizer_is_covered() -> None:
     explicit = set(FAMILIES)
     assert {"sgd", "adam", "adamw", "adamax", "nadam", "radam", "adagrad", "rmsprop", "adadelta",
             "rprop", "newton", "diag_newton", "natural_gradient", "adagrad_full",
-            "lbfgs"} <= explicit
+            "lbfgs", "lion"} <= explicit
     assert {key for key, _ in CASES} == set(list_optimizers())
 
 
@@ -226,7 +233,7 @@ def test_view_is_the_recorded_step(case, scene: int) -> None:
 def test_momentum_buffer_drawn_is_the_state_tensor(case) -> None:
     key, hp = case
     names = {"momentum buffer": "momentum_buffer", "first moment m": "exp_avg",
-             "state momentum_buffer": "momentum_buffer", "state exp_avg": "exp_avg"}
+             "state momentum_buffer": "momentum_buffer", "momentum m": "exp_avg"}
     for traj, start, step, view in _views(key, hp, 1):
         drawn = [(label, state) for label, state in names.items() if label in view.vectors]
         if key in ("sgd", "rmsprop") and not traj.runs[0][1]["momentum"]:

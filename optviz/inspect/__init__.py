@@ -5,9 +5,9 @@ Recorded state row ``k`` is the state after ``k`` steps, so step ``k`` reads its
 row ``k`` (NaN until the optimizer creates it: read as its initial zeros) and after at row
 ``k + 1``; nothing is re-run. Each family module turns that state into vectors, boxes
 (per-coordinate step sizes), matrices, the values behind them, the rule with numbers and a
-"why" sentence: :mod:`.sgd`, :mod:`.adam`, :mod:`.adaptive`, :mod:`.newton`, :mod:`.lbfgs`, and
-:mod:`.generic` for the rest. :func:`~optviz.inspect.glyphs.step_glyphs` turns a view into
-drawing instructions.
+"why" sentence: :mod:`.sgd`, :mod:`.adam`, :mod:`.adaptive`, :mod:`.newton`, :mod:`.lbfgs`,
+:mod:`.sign` (Lion), and :mod:`.generic` for the rest.
+:func:`~optviz.inspect.glyphs.step_glyphs` turns a view into drawing instructions.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ FAMILIES = {
     **dict.fromkeys(("newton", "diag_newton", "natural_gradient", "adagrad_full", "vsgd"),
                     "newton"),
     "lbfgs": "lbfgs",
+    "lion": "sign",
 }
 
 

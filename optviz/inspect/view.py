@@ -21,7 +21,7 @@ class StepView:
 
     optimizer: str  # registry key
     label: str  # e.g. "Adam"
-    family: str  # which explanation ran: "sgd", "adam", "adaptive", "newton", "lbfgs", "generic"
+    family: str  # which module explained it: sgd, adam, adaptive, newton, lbfgs, sign, generic
     run: int
     start: int
     step: int
