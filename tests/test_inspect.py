@@ -16,6 +16,7 @@ import pytest
 import torch
 
 import optviz
+from optviz import noise
 from optviz.inspect import FAMILIES, StepView, inspect_step
 from optviz.inspect.glyphs import step_glyphs
 from optviz.optimizers import REGISTRY, list_optimizers
@@ -206,9 +207,15 @@ def test_view_is_the_recorded_step(case, scene: int) -> None:
             np.testing.assert_array_equal(view.grad, traj.grad[0, start, step])
         if traj.noise > 0:
             surf = optviz.get_surface(traj.surface)
-            clean = surf.grad(torch.tensor(xy[step][None])).numpy()[0]
+            clean = surf.value_and_grad(torch.tensor(xy[step][None]))[1].numpy()[0]
             np.testing.assert_array_equal(view.grad_clean, clean)
-            assert not np.array_equal(view.grad_clean, view.grad)
+            np.testing.assert_allclose(surf.grad(torch.tensor(xy[step][None])).numpy()[0],
+                                       clean, rtol=1e-12)
+            if "grad_point" not in traj.state[0]:  # g = clean g + σ·(this particle's draw)
+                keys = noise.particle_keys(traj.seed, np.array([0]), np.array([start]))
+                draw = traj.noise * noise.standard_normal(keys, step, 0)[0]
+                np.testing.assert_allclose(view.grad - view.grad_clean, draw,
+                                           atol=1e-12 * (1 + np.abs(clean).max()))
         else:
             assert view.grad_clean is None
         for group in (view.vectors, view.boxes):
@@ -243,6 +250,19 @@ def test_momentum_buffer_drawn_is_the_state_tensor(case) -> None:
         for label, state in drawn:
             recorded = traj.state[0][state][start, step + 1]
             assert view.vectors[label].tobytes() == recorded.tobytes()
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.3])
+def test_schedule_free_gradient_is_taken_at_y(sigma: float) -> None:
+    traj = optviz.simulate("himmelblau", [("adamw_schedulefree", {})], STARTS, steps=1,
+                           noise=sigma, record_state=True, seed=3)
+    for start in range(2):
+        view = inspect_step(traj, 0, start, 0)
+        y = traj.state[0]["grad_point"][start, 0]
+        assert view.values["y_x"] == y[0] and view.values["y_y"] == y[1]
+        # its first second moment is (1 − β₂) g², g the gradient at y it really saw
+        v = traj.state[0]["exp_avg_sq"][start, 1]
+        np.testing.assert_allclose(view.grad**2 * (1 - 0.999), v, rtol=1e-12)
 
 
 def test_schedule_lr_is_the_one_each_step_used() -> None:
