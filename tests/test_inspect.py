@@ -84,6 +84,17 @@ def _close(recomputed, view: StepView, what: str) -> None:
     assert (err <= tol).all(), f"{what}: recomputed {recomputed} vs drawn {view.update}"
 
 
+def _balanced(latex: str) -> None:
+    """Braces balance and every \\begin{env} has its \\end{env} (what KaTeX refuses)."""
+    depth = 0
+    for ch in latex.replace(r"\{", "").replace(r"\}", ""):
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        assert depth >= 0, latex
+    assert depth == 0, latex
+    for env in ("pmatrix", "gathered", "aligned", "cases"):
+        assert latex.count(rf"\begin{{{env}}}") == latex.count(rf"\end{{{env}}}"), latex
+
+
 def _pair(v: dict, symbol: str) -> np.ndarray:
     return np.array([v[f"{symbol}_x"], v[f"{symbol}_y"]])
 
@@ -224,6 +235,7 @@ def test_view_is_the_recorded_step(case, scene: int) -> None:
         assert set(view.meanings) == set(view.values)
         assert all(isinstance(x, float) for x in view.values.values())
         assert view.latex and view.why
+        _balanced(view.latex)
         assert view.vectors["update"] is view.update or np.array_equal(view.vectors["update"],
                                                                         view.update)
         if "γ" in view.values and traj.lr is not None:

@@ -97,6 +97,9 @@ def num(x: float, digits: int = 4) -> str:
 
 def num_sci(x: float, digits: int) -> str:
     mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+    if mantissa in ("1", "-1"):
+        return rf"{'-' if mantissa == '-1' else ''}10^{{{int(exponent)}}}"
     return rf"{mantissa} \times 10^{{{int(exponent)}}}"
 
 

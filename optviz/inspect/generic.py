@@ -42,8 +42,8 @@ def explain(d: StepData, rule: str = "") -> Parts:
     gn, sn = norm(d.grad), norm(step)
     ratio = p.value("|Δθ|/|g|", sn / gn if gn else float("inf"), "step length per unit gradient")
     angle = angle_between(step, -d.grad)
-    p.latex = (rf"{rule} \\ \Delta\theta = {vec(step)},\quad g = {vec(d.grad)}" if rule else
-               rf"\Delta\theta = {vec(step)},\quad g = {vec(d.grad)}")
+    numbers = rf"\Delta\theta = {vec(step)},\quad g = {vec(d.grad)}"
+    p.latex = (rf"\begin{{gathered}} {rule} \\ {numbers} \end{{gathered}}" if rule else numbers)
     if angle is None:
         p.why = "the point did not move this step." if sn == 0 else "the gradient is zero here."
     else:

@@ -32,14 +32,16 @@ def explain(d: StepData) -> Parts:
                  "is steep and short where it is flat")
         p.vectors["update direction −γg"] = -lr * direction
         return p
-    p.value("τ", hp.get("dampening", 0.0), "dampening")
+    tau = p.value("τ", hp.get("dampening", 0.0), "dampening")
     nesterov = bool(hp.get("nesterov", False))
     buf_before = p.pair("b_{t-1}", d.before("momentum_buffer"), "momentum buffer before")
     buf = p.pair("b_t", d.after("momentum_buffer"), "momentum buffer after (torch's state)")
     p.vectors["momentum buffer"] = buf
     p.vectors["previous momentum buffer"] = buf_before
     first = d.step == 0
-    rule_b = (r"b_1 = g'" if first else r"b_t = \mu\, b_{t-1} + (1-\tau)\, g'")
+    rule_b = (rf"b_1 = g' = {vec(buf)}" if first else
+              rf"b_t = \mu\, b_{{t-1}} + (1-\tau)\, g' = {num(mu)}{vec(buf_before)} + "
+              rf"{num(1 - tau)}{vec(gp)} = {vec(buf)}")
     if nesterov:
         direction = p.pair("d", gp + mu * buf, "Nesterov direction g' + μ b_t")
         rule = (rf"\Delta\theta = -\gamma\,(g' + \mu\, b_t) = -{num(lr)}\,\left({vec(gp)} + "
@@ -47,7 +49,7 @@ def explain(d: StepData) -> Parts:
     else:
         direction = buf
         rule = rf"\Delta\theta = -\gamma\, b_t = -{num(lr)}\,{vec(buf)}"
-    p.latex = rf"{rule_b},\quad {rule} = {vec(-lr * direction)}"
+    p.latex = rf"\begin{{gathered}} {rule_b} \\ {rule} = {vec(-lr * direction)} \end{{gathered}}"
     angle = angle_between(buf, gp)
     ratio = norm(buf) / norm(gp) if norm(gp) else float("inf")
     p.value("|b|/|g|", ratio, "momentum buffer length over gradient length")
