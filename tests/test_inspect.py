@@ -46,10 +46,12 @@ CONFIGS = [
     ("diag_newton", {"curvature": "secant"}),
     ("vsgd", {"curvature": "secant"}),
     ("lbfgs", {"line_search_fn": None, "lr": 0.1}),
+    ("asgd", {"lr": 1e-3, "lambd": 0.05, "alpha": 0.5, "weight_decay": 0.1}),
     ("lion", {"weight_decay": 0.1}),
     ("lion", {"weight_decay": 0.1, "weight_decouple": False}),
 ]
 CASES = [(key, {}) for key in list_optimizers()] + CONFIGS
+_simulated_lr: list = [None]  # the lr row of the particle being recomputed (for ASGD's η)
 SCHEDULE = {"schedule": {"name": "StepLR", "step_size": 2, "gamma": 0.5}}
 
 
@@ -187,6 +189,13 @@ def _recompute(key: str, hp: dict, v: dict, step: int) -> np.ndarray:
         return -_pair(v, "η*") * g if "η*_x" in v else -v["γ₀"] * g
     if key == "lbfgs":
         return v["α"] * _pair(v, "d")
+    if key == "asgd":
+        eta = v["η_t"]  # torch's float32 eta: γ at step 1, then γ/(1 + λγk)^α after step k
+        lrs = _simulated_lr[0]
+        expect = lrs[0] if step == 0 else lrs[step - 1] / (
+            (1 + v["λ_d"] * lrs[step - 1] * step) ** v["α"])
+        assert eta == torch.tensor(expect, dtype=torch.float32).item()
+        return -v["λ_d"] * eta * theta - eta * gp
     if key == "lion":
         m_prev = _pair(v, "m_{t-1}")
         c = v["β₁"] * m_prev + (1 - v["β₁"]) * gp
@@ -199,7 +208,7 @@ def test_every_registry_optimizer_is_covered() -> None:
     explicit = set(FAMILIES)
     assert {"sgd", "adam", "adamw", "adamax", "nadam", "radam", "adagrad", "rmsprop", "adadelta",
             "rprop", "newton", "diag_newton", "natural_gradient", "adagrad_full",
-            "lbfgs", "lion"} <= explicit
+            "lbfgs", "lion", "asgd"} <= explicit
     assert {key for key, _ in CASES} == set(list_optimizers())
 
 
@@ -241,6 +250,7 @@ def test_view_is_the_recorded_step(case, scene: int) -> None:
         if "γ" in view.values and traj.lr is not None:
             assert view.values["γ"] == traj.lr[0, start, step]
         if view.family != "generic":
+            _simulated_lr[0] = traj.lr[0, start]
             _close(_recompute(key, traj.runs[0][1], view.values, step), view, f"{key} step {step}")
         checked += 1
     assert checked >= STEPS  # at least one start lived through all steps

@@ -25,6 +25,7 @@ __all__ = ["FAMILIES", "StepView", "inspect_step"]
 #: registry key -> family module (everything else: generic)
 FAMILIES = {
     "sgd": "sgd",
+    "asgd": "sgd",
     **dict.fromkeys(("adam", "adamw", "adamax", "nadam", "radam"), "adam"),
     **dict.fromkeys(("adagrad", "rmsprop", "adadelta", "rprop"), "adaptive"),
     **dict.fromkeys(("newton", "diag_newton", "natural_gradient", "adagrad_full", "vsgd"),
@@ -88,7 +89,8 @@ def inspect_step(traj: Any, run: int, start: int, step: int, surface: Any = None
     if "grad_point" in state and surf is not None:
         grad = _schedule_free_grad(traj, run, start, step, state, surf)
     data = StepData(key=key, hp=dict(hp), step=step, theta=np.array(xy[step]), grad=grad,
-                    update=update, lr=lr, state=state, surface=surf)
+                    update=update, lr=lr, state=state, surface=surf,
+                    lr_row=None if lr_rec is None else lr_rec[run, start])
     family = FAMILIES.get(key, "generic")
     module = import_module(f"optviz.inspect.{family}")
     parts = module.explain(data, spec.update_rule) if family == "generic" else module.explain(data)

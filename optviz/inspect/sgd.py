@@ -9,10 +9,14 @@ The buffer :math:`b_t` is torch's ``momentum_buffer`` after the step (recorded r
 
 from __future__ import annotations
 
+import numpy as np
+
 from optviz.inspect._common import Parts, StepData, angle_between, norm, num, short, vec
 
 
 def explain(d: StepData) -> Parts:
+    if d.key == "asgd":
+        return _asgd(d)
     p = Parts()
     hp = d.hp
     lr = p.value("γ", d.lr, "learning rate at this step (schedule included)")
@@ -65,4 +69,41 @@ def explain(d: StepData) -> Parts:
     else:
         p.why = (f"the momentum buffer is {short(ratio)}× the gradient and {short(angle)}° from "
                  "it: the step mostly follows the current gradient")
+    return p
+
+
+def _asgd(d: StepData) -> Parts:
+    r"""ASGD: :math:`\theta_t = (1-\lambda\eta_t)\theta_{t-1} - \eta_t g'`, the average
+    :math:`\bar\theta` (state ``ax``) reported alongside.
+
+    torch keeps :math:`\eta` as a float32 scalar tensor (not a recorded row): :math:`\eta_1 =
+    \gamma`, then after step :math:`k` it stores :math:`\gamma_k/(1 + \lambda\gamma_k k)^\alpha`
+    (``γ_k`` that step's lr), each rounded to float32, as reproduced here.
+    """
+    p = Parts()
+    hp = d.hp
+    lam = p.value("λ_d", hp.get("lambd", 1e-4), "decay term")
+    alpha = p.value("α", hp.get("alpha", 0.75), "power of the η decay")
+    wd = p.value("λ", hp.get("weight_decay", 0.0), "weight decay (L2, added to the gradient)")
+    g = p.pair("g", d.grad, "gradient seen")
+    theta = p.pair("θ", d.theta, "position before the step")
+    gp = p.pair("g'", g + wd * theta, "gradient with weight decay g + λθ") if wd else g
+    if d.step == 0:
+        eta = float(np.float32(d.lr_at(0)))
+    else:
+        prev = d.lr_at(d.step - 1)
+        eta = float(np.float32(prev / ((1 + lam * prev * d.step) ** alpha)))
+    eta = p.value("η_t", eta, "step size γ/(1 + λγ(t−1))^α (torch's float32 eta)")
+    p.value("γ", d.lr, "learning rate at this step (schedule included)")
+    step = -lam * eta * theta - eta * gp
+    p.vectors["gradient"] = g
+    p.boxes["step size η_t"] = np.array([eta, eta])
+    if d.has("ax"):
+        average = p.pair("θ̄", d.after("ax"), "running average of the iterates (torch ax)")
+        p.vectors["average θ̄ − θ"] = average - theta
+    p.latex = (rf"\eta_t = {num(eta)},\quad \Delta\theta = -\lambda\eta_t\,\theta - "
+               rf"\eta_t\, g' = -{num(lam * eta)}\,{vec(theta)} - {num(eta)}\,{vec(gp)} = "
+               rf"{vec(step)}")
+    p.why = (f"ASGD steps like SGD with a slowly decaying step size η = {short(eta)}; its answer "
+             "is the running average θ̄ of the points, which smooths out noise.")
     return p
