@@ -594,19 +594,22 @@ class _Simulation:
     ) -> torch.Tensor:
         """Schedule-free: ``train()`` moves the parameters to the gradient point y; its
         gradient (with this step's noise draw, the same as at x) and, if recorded, y itself
-        (state ``grad_point``, for a ghost path)."""
+        (state ``grad_point``, for a ghost path) and that gradient as the optimizer sees it,
+        clipping included (state ``grad_at_point``); both at row ``step``."""
         group.optimizer.train()
         y = group.positions()
         g = self.value_and_grad(y)[1]
         if self.sigma > 0:
             g = g + self._noise(group.rows, step, 0)
+        g = group.clipped(g)
         if self.record_state:
             hist = state_hist[self.groups.index(group)]
-            if "grad_point" not in hist:
-                hist["grad_point"] = torch.full((self.steps + 1, *y.shape), float("nan"),
-                                                dtype=torch.float64)
-            hist["grad_point"][step] = y
-        return group.clipped(g)
+            for name, value in (("grad_point", y), ("grad_at_point", g)):
+                if name not in hist:
+                    hist[name] = torch.full((self.steps + 1, *y.shape), float("nan"),
+                                            dtype=torch.float64)
+                hist[name][step] = value
+        return g
 
     def _record_state(
         self, state_hist: list[dict[str, torch.Tensor]], step: int, lr_hist: torch.Tensor

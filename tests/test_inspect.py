@@ -23,8 +23,8 @@ from optviz.optimizers import REGISTRY, list_optimizers
 
 STEPS = 6
 STARTS = [(-1.2, 1.0), (0.7, -0.4)]
-#: (surface, noise, with a schedule?)
-SCENES = [("rosenbrock", 0.0, False), ("himmelblau", 0.3, True)]
+#: (surface, noise, run extras: a schedule for runs with a learning rate, clipping)
+SCENES = [("rosenbrock", 0.0, None), ("himmelblau", 0.3, "schedule"), ("booth", 0.1, "clip")]
 #: extra configurations of the explicit families (weight decay, dampening, centered, ...)
 CONFIGS = [
     ("sgd", {"lr": 1e-3, "momentum": 0.9, "dampening": 0.2, "weight_decay": 0.05}),
@@ -62,9 +62,13 @@ def _case_id(case) -> str:
 
 @cache
 def _simulated(key: str, hp_items: tuple, scene: int) -> optviz.Trajectories:
-    surface, noise, scheduled = SCENES[scene]
+    surface, noise, extra = SCENES[scene]
     hp = dict(hp_items)
-    extras = SCHEDULE if scheduled and "lr" in REGISTRY[key].validate(hp) else None
+    extras = None
+    if extra == "schedule" and "lr" in REGISTRY[key].validate(hp):
+        extras = SCHEDULE
+    elif extra == "clip":
+        extras = {"clip_norm": 1.0}  # what the optimizer sees, and what is recorded
     run = (key, hp, extras) if extras else (key, hp)
     return optviz.simulate(surface, [run], STARTS, steps=STEPS, noise=noise, seed=3,
                            record_state=True)
@@ -223,15 +227,21 @@ def test_view_is_the_recorded_step(case, scene: int) -> None:
         assert view.update.tobytes() == diff.tobytes()  # bitwise
         assert view.optimizer == key and (view.run, view.start, view.step) == (0, start, step)
         np.testing.assert_array_equal(view.position, xy[step])
-        if "grad_point" not in traj.state[0]:
+        at = xy[step]
+        if "grad_point" in traj.state[0]:  # schedule-free: the gradient taken at y
+            at = traj.state[0]["grad_point"][start, step]
+            np.testing.assert_array_equal(view.grad, traj.state[0]["grad_at_point"][start, step])
+        else:
             np.testing.assert_array_equal(view.grad, traj.grad[0, start, step])
         if traj.noise > 0:
             surf = optviz.get_surface(traj.surface)
-            clean = surf.value_and_grad(torch.tensor(xy[step][None]))[1].numpy()[0]
+            clean = surf.value_and_grad(torch.tensor(at[None]))[1].numpy()[0]
             np.testing.assert_array_equal(view.grad_clean, clean)
-            np.testing.assert_allclose(surf.grad(torch.tensor(xy[step][None])).numpy()[0],
+            np.testing.assert_allclose(surf.grad(torch.tensor(at[None])).numpy()[0],
                                        clean, rtol=1e-12)
-            if "grad_point" not in traj.state[0]:  # g = clean g + σ·(this particle's draw)
+            if SCENES[scene][2] == "clip":  # the clipped gradient the optimizer saw
+                assert np.hypot(*view.grad) <= 1.0 + 1e-12
+            else:  # g = clean g + σ·(this particle's draw)
                 keys = noise.particle_keys(traj.seed, np.array([0]), np.array([start]))
                 draw = traj.noise * noise.standard_normal(keys, step, 0)[0]
                 np.testing.assert_allclose(view.grad - view.grad_clean, draw,

@@ -84,10 +84,9 @@ def inspect_step(traj: Any, run: int, start: int, step: int, surface: Any = None
     lr = float(lr_rec[run, start, step]) if lr_rec is not None else float(hp.get("lr", np.nan))
     state = {name: values[start] for name, values in traj.state[run].items()}
     grad = np.array(traj.grad[run, start, step], dtype=np.float64)
-    needs_surface = traj.noise > 0 or "grad_point" in state
-    surf = _surface(traj, surface) if needs_surface else None
-    if "grad_point" in state and surf is not None:
-        grad = _schedule_free_grad(traj, run, start, step, state, surf)
+    surf = _surface(traj, surface) if traj.noise > 0 else None
+    if "grad_at_point" in state:  # schedule-free: the gradient it saw was taken at y
+        grad = np.array(state["grad_at_point"][step], dtype=np.float64)
     data = StepData(key=key, hp=dict(hp), step=step, theta=np.array(xy[step]), grad=grad,
                     update=update, lr=lr, state=state, surface=surf,
                     lr_row=None if lr_rec is None else lr_rec[run, start])
@@ -95,8 +94,9 @@ def inspect_step(traj: Any, run: int, start: int, step: int, surface: Any = None
     module = import_module(f"optviz.inspect.{family}")
     parts = module.explain(data, spec.update_rule) if family == "generic" else module.explain(data)
     grad_clean = None
-    if traj.noise > 0 and surf is not None:
-        grad_clean = _clean_grad(surf, xy[step])
+    if traj.noise > 0 and surf is not None:  # where the gradient was taken (schedule-free: y)
+        at = state["grad_point"][step] if "grad_at_point" in state else xy[step]
+        grad_clean = _clean_grad(surf, at)
         parts.vectors.setdefault("noise-free gradient", grad_clean)
     parts.vectors["update"] = update
     return StepView(
@@ -116,16 +116,3 @@ def _clean_grad(surface: Any, point: np.ndarray) -> np.ndarray:
         xy = torch.tensor(np.asarray(point, dtype=np.float64).reshape(1, 2))
         g = surface.value_and_grad(xy)[1]
     return np.asarray(g, dtype=np.float64).reshape(2)
-
-
-def _schedule_free_grad(traj, run, start, step, state, surface) -> np.ndarray:
-    """Schedule-free optimizers take their gradient at y (state ``grad_point``, row ``step``),
-    with the same noise draw as at x (:mod:`optviz.noise`); clipping is not re-applied."""
-    from optviz import noise as noise_stream
-
-    y = np.array(state["grad_point"][step], dtype=np.float64)
-    g = _clean_grad(surface, y)
-    if traj.noise > 0:
-        keys = noise_stream.particle_keys(traj.seed, np.array([run]), np.array([start]))
-        g = g + noise_stream.standard_normal(keys, step, 0)[0] * traj.noise
-    return g

@@ -21,6 +21,8 @@ def explain(d: StepData, rule: str = "") -> Parts:
     p.value("γ", d.lr, "learning rate at this step (schedule included)")
     p.pair("g", d.grad, "gradient seen")
     for name in sorted(d.state):
+        if name == "grad_at_point":  # schedule-free: this is the gradient seen (``grad``)
+            continue
         if name == "grad_point":  # schedule-free: y at row ``step`` (where g was taken)
             y = np.array(d.state[name][d.step], dtype=np.float64)
             p.pair("y", y, "schedule-free gradient point y (where g is taken)")

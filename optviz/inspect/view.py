@@ -26,8 +26,10 @@ class StepView:
     start: int
     step: int
     position: np.ndarray  # (2,) θ at ``step``
-    grad: np.ndarray  # (2,) the gradient the optimizer saw (noise and clipping included)
-    grad_clean: np.ndarray | None  # (2,) noise-free gradient at θ (only with noise)
+    # (2,) the gradient the optimizer saw (noise and clipping included): the recorded
+    # ``traj.grad``; schedule-free optimizers take theirs at y (state ``grad_at_point``)
+    grad: np.ndarray
+    grad_clean: np.ndarray | None  # (2,) noise-free gradient there (only with noise)
     update: np.ndarray  # (2,) xy[step + 1] − xy[step], bitwise
     vectors: dict[str, np.ndarray] = field(default_factory=dict)
     boxes: dict[str, np.ndarray] = field(default_factory=dict)
