@@ -47,6 +47,7 @@ CONFIGS = [
     ("vsgd", {"curvature": "secant"}),
     ("lbfgs", {"line_search_fn": None, "lr": 0.1}),
     ("asgd", {"lr": 1e-3, "lambd": 0.05, "alpha": 0.5, "weight_decay": 0.1}),
+    ("adafactor", {"weight_decay": 0.1, "d": 2.0}),
     ("lion", {"weight_decay": 0.1}),
     ("lion", {"weight_decay": 0.1, "weight_decouple": False}),
 ]
@@ -200,6 +201,12 @@ def _recompute(key: str, hp: dict, v: dict, step: int) -> np.ndarray:
             (1 + v["λ_d"] * lrs[step - 1] * step) ** v["α"])
         assert eta == torch.tensor(expect, dtype=torch.float32).item()
         return -v["λ_d"] * eta * theta - eta * gp
+    if key == "adafactor":
+        t = step + 1
+        alpha = max(1e-3, float(np.sqrt(np.mean(theta**2)))) * min(lr, t**-0.5)
+        u = g / np.sqrt(np.maximum(_pair(v, "v"), np.finfo(float).eps ** 2))
+        clip = max(1.0, float(np.sqrt(np.mean(u**2))) / v["d"])
+        return -lr * v["λ"] * theta - alpha / clip * u
     if key == "lion":
         m_prev = _pair(v, "m_{t-1}")
         c = v["β₁"] * m_prev + (1 - v["β₁"]) * gp
@@ -212,7 +219,7 @@ def test_every_registry_optimizer_is_covered() -> None:
     explicit = set(FAMILIES)
     assert {"sgd", "adam", "adamw", "adamax", "nadam", "radam", "adagrad", "rmsprop", "adadelta",
             "rprop", "newton", "diag_newton", "natural_gradient", "adagrad_full",
-            "lbfgs", "lion", "asgd"} <= explicit
+            "lbfgs", "lion", "asgd", "adafactor"} <= explicit
     assert {key for key, _ in CASES} == set(list_optimizers())
 
 

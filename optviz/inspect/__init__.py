@@ -27,7 +27,7 @@ FAMILIES = {
     "sgd": "sgd",
     "asgd": "sgd",
     **dict.fromkeys(("adam", "adamw", "adamax", "nadam", "radam"), "adam"),
-    **dict.fromkeys(("adagrad", "rmsprop", "adadelta", "rprop"), "adaptive"),
+    **dict.fromkeys(("adagrad", "rmsprop", "adadelta", "rprop", "adafactor"), "adaptive"),
     **dict.fromkeys(("newton", "diag_newton", "natural_gradient", "adagrad_full", "vsgd"),
                     "newton"),
     "lbfgs": "lbfgs",

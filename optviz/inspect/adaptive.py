@@ -1,5 +1,5 @@
 r"""Per-coordinate adaptive steps as ``torch.optim`` runs them: AdaGrad, RMSprop (centered,
-momentum), AdaDelta, Rprop.
+momentum), AdaDelta, Rprop, Adafactor (a 2-vector: its unfactored ``variance``).
 
 Each keeps per-coordinate accumulators (torch's ``sum``, ``square_avg``, ``grad_avg``,
 ``acc_delta``, ``step_size``, ``prev``) whose values after the step (recorded row ``t``) set a
@@ -17,7 +17,7 @@ def explain(d: StepData) -> Parts:
     p = Parts()
     p.vectors["gradient"] = d.grad
     return {"adagrad": _adagrad, "rmsprop": _rmsprop, "adadelta": _adadelta,
-            "rprop": _rprop}[d.key](p, d)
+            "rprop": _rprop, "adafactor": _adafactor}[d.key](p, d)
 
 
 def _decayed(p: Parts, d: StepData) -> np.ndarray:
@@ -127,4 +127,42 @@ def _rprop(p: Parts, d: StepData) -> Parts:
         else:
             parts.append(f"along {axis} the step size stays {short(size[i])}")
     p.why = "; ".join(parts) + " (only signs matter, not the gradient's size)."
+    return p
+
+
+def _adafactor(p: Parts, d: StepData) -> Parts:
+    r"""torch's Adafactor on a vector: :math:`\hat\beta_t = t^{c}`, :math:`v_t = (1-\hat\beta_t)
+    v_{t-1} + \hat\beta_t g^2`, :math:`u = g/\sqrt{\max(v_t, \epsilon_1^2)}`, relative step
+    :math:`\alpha = \max(\epsilon_2, \mathrm{RMS}(\theta))\min(\gamma, 1/\sqrt t)`,
+    :math:`\Delta\theta = -\gamma\lambda\theta - \frac{\alpha}{\max(1, \mathrm{RMS}(u)/d)}\,u`."""
+    lr = p.value("γ", d.lr, "learning rate at this step (schedule included)")
+    wd = p.value("λ", d.hp.get("weight_decay", 0.0), "weight decay (decoupled)")
+    clip = p.value("d", d.hp.get("d", 1.0), "clipping threshold of RMS(u)")
+    c = p.value("c", d.hp.get("beta2_decay", -0.8), "decay rate exponent")
+    eps1 = p.value("ε₁", float(np.finfo(np.float64).eps), "floor of v (squared)")
+    eps2 = p.value("ε₂", 1e-3, "floor of RMS(θ)")
+    t = d.t
+    p.value("β̂_t", float(t) ** c, "this step's weight of g² in v, t^c")
+    g = p.pair("g", d.grad, "gradient seen")
+    theta = p.pair("θ", d.theta, "position before the step")
+    rho = p.value("ρ_t", min(lr, 1 / (t**0.5)), "relative step size min(γ, 1/√t)")
+    rms_theta = p.value("RMS(θ)", float(np.linalg.norm(theta)) / 2**0.5, "size of θ")
+    alpha = p.value("α", max(eps2, rms_theta) * rho, "step scale max(ε₂, RMS(θ))·ρ_t")
+    v = p.pair("v", d.after("variance"), "running mean of g² (torch variance)")
+    u = p.pair("u", g / np.sqrt(np.maximum(v, eps1 * eps1)), "normalized gradient g/√v")
+    rms_u = p.value("RMS(u)", float(np.linalg.norm(u)) / 2**0.5, "size of u")
+    denom = p.value("max(1, RMS(u)/d)", max(1.0, rms_u / clip), "update clipping")
+    size = p.pair("η", alpha / denom / np.sqrt(np.maximum(v, eps1 * eps1)),
+                  "step size per unit gradient α/(max(1,RMS(u)/d)√v)")
+    p.boxes["step size α/√v"] = size
+    p.vectors["normalized gradient u"] = u
+    step = -lr * wd * theta - (alpha / denom) * u
+    p.latex = (rf"u = \frac{{g}}{{\sqrt{{v_t}}}} = {vec(u)},\ \alpha = \max(\epsilon_2,"
+               rf" \mathrm{{RMS}}(\theta))\,\rho_t = {num(alpha)},\quad \Delta\theta = "
+               rf"-\frac{{\alpha}}{{\max(1, \mathrm{{RMS}}(u)/d)}}\,u"
+               + (r" - \gamma\lambda\theta" if wd else "")
+               + rf" = {vec(step)}")
+    p.why = (f"Adafactor's step is relative to the size of θ (RMS(θ) = {short(rms_theta)}, so "
+             f"α = {short(alpha)}) and it divides g by √v per coordinate; "
+             + larger_axis_sentence(size, "running mean of g²", "small") + ".")
     return p
