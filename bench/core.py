@@ -10,6 +10,8 @@ Prints, from ONE run (these machines are noisy, ratios from one run are steadier
 - per-tensor and per-particle optimizers (one parameter, or one instance, per particle) at
   N = 1,000 against their own naive loop, and one scene with every optimizer added after the first
   release (Adafactor, Muon and the optimizer packages), 1 start, 500 steps.
+- issue 11: 8 runs x 5,000 steps with and without ``record_state`` (ratio; target <= 2x) and the
+  mean time of ``optviz.inspect_step`` (target < 10 ms).
 Targets (issue 2): ≥ 500x the naive loop at N = 1,000; ≥ 0.3 of the numpy limit at N = 10,000;
 default scene ≤ 0.15 s. Issue 9: per-tensor optimizers ≥ 20x their naive loop at N = 1,000; the
 new families' scene ≤ 0.3 s.
@@ -161,6 +163,39 @@ def new_families_scene() -> float:
     return seconds
 
 
+RACE_8 = [("sgd", {"lr": 1e-3}), ("sgd", {"lr": 1e-3, "momentum": 0.9}),
+          ("sgd", {"lr": 1e-3, "momentum": 0.9, "nesterov": True}), ("rmsprop", {"lr": 0.01}),
+          ("adagrad", {}), ("adam", {"lr": 0.05}), ("adamw", {"lr": 0.05}), ("newton", {})]
+
+
+def record_state_cost(steps: int = 5_000) -> tuple[float, float]:
+    """Issue 11: the cost of ``record_state`` on 8 runs x ``steps`` steps, and of a StepView."""
+    start = [(-1.5, 2.0)]
+    plain = best_of(lambda: optviz.simulate("rosenbrock", RACE_8, start, steps=steps,
+                                            noise=0.0), repeats=3)
+    traj = None
+
+    def recorded() -> None:
+        nonlocal traj
+        traj = optviz.simulate("rosenbrock", RACE_8, start, steps=steps, noise=0.0,
+                               record_state=True)
+
+    rec = best_of(recorded, repeats=3)
+    rng = np.random.default_rng(0)
+    picks = [(int(r), int(s)) for r, s in zip(rng.integers(0, len(RACE_8), 200),
+                                               rng.integers(0, steps, 200), strict=True)]
+    t0 = time.perf_counter()
+    for r, s in picks:
+        optviz.inspect_step(traj, r, 0, s)
+    per_view = (time.perf_counter() - t0) / len(picks)
+    print(f"\nrecord_state, 8 runs x {steps:,} steps (SGD, Momentum, Nesterov, RMSprop, AdaGrad, "
+          f"Adam, AdamW, Newton; 1 start): {plain:.3f} s without, {rec:.3f} s with: "
+          f"{rec / plain:.2f}x (target <= 2x)")
+    print(f"inspect_step: {per_view * 1e3:.2f} ms per StepView (mean of {len(picks)}; "
+          "target < 10 ms)")
+    return rec / plain, per_view
+
+
 def main() -> None:
     torch.set_num_threads(1)
     print(
@@ -191,6 +226,7 @@ def main() -> None:
     print(f"\ndefault scene (SGD, Momentum, RMSprop, Adam; 1 start; 500 steps): {scene_s:.3f} s")
     per_particle_table()
     new_families_scene()
+    record_state_cost()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Public API (see ``shared/ARCHITECTURE.md``)::
     optviz.list_optimizers()               # ["sgd", "adam", ..., "newton", ...]
     r = optviz.simulate("rosenbrock", [("adam", {"lr": 0.05})], starts=[(-1.5, 2.0)], steps=500)
     r.xy, r.loss, r.grad, r.diverged_at
+    view = optviz.inspect_step(r, run=0, start=0, step=10)  # needs simulate(record_state=True)
 
 Names are resolved lazily, so ``import optviz`` stays cheap until torch is really needed.
 """
@@ -36,6 +37,8 @@ _EXPORTS = {
     "SweepResult": "optviz.analysis",
     "BasinMap": "optviz.analysis",
     "TuneResult": "optviz.analysis",
+    "inspect_step": "optviz.inspect",
+    "StepView": "optviz.inspect",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -75,6 +75,9 @@ class Trajectories:
     state: tuple[dict[str, np.ndarray], ...] | None = (
         None  # per run: name -> (n_starts, steps+1, ...)
     )
+    # with record_state: (n_runs, n_starts, steps + 1), the learning rate in the optimizer's
+    # param group at index k, i.e. the one step k -> k + 1 uses (schedules included)
+    lr: np.ndarray | None = None
 
     @property
     def n_runs(self) -> int:
@@ -335,8 +338,12 @@ def simulate(
     default). ``gradient="autograd"`` differentiates the formula with autograd instead of using
     the closed form (the two agree to rounding; autograd is the reference in tests).
     ``record_state`` keeps every optimizer state tensor shaped like the parameter (index ``k``:
-    the state after ``k`` steps). ``time_limit`` (seconds) stops a scene too heavy to wait for
-    with :class:`SimulationTimeout`. Memory: about 50 bytes per particle-step (more with state).
+    the state after ``k`` steps, so step ``k -> k + 1`` reads its state before at ``k`` and after
+    at ``k + 1``; NaN before the optimizer creates it), L-BFGS's last search direction, step
+    length and running iteration / evaluation counts (:data:`LBFGS_STATE`), and ``lr`` (the
+    learning rate step ``k -> k + 1`` uses, schedules included). ``time_limit`` (seconds)
+    stops a scene too heavy to wait for with :class:`SimulationTimeout`. Memory: about 50 bytes
+    per particle-step (more with state).
     ``progress(step, steps)``, if given, is called every few steps (a worker process reports
     progress with it; an exception it raises, e.g. a cancellation, stops the simulation).
     """
@@ -536,6 +543,8 @@ class _Simulation:
         grad_hist = torch.empty((depth, m, 2), dtype=torch.float64)
         ok_hist = torch.empty((depth, m), dtype=torch.bool)
         state_hist: list[dict[str, torch.Tensor]] = [{} for _ in self.groups]
+        lr_hist = (torch.full((steps + 1, m), float("nan"), dtype=torch.float64)
+                   if self.record_state and on_step is None else None)
         deadline = None if self.time_limit is None else time.monotonic() + self.time_limit
         loss_limit: torch.Tensor | float = LOSS_BOUND
 
@@ -557,8 +566,8 @@ class _Simulation:
             ok = ok_hist[step % depth] = _within_bounds(xy, loss, loss_limit)  # hot data
             if on_step is not None:
                 on_step(step, xy, loss, grad, ok)
-            if self.record_state:
-                self._record_state(state_hist, step)
+            if lr_hist is not None:
+                self._record_state(state_hist, step, lr_hist)
             if step == steps:
                 break
             if progress is not None and step % 8 == 0:
@@ -587,39 +596,48 @@ class _Simulation:
         diverged_at = _mark_divergence(
             ok_hist, xy_hist, loss_hist, grad_hist, state_hist, self.groups
         )
-        return self._result(xy_hist, loss_hist, grad_hist, diverged_at, state_hist)
+        return self._result(xy_hist, loss_hist, grad_hist, diverged_at, state_hist, lr_hist)
 
     def _gradient_point(
         self, group: _Group, step: int, state_hist: list[dict[str, torch.Tensor]]
     ) -> torch.Tensor:
         """Schedule-free: ``train()`` moves the parameters to the gradient point y; its
         gradient (with this step's noise draw, the same as at x) and, if recorded, y itself
-        (state ``grad_point``, for a ghost path)."""
+        (state ``grad_point``, for a ghost path) and that gradient as the optimizer sees it,
+        clipping included (state ``grad_at_point``); both at row ``step``."""
         group.optimizer.train()
         y = group.positions()
         g = self.value_and_grad(y)[1]
         if self.sigma > 0:
             g = g + self._noise(group.rows, step, 0)
+        g = group.clipped(g)
         if self.record_state:
             hist = state_hist[self.groups.index(group)]
-            if "grad_point" not in hist:
-                hist["grad_point"] = torch.full((self.steps + 1, *y.shape), float("nan"),
-                                                dtype=torch.float64)
-            hist["grad_point"][step] = y
-        return group.clipped(g)
+            for name, value in (("grad_point", y), ("grad_at_point", g)):
+                if name not in hist:
+                    hist[name] = torch.full((self.steps + 1, *y.shape), float("nan"),
+                                            dtype=torch.float64)
+                hist[name][step] = value
+        return g
 
-    def _record_state(self, state_hist: list[dict[str, torch.Tensor]], step: int) -> None:
+    def _record_state(
+        self, state_hist: list[dict[str, torch.Tensor]], step: int, lr_hist: torch.Tensor
+    ) -> None:
+        """State after ``step`` steps (row ``step`` of each history) and the lr step uses."""
         for group, hist in zip(self.groups, state_hist, strict=True):
-            if group.closure_based:
-                continue
-            for name, value in group.state_rows().items():
+            lr = group.optimizer.param_groups[0].get("lr", float("nan"))
+            lr_hist[step, group.rows] = float(lr)
+            rows = _lbfgs_rows(group) if group.closure_based else group.state_rows()
+            for name, value in rows.items():
                 if name not in hist:
                     hist[name] = torch.full(
                         (self.steps + 1, *value.shape), float("nan"), dtype=torch.float64
                     )
                 hist[name][step] = value
 
-    def _result(self, xy_hist, loss_hist, grad_hist, diverged_at, state_hist) -> Trajectories:
+    def _result(
+        self, xy_hist, loss_hist, grad_hist, diverged_at, state_hist, lr_hist=None
+    ) -> Trajectories:
         n_runs, n_starts = len(self.runs), len(self.starts)
 
         identity = bool((self.order == np.arange(len(self.order))).all())
@@ -632,17 +650,10 @@ class _Simulation:
 
         state = None
         if self.record_state:
-            parts: list[dict[str, list[np.ndarray]]] = [{} for _ in self.runs]
+            parts: list[list[tuple[_Group, dict[str, torch.Tensor]]]] = [[] for _ in self.runs]
             for group, hist in zip(self.groups, state_hist, strict=True):
-                if group.closure_based:  # lbfgs keeps whole-parameter history, not per row
-                    continue
-                for name, h in hist.items():  # groups of one run hold its starts in order
-                    parts[group.run].setdefault(name, []).append(h.numpy().swapaxes(0, 1))
-            state = tuple(
-                {name: arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
-                 for name, arrays in run_parts.items()}
-                for run_parts in parts
-            )
+                parts[group.run].append((group, hist))  # groups of one run: its starts in order
+            state = tuple(_join_run_state(run_parts, self.steps) for run_parts in parts)
         return Trajectories(
             surface=self.surface.name,
             runs=self.runs,
@@ -655,4 +666,46 @@ class _Simulation:
             grad=arrange(grad_hist),
             diverged_at=diverged_at[self.order].reshape(n_runs, n_starts),
             state=state,
+            lr=None if lr_hist is None else arrange(lr_hist),
         )
+
+
+#: what the runner keeps of torch's L-BFGS state per step (its history is whole-parameter)
+LBFGS_STATE = {"d": "direction", "t": "step_length", "n_iter": "iterations",
+               "func_evals": "evaluations"}
+
+
+def _lbfgs_rows(group: _Group) -> dict[str, torch.Tensor]:
+    """L-BFGS (one particle per instance): the last search direction ``d`` (``(1, 2)``), its
+    step length ``t`` and the running counts of iterations and evaluations (``(1,)`` each)."""
+    state = group.optimizer.state.get(group.leaves[0], {})
+    out = {}
+    for key, name in LBFGS_STATE.items():
+        if key not in state:
+            continue
+        value = state[key]
+        out[name] = (value.detach().reshape(1, 2) if key == "d"
+                     else torch.tensor([float(value)], dtype=torch.float64))
+    return out
+
+
+def _join_run_state(
+    parts: list[tuple[_Group, dict[str, torch.Tensor]]], steps: int
+) -> dict[str, np.ndarray]:
+    """One run's state ``name -> (n_starts, steps + 1, ...)`` from its groups' histories; a
+    group that never had a state some other group has (a particle that never stepped) is NaN."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for _, hist in parts:
+        for name, h in hist.items():
+            shapes.setdefault(name, tuple(h.shape[2:]))
+    out = {}
+    for name, tail in shapes.items():
+        arrays = []
+        for group, hist in parts:
+            h = hist.get(name)
+            if h is None:
+                n = group.rows.stop - group.rows.start
+                h = torch.full((steps + 1, n, *tail), float("nan"), dtype=torch.float64)
+            arrays.append(h.numpy().swapaxes(0, 1))
+        out[name] = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+    return out

@@ -308,7 +308,20 @@ def test_recorded_state_follows_the_optimizer() -> None:
     assert np.isnan(adam_state["exp_avg"][:, 0]).all()  # no state before the first step
     maxes = adam_state["max_exp_avg_sq"][:, 1:]
     assert (np.diff(maxes, axis=1) >= 0).all()
-    assert r.state[1] == {}
+    lbfgs = r.state[1]  # not its whole-parameter history: the step it took
+    assert set(lbfgs) == {"direction", "step_length", "iterations", "evaluations"}
+    assert lbfgs["direction"].shape == (2, 81, 2) and lbfgs["step_length"].shape == (2, 81)
+    assert np.isnan(lbfgs["direction"][:, 0]).all()
+    moved = lbfgs["step_length"][:, 1:, None] * lbfgs["direction"][:, 1:]
+    diff = np.diff(r.xy[1], axis=1)
+    stepped = (diff != 0).any(axis=-1)
+    assert stepped[:, 0].all() and not stepped.all()
+    np.testing.assert_allclose(moved[stepped], diff[stepped], rtol=1e-12, atol=1e-15)
+    # no move: torch stops before its line search when d is no descent direction (gᵀd > −1e-9)
+    gtd = (r.grad[1, :, :-1] * lbfgs["direction"][:, 1:]).sum(axis=-1)
+    assert (gtd[~stepped] > -1e-9).all()
+    assert r.lr is not None and r.lr.shape == (2, 2, 81)
+    assert (r.lr[0] == 0.05).all() and (r.lr[1] == 1.0).all()
 
 
 def test_recorded_state_equals_torchs_own_state_after_k_steps() -> None:
