@@ -18,7 +18,14 @@ st.set_page_config(
 
 from optviz.runner import SimulationTimeout, Trajectories  # noqa: E402
 from optviz.scene import Scenario  # noqa: E402
-from optviz.ui import compare, results, share, sidebar, state  # noqa: E402 (after set_page_config)
+from optviz.ui import (  # noqa: E402 (after set_page_config)
+    compare,
+    inspector,
+    results,
+    share,
+    sidebar,
+    state,
+)
 from optviz.ui.model import check  # noqa: E402
 from optviz.ui.player import preload  # noqa: E402
 from optviz.ui.style import BASE_CSS, CLASSROOM_CSS, md_escape  # noqa: E402
@@ -101,8 +108,10 @@ def race_area(classroom: bool) -> None:
                  "The race below is the last one that finished.", icon=":material/warning:")
     shown = state.last_shown()
     if shown is not None:
-        results.race(shown)
+        view = results.race(shown, inspector.chosen_track(shown.scene))
         results.notes(shown)
+        if view is not None:
+            inspector.panel(view)
     if not _in_full_run():
         state.sync_url(good)
 

@@ -876,3 +876,38 @@ def test_an_optimizer_without_a_learning_rate_offers_no_schedule() -> None:
     assert not errors(at)
     assert "schedule1" not in query(at)
     assert any("has no learning rate" in c.value for c in at.sidebar.caption)
+
+
+# --------------------------------------------------------------------------------------------
+# the step inspector
+
+
+def test_step_inspector_draws_the_step_the_player_shows_and_writes_it_out() -> None:
+    at = run_app({"run": "sgd:lr=0.001;adam:lr=0.05", "steps": "50"})
+    assert "inspect" not in race(at) or race(at)["inspect"] is None
+    at.toggle(key="optviz.inspect").set_value(True).run()
+    ok(at)
+    payload = race(at)
+    assert payload["inspect"]["track"] == 0 and payload["inspect"]["step"] is None
+    at.selectbox(key="optviz.inspect.track").set_value(1).run()  # Adam
+    # the player asks for the step it shows (the component's inspect_step trigger)
+    at.session_state["optviz.inspect.step"] = {"track": 1, "step": 7}
+    at.run()
+    ok(at)
+    payload = race(at)
+    inspect = payload["inspect"]
+    assert inspect["step"] == 7 and inspect["label"].startswith("Adam")
+    names = {g["name"] for g in inspect["glyphs"]["legend"]}
+    assert any("m" in n for n in names) and inspect["glyphs"]["boxes"]
+    # the race itself is the same race: its token did not change
+    assert payload["token"] == race(at)["token"]
+    assert any("7" in m.value and "8" in m.value for m in at.markdown if "step" in m.value)
+    assert at.main.get("latex"), "the update rule with this step's numbers"
+    table = next(d.value for d in at.dataframe if "symbol" in d.value.columns)
+    assert {"symbol", "value", "meaning"} <= set(table.columns) and len(table) >= 3
+    # a step past the last update is clamped to the last one
+    at.session_state["optviz.inspect.step"] = {"track": 1, "step": 500}
+    at.run()
+    assert race(at)["inspect"]["step"] == 49
+    at.toggle(key="optviz.inspect").set_value(False).run()
+    assert race(at).get("inspect") is None

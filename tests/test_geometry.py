@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-import optviz.figures.animation as animation
 import optviz.figures.landscape as landscape
+import optviz.figures.player as player
 import optviz.render as render
 from optviz.geometry import (
     FAR,
@@ -106,10 +106,10 @@ def test_equal_aspect_rule() -> None:
 
 def test_figures_and_renderer_share_the_geometry() -> None:
     """No tick, pull or aspect code of their own left in the drawers."""
-    for module in (animation, landscape, render):
+    for module in (player, landscape, render):
         source = inspect.getsource(module)
         assert "_nice_ticks" not in source and "_FAR" not in source
         assert "0.5 <=" not in source and "10 ** np.floor" not in source
     assert render.nice_ticks is nice_ticks and landscape.nice_ticks is nice_ticks
-    assert animation.pull_far is pull_far is render.pull_far
-    assert animation.default_equal_aspect is equal_aspect is render.default_equal_aspect
+    assert player.pull_far is pull_far is render.pull_far
+    assert player.equal_aspect is equal_aspect is render.default_equal_aspect

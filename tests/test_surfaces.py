@@ -575,7 +575,9 @@ def test_broken_toml_syntax_is_refused_with_the_file_name(tmp_path):
 def test_flat_and_huge_constant_formulas_draw_end_to_end(text):
     """Accepted flat or huge-constant formulas give a grid, a figure, a loss chart and a
     rendered frame (before: "arange: cannot compute length" and no figure)."""
-    from optviz.figures import loss_figure, trajectory_figure
+    import json
+
+    from optviz.figures import loss_figure, race_payload
     from optviz.render import FrameRenderer, LegendEntry, plan_layout
     from optviz.views import landscape_for
 
@@ -584,7 +586,7 @@ def test_flat_and_huge_constant_formulas_draw_end_to_end(text):
     assert np.isfinite(land.z).all()
     r = optviz.simulate(surface, [("adam", {"lr": 0.1})], starts=[(1.0, 1.0)], steps=10)
     track = Track("Adam", "#1f77b4", r.xy[0, 0], r.loss[0, 0], int(r.diverged_at[0, 0]))
-    trajectory_figure(land, [track], max_frames=3).to_json()
+    json.dumps(race_payload(land, [track], None), allow_nan=False)
     loss_figure([track]).to_json()
     legend = [LegendEntry("Adam", "#1f77b4", (0,))]
     FrameRenderer(plan_layout(land.x_range, land.y_range, legend, 120), land, [track],

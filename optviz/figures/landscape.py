@@ -212,7 +212,7 @@ def colorbar_ticks(cs: ColorScale) -> tuple[list[float], list[str], str]:
     ``cs.hi``), their labels and the bar's title. On a log scale the ticks are decades of
     :math:`f - b` and the title says so; a flat landscape has one tick, its value, mid-bar."""
     if cs.flat is not None:
-        return [(cs.lo + cs.hi) / 2], tick_labels([cs.flat]), "f"
+        return [cs.lo / 2 + cs.hi / 2], tick_labels([cs.flat]), "f"  # no overflow at 1e308
     if cs.log_scale:
         decades = np.arange(np.ceil(cs.lo - 1e-9), np.floor(cs.hi + 1e-9) + 1)
         if len(decades) > 7:

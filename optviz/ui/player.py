@@ -49,13 +49,16 @@ def _nothing() -> None:
 
 def race_player(payload: dict[str, Any], *, key: str,
                 on_start: Callable[[], None] | None = None,
-                on_need_base: Callable[[], None] | None = None) -> Any:
+                on_need_base: Callable[[], None] | None = None,
+                on_inspect_step: Callable[[], None] | None = None) -> Any:
     """Mount (or update) the player with ``payload``; ``on_start`` runs when the user clicks,
     shift-clicks or drags a start point (read the event with :func:`start_event`);
-    ``on_need_base`` when the page asks for a landscape it does not hold."""
+    ``on_need_base`` when the page asks for a landscape it does not hold; ``on_inspect_step``
+    when, with the step inspector on, the player shows another step (``{"track", "step"}``)."""
     return _component()(data={"payload": payload}, key=key, height="content",
                         on_start_change=on_start or _nothing,
-                        on_need_base_change=on_need_base or _nothing)
+                        on_need_base_change=on_need_base or _nothing,
+                        on_inspect_step_change=on_inspect_step or _nothing)
 
 
 def start_event(key: str) -> dict[str, Any] | None:

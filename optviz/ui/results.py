@@ -10,10 +10,11 @@ import pandas as pd
 import streamlit as st
 
 from optviz.figures import Landscape
+from optviz.inspect import StepView
 from optviz.metrics import RunSummary
 from optviz.runner import Trajectories
 from optviz.scene import Scenario
-from optviz.ui import cache, state
+from optviz.ui import cache, inspector, state
 from optviz.ui.controls import forget
 from optviz.ui.model import class_path, format_number, rule_captions, run_code
 from optviz.ui.player import apply_start_event, race_player, start_event
@@ -75,16 +76,23 @@ def _on_need_base() -> None:
     st.session_state.pop(SENT_BASES, None)
 
 
-def race(shown: Shown) -> None:
+def race(shown: Shown, inspect_track: int | None = None) -> StepView | None:
     """The race player: paths, heads, loss chart, Play / Pause, steps, speed; a click on the
-    race sets the start, shift-click adds one, dragging a start moves it."""
+    race sets the start, shift-click adds one, dragging a start moves it. With
+    ``inspect_track``, the step inspector's glyphs for that track (the view drawn, or None)."""
     payload = dict(shown.payload)
     sent = st.session_state.setdefault(SENT_BASES, set())
     if payload["base_token"] in sent:
         payload["base"] = None
     else:
         sent.add(payload["base_token"])
-    race_player(payload, key=PLAYER_KEY, on_start=_on_start, on_need_base=_on_need_base)
+    view = None
+    if inspect_track is not None:
+        (x0, x1), (y0, y1) = shown.land.x_range, shown.land.y_range
+        view = inspector.attach(payload, shown.scene, inspect_track, max(x1 - x0, y1 - y0))
+    race_player(payload, key=PLAYER_KEY, on_start=_on_start, on_need_base=_on_need_base,
+                on_inspect_step=lambda: inspector.on_step(PLAYER_KEY))
+    return view
 
 
 def notes(shown: Shown) -> None:

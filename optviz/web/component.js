@@ -50,6 +50,17 @@ function withBase(payload) {
   return base ? { ...payload, base } : null;
 }
 
+/** With the step inspector just turned on (or another track chosen), explain the step the
+ *  player shows now: the player itself asks only when its step changes. */
+function askForShownStep(player, payload, send) {
+  const inspect = payload.inspect;
+  if (!inspect || player.playing) return;
+  const step = Math.max(0, Math.min(Number(player.step), payload.steps - 1));
+  if (Number.isFinite(step) && inspect.step !== step) {
+    send("inspect_step", { track: inspect.track, step });
+  }
+}
+
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   if (data && data.preload) {  // mounted at the top of the page: start the downloads early
@@ -82,9 +93,13 @@ export default function (component) {
       if (root.__optvizPlayer) {
         root.__optvizPlayer.update(payload);
       } else {
-        const host = { onStart: (event) => root.__optvizSend("start", event) };
+        const host = {
+          onStart: (event) => root.__optvizSend("start", event),
+          onStep: (event) => root.__optvizSend("inspect_step", event),
+        };
         root.__optvizPlayer = window.OptvizPlayer.mount(root, payload, host);
       }
+      askForShownStep(root.__optvizPlayer, payload, root.__optvizSend);
     })
     .catch((err) => {
       root.textContent = String(err && err.message ? err.message : err);

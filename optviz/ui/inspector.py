@@ -1,0 +1,122 @@
+r"""The step inspector: what one optimizer step did, drawn inside the race and written out.
+
+Pick a run (and start); the player's current step (when it is paused or stepped) comes back
+from the browser as the component's ``inspect_step`` trigger. The scene is simulated once more
+with ``record_state=True`` (cached), :func:`optviz.inspect_step` reads the optimizer's own
+state tensors at that step, and :func:`optviz.inspect.glyphs.step_glyphs` turns them into
+arrows, boxes and ellipses that the player draws at the head; below the race, the update rule
+with this step's numbers, the "why" sentence and a table of every intermediate quantity.
+Glyphs of one run share the scales of its first step, so a shrinking step size is visible.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from optviz.inspect import StepView, inspect_step
+from optviz.inspect.glyphs import glyph_scales, step_glyphs
+from optviz.runner import SimulationTimeout, Trajectories
+from optviz.scene import Scenario
+from optviz.ui import cache
+from optviz.ui.style import md_escape
+from optviz.views import track_label
+
+#: Widget keys: the toggle and the inspected track (run-major index, as the player's tracks).
+TOGGLE = "optviz.inspect"
+TRACK = "optviz.inspect.track"
+#: Session key: the last step the player asked about, ``{"track": i, "step": k}``.
+STEP = "optviz.inspect.step"
+#: Glyphs are about this share of the plot window long (the longest of a kind).
+GLYPH_SHARE = 0.12
+
+
+def on_step(player_key: str) -> None:
+    """The player's ``inspect_step`` trigger: remember which step to explain."""
+    state = st.session_state.get(player_key)
+    event = state.get("inspect_step") if hasattr(state, "get") else None
+    if (isinstance(event, dict) and isinstance(event.get("step"), int)
+            and not isinstance(event.get("step"), bool) and event["step"] >= 0
+            and isinstance(event.get("track"), int)):
+        st.session_state[STEP] = {"track": event["track"], "step": event["step"]}
+
+
+def chosen_track(scene: Scenario) -> int | None:
+    """The toggle and the run (and start) picker above the race; the track index or None."""
+    n = len(scene.runs) * len(scene.starts)
+    with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
+        on = st.toggle("Step inspector", key=TOGGLE,
+                       help="Pause or step the race (← →): the chosen run's gradient, update, "
+                            "momentum, per-coordinate step sizes and curvature are drawn at "
+                            "its head, and its update rule is written out with this step's "
+                            "numbers below the race.")
+        if not on:
+            return None
+        if not isinstance(st.session_state.get(TRACK), int) or st.session_state[TRACK] >= n:
+            st.session_state[TRACK] = 0
+        return st.selectbox(
+            "inspect", list(range(n)), key=TRACK, label_visibility="collapsed", width=340,
+            format_func=lambda i: track_label(scene, *divmod(i, len(scene.starts))))
+
+
+@st.cache_resource(max_entries=4, show_spinner="Recording the optimizers' state…")
+def _recorded(sim_key: tuple, _scene: Scenario) -> Trajectories:
+    from optviz.views import simulate_scenario
+
+    return simulate_scenario(_scene, record_state=True, time_limit=cache.SIMULATION_TIME_LIMIT)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _scales(sim_key: tuple, track: int, hint: float, _traj: Trajectories,
+            n_starts: int) -> dict[str, float]:
+    run, start = divmod(track, n_starts)
+    return glyph_scales(inspect_step(_traj, run, start, 0), hint)
+
+
+def attach(payload: dict[str, Any], scene: Scenario, track: int,
+           span: float) -> StepView | None:
+    """Add the inspection of ``track`` to ``payload`` (not part of its token: the race is the
+    same); the :class:`StepView` drawn, or None (no step chosen yet, or none to explain)."""
+    run, start = divmod(track, len(scene.starts))
+    label = track_label(scene, run, start)
+    asked = st.session_state.get(STEP)
+    payload["inspect"] = {"track": track, "step": None, "glyphs": None, "label": label}
+    if not isinstance(asked, dict) or asked.get("track") != track:
+        st.caption("Pause the race or step it with ← → to inspect a step.")
+        return None
+    k = min(int(asked["step"]), scene.steps - 1)
+    try:
+        traj = _recorded(scene.sim_key(), scene)
+        surface = scene.resolve_surface()
+        view = inspect_step(traj, run, start, k, surface=surface)
+        hint = GLYPH_SHARE * span
+        scales = _scales(scene.sim_key(), track, hint, traj, len(scene.starts))
+        glyphs = step_glyphs(view, hint, scales=scales)
+    except SimulationTimeout as exc:
+        st.info(f"Recording the state takes too long here: {md_escape(exc)}",
+                icon=":material/timer:")
+        return None
+    except ValueError as exc:  # a diverged particle, a step past the end
+        st.info(f"Step {k} cannot be inspected: {md_escape(exc)}", icon=":material/info:")
+        return None
+    payload["inspect"] = {"track": track, "step": k, "glyphs": glyphs, "label": label}
+    return view
+
+
+def _number(x: float) -> str:
+    return "—" if x is None or not math.isfinite(x) else f"{x:.6g}"
+
+
+def panel(view: StepView) -> None:
+    """The update rule with this step's numbers, why, and every quantity in a table."""
+    st.markdown(f"**{md_escape(view.label)} · step {view.step} → {view.step + 1}**")
+    st.latex(view.latex)
+    if view.why:
+        st.caption(md_escape(view.why))
+    rows = [{"symbol": name, "value": _number(value), "meaning": view.meanings.get(name, "")}
+            for name, value in view.values.items()]
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
