@@ -1,14 +1,13 @@
-"""Benchmark of the app's figures: ``python bench/app.py`` (or ``make bench``).
+"""Benchmark of the app's server side: ``python bench/app.py`` (or ``make bench``).
 
 Prints, from ONE run (these machines are noisy: compare sizes and ratios, not absolutes):
 - for the default scene and for 8 runs x 5,000 steps: the time to simulate, sample the landscape,
-  build the race figure and serialize it, and the figure's payload: the JSON that
-  ``st.plotly_chart`` puts on the wire (``plotly.io.to_json(fig, validate=False)``, the same
-  call Streamlit makes), with its number of animation frames;
+  build the race player's payload and serialize it (``json.dumps``, as Streamlit does), and
+  the payload's size as sent (its landscape part, sent once per session and surface, apart);
 - the default page through ``streamlit.testing.v1.AppTest``: first run (cold caches, torch
-  already imported), a rerun (warm caches), and the payload read back from the chart element.
-Targets (issue 3): at most 200 frames; the default figure <= 0.5 MB; 8 x 5,000 steps <= 2 MB.
-No assertions: this prints numbers.
+  already imported), a rerun (warm caches), and the player's data read back from the page.
+What a person waits for in the browser is ``bench/browser.py``. No assertions: this prints
+numbers.
 """
 
 from __future__ import annotations
@@ -24,9 +23,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import plotly.io as pio  # noqa: E402
-
-from optviz.figures import PLAY_GROUP  # noqa: E402
 from optviz.scene import DEFAULT_SCENARIO, RunConfig, Scenario  # noqa: E402
 from optviz.ui import build  # noqa: E402
 from optviz.views import landscape_for, simulate_scenario  # noqa: E402
@@ -46,15 +42,16 @@ def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, float
 def measure(name: str, scene: Scenario) -> None:
     traj, t_sim = timed(simulate_scenario, scene)
     land, t_land = timed(landscape_for, scene.resolve_surface())
-    fig, t_fig = timed(build.race_figure, scene, traj, land)
-    spec, t_json = timed(pio.to_json, fig, validate=False)
-    frames = sum(1 for f in fig.frames if f.group == PLAY_GROUP)
+    payload, t_fig = timed(build.player_payload, scene, traj, land)
+    text, t_json = timed(json.dumps, payload)
+    base = len(json.dumps(payload["base"]))
     total = t_sim + t_land + t_fig + t_json
     print(f"{name}: {len(scene.runs)} runs x {scene.steps:,} steps on {scene.surface}")
-    print(f"  simulate {t_sim:6.2f} s | landscape {t_land:5.2f} s | figure {t_fig:5.2f} s | "
+    print(f"  simulate {t_sim:6.2f} s | landscape {t_land:5.2f} s | payload {t_fig:5.2f} s | "
           f"to JSON {t_json:5.2f} s | total {total:5.2f} s")
-    print(f"  payload {len(spec) / MB:.3f} MB, {frames} animation frames "
-          f"(+{len(fig.frames) - frames} bookkeeping frames)")
+    print(f"  payload {len(text) / MB:.3f} MB, of which the landscape (sent once) "
+          f"{base / MB:.3f} MB; {sum(t['steps'] + 1 for t in payload['tracks']):,} points, "
+          f"every step")
 
 
 def apptest() -> None:
@@ -66,13 +63,10 @@ def apptest() -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     _, t_first = timed(at.run)
     _, t_again = timed(at.run)
-    specs = [el.proto.spec for el in at.get("plotly_chart")]
-    race = max(specs, key=len)
-    frames = sum(1 for f in json.loads(race)["frames"] if f.get("group") == PLAY_GROUP)
+    sent = max((el.proto.json for el in at.get("bidi_component")), key=len)
     print("default page through AppTest:")
     print(f"  first run {t_first:5.2f} s (cold caches) | rerun {t_again:5.2f} s (warm)")
-    print(f"  race figure as sent: {len(race) / MB:.3f} MB, {frames} frames; "
-          f"loss figure {min(specs, key=len).__len__() / 1e3:.1f} kB")
+    print(f"  race player's data on a rerun (landscape already sent): {len(sent) / 1e3:.1f} kB")
 
 
 def main() -> None:
