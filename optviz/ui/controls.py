@@ -1,7 +1,8 @@
 """One control per hyperparameter, built from the registry schema.
 
 * ``log`` floats (learning rates, ε, ...): a select-slider over 1-2-5 values per decade of the
-  schema's range (plus the current value), so it cannot leave the range.
+  schema's range (plus the current value) for exploring, and beside it a field that takes any
+  typed value (``3e-4``): within the range the slider takes it, outside it gets the error.
 * other floats and ints: a number input without hard bounds: an out-of-range value reaches
   validation and gets an ``st.error`` under the control (the range is in the help text).
 * bools: a checkbox; pairs: two number inputs; choices: a select box.
@@ -59,6 +60,23 @@ def _pair_labels(hp: Hyperparameter) -> tuple[str, str]:
     return f"{name} (1st)", f"{name} (2nd)"
 
 
+def _allowed(value: Any, hp: Hyperparameter) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value) and hp.low <= value <= hp.high)
+
+
+def _slid(key: str, typed_key: str) -> None:
+    """The slider moved: the typed field shows its value."""
+    st.session_state[typed_key] = st.session_state[key]
+
+
+def _typed(typed_key: str, key: str, hp: Hyperparameter) -> None:
+    """A value was typed: within the range, the slider takes it (its options gain it)."""
+    value = st.session_state.get(typed_key)
+    if _allowed(value, hp):
+        st.session_state[key] = float(value)
+
+
 def hyperparameter(
     hp: Hyperparameter, value: Any, key: str, optimizer: str
 ) -> tuple[Any, bool]:
@@ -72,12 +90,26 @@ def hyperparameter(
     tip = help_text(hp)
     if hp.kind == "float" and hp.log and hp.low is not None and hp.high is not None:
         current = value if isinstance(value, int | float) and math.isfinite(value) else hp.default
-        options = log_options(hp.low, hp.high, float(current))
         seed(key, float(current))
+        if _allowed(st.session_state[key], hp):  # a typed value the slider has not shown yet
+            current = float(st.session_state[key])
+        options = log_options(hp.low, hp.high, float(current))
         if st.session_state[key] not in options:  # e.g. a stale value: show the nearest
             st.session_state[key] = min(options, key=lambda o: abs(math.log(o / current)))
-        new: Any = st.select_slider(label, options=options, key=key, help=tip,
-                                    format_func=format_number)
+        typed_key = f"{key}.typed"
+        c1, c2 = st.columns([3, 1.4], vertical_alignment="bottom", gap="small")
+        with c1:
+            new: Any = st.select_slider(label, options=options, key=key, help=tip,
+                                        format_func=format_number, on_change=_slid,
+                                        args=(key, typed_key))
+        seed(typed_key, float(new))
+        with c2:
+            typed = st.number_input(
+                f"{label} (typed)", key=typed_key, format="%g", step=None,
+                label_visibility="collapsed", on_change=_typed, args=(typed_key, key, hp),
+                help=f"Type any value, e.g. 3e-4. Allowed: {hp.range_text()}.")
+        if typed is not None and typed != new:  # typed outside the range: refused below
+            new = typed
     elif hp.kind == "float":
         seed(key, float(value))
         new = st.number_input(label, key=key, step=_step(hp), format="%g", help=tip)
