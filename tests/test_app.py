@@ -931,3 +931,19 @@ def test_a_learning_rate_can_be_typed() -> None:
     ok(at)
     assert any("lr" in e and "1e+09" in e or "1000000000" in e for e in errors(at)), errors(at)
     assert legend(race(at)) == ["Adam (lr=0.1)"]  # the last good race stays
+
+
+def test_picking_a_surface_takes_its_suggested_learning_rates() -> None:
+    from optviz.suggested import suggested_lr
+
+    at = run_app()
+    at.sidebar.selectbox(key="g0.surface").set_value("goldstein_price").run()
+    ok(at)
+    want = [suggested_lr("goldstein_price", v) for v in ("sgd", "momentum", "rmsprop", "adam")]
+    assert at.sidebar.select_slider(key="g0.e0.sgd.lr").value == want[0]
+    assert race(at)["tracks"][0]["diverged_at"] == -1  # SGD no longer diverges at step 1
+    at.sidebar.selectbox(key="g0.add").set_value("adam").run()
+    assert at.sidebar.select_slider(key="g0.e4.adam.lr").value == want[3]
+    at.sidebar.selectbox(key="g0.surface").set_value("rosenbrock").run()  # the teaching defaults
+    assert legend(race(at))[:4] == ["SGD (lr=0.001)", "Momentum (lr=0.001)",
+                                    "RMSprop (lr=0.01)", "Adam (lr=0.05)"]

@@ -24,10 +24,11 @@ from optviz.scene import (
     MAX_STARTS,
     ScenarioError,
 )
+from optviz.suggested import suggested_lr
 from optviz.surfaces import Surface, get_surface, list_surfaces
 from optviz.ui import extras
 from optviz.ui.controls import forget, hyperparameter, seed
-from optviz.ui.model import Entry, Model, Problems, format_number, schema
+from optviz.ui.model import Entry, Model, Problems, format_number, schema, variant_defaults
 from optviz.ui.style import md_escape
 
 DEFAULT_FORMULA = "x**2 + 3*y**2"
@@ -90,16 +91,38 @@ def _on_surface(model: Model, k: str) -> None:
     except ScenarioError:
         pass  # a bad custom formula: keep the starts, the formula's error says what is wrong
     forget(*start_keys(model), key(model, "noise"))
+    for entry in model.entries:
+        _surface_lr(model, entry)
+
+
+def _surface_lr(model: Model, entry: Entry) -> None:
+    """Give a run the learning rate suggested for the model's surface (surfaces/
+    suggested_lr.json, tuned per surface); on the default surface, for which the registry's
+    teaching defaults were chosen, and where there is no suggestion, the registry default."""
+    if "lr" not in entry.values:
+        return
+    lr = None
+    if model.surface != DEFAULT_SCENARIO.surface:
+        lr = suggested_lr(model.surface, entry.variant)
+    if lr is None:
+        lr = variant_defaults(entry.variant).get("lr")
+    if lr is not None and lr != entry.values["lr"]:
+        entry.values["lr"] = lr
+        lr_key = key(model, f"e{entry.id}.{entry.variant}.lr")
+        forget(lr_key, f"{lr_key}.typed")
 
 
 def _on_variant(model: Model, entry_id: int, k: str) -> None:
     model.set_variant(entry_id, st.session_state[k])
+    _surface_lr(model, model.entry(entry_id))
 
 
 def _on_add(model: Model, k: str) -> None:
     variant = st.session_state.get(k)
     if variant:
-        model.add(variant)
+        entry = model.add(variant)
+        if entry is not None:
+            _surface_lr(model, entry)
     st.session_state[k] = None
 
 
