@@ -909,6 +909,18 @@ def test_step_inspector_draws_the_step_the_player_shows_and_writes_it_out() -> N
     assert at.main.get("latex"), "the update rule with this step's numbers"
     table = next(d.value for d in at.dataframe if "symbol" in d.value.columns)
     assert {"symbol", "value", "meaning"} <= set(table.columns) and len(table) >= 3
+    # each glyph can be switched off (and on again)
+    pills = at.get("button_group")[0]
+    names = list(pills.value)
+    assert sorted(names) == sorted(g["name"] for g in inspect["glyphs"]["legend"])
+    for name in names:
+        pills.set_value([n for n in names if n != name])
+        at.run()
+        kept = {g["name"] for g in race(at)["inspect"]["glyphs"]["legend"]}
+        assert kept == set(names) - {name}
+        pills = at.get("button_group")[0]
+    pills.set_value(names)
+    at.run()
     # a step past the last update is clamped to the last one
     at.session_state["optviz.inspect.step"] = {"track": 1, "step": 500}
     at.run()

@@ -102,8 +102,29 @@ def attach(payload: dict[str, Any], scene: Scenario, track: int,
     except ValueError as exc:  # a diverged particle, a step past the end
         st.info(f"Step {k} cannot be inspected: {md_escape(exc)}", icon=":material/info:")
         return None
-    payload["inspect"] = {"track": track, "step": k, "glyphs": glyphs, "label": label}
+    payload["inspect"] = {"track": track, "step": k, "glyphs": shown_glyphs(glyphs, view),
+                          "label": label}
     return view
+
+
+def shown_glyphs(glyphs: dict[str, Any], view: StepView) -> dict[str, Any]:
+    """``glyphs`` less those switched off in the row of toggles drawn here (one per glyph, kept
+    per optimizer; the player's legend can hide them too)."""
+    names = [g["name"] for g in glyphs["legend"]]
+    if not names:
+        return glyphs
+    key = f"optviz.inspect.glyphs.{view.optimizer}"
+    if not isinstance(st.session_state.get(key), list):
+        st.session_state[key] = names
+    chosen = st.pills("glyphs", names, selection_mode="multi", key=key,
+                      label_visibility="collapsed",
+                      help="Which of this optimizer's quantities are drawn at the head.")
+    on = set(chosen or ())
+    out = dict(glyphs)
+    for kind in ("arrows", "boxes", "ellipses"):
+        out[kind] = [g for g in glyphs[kind] if g["name"] in on]
+    out["legend"] = [g for g in glyphs["legend"] if g["name"] in on]
+    return out
 
 
 def _number(x: float) -> str:
