@@ -941,7 +941,7 @@ def test_a_learning_rate_can_be_typed() -> None:
     assert legend(race(at)) == ["Adam (lr=0.1)"]
     at.sidebar.number_input(key="g0.e0.adam.lr.typed").set_value(1e9).run()  # out of range
     ok(at)
-    assert any("lr" in e and "1e+09" in e or "1000000000" in e for e in errors(at)), errors(at)
+    assert any(("lr" in e and "1e+09" in e) or "1000000000" in e for e in errors(at)), errors(at)
     assert legend(race(at)) == ["Adam (lr=0.1)"]  # the last good race stays
 
 
