@@ -5,11 +5,16 @@ export) animates the race itself with ``requestAnimationFrame``; this module onl
 the race, once:
 
 * ``base``: a Plotly figure ``{"data", "layout"}`` with the static part (landscape picture,
-  isolines, colour bar, minima, saddles, axes fixed to the domain, 1:1 aspect);
+  isolines, colour bar, minima, saddles, axes fixed to the domain, 1:1 aspect), and
+  ``surface3d``, the landscape on at most 80 × 80 points for the player's 3D view;
 * ``loss_layout``: the loss chart's layout;
 * ``tracks``: per track its style and its numbers as base64 typed arrays (NaN is fine there,
   so the JSON never holds a NaN literal);
 * ``token`` / ``base_token``: hashes the player compares to know what changed.
+
+A host may add ``inspect`` after the token is computed (it is not part of it): ``None`` or
+``{"track": i, "step": k or None, "glyphs": step_glyphs(...) or None, "label": str}``; the
+player then asks for the shown step with ``host.onStep({track, step})`` and draws the glyphs.
 
 Pure numpy and plotly (plus :mod:`optviz.geometry`): no torch, no Streamlit.
 """

@@ -604,7 +604,7 @@
       if (S.dead || !S.ids) return;
       layoutSizes();
       if (S.three.on) {
-        P.Plots.resize(dom.three);
+        P.relayout(dom.three, { height: parseInt(dom.three.style.height, 10) || 500 });
       } else {
         P.Plots.resize(dom.race);
         placeColorbar(dom.colorbar, dom.race, S.cb);

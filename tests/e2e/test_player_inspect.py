@@ -14,14 +14,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_player_standalone import ARTIFACTS, _playing, _step, assets, open_player  # noqa: F401
 
 import optviz
 from optviz.figures import Track, race_payload
 from optviz.inspect.glyphs import step_glyphs
 from optviz.surfaces import get_surface
 from optviz.views import landscape_for
-
-from test_player_standalone import ARTIFACTS, _playing, _step, assets, open_player  # noqa: F401
 
 STEPS = 60
 START = (-1.5, 2.0)
@@ -208,7 +207,8 @@ def test_no_on_step_without_inspect_and_without_the_callback(open_player):  # no
 THREE = """() => { const d = document.querySelector('.ovp-three');
   if (!d.data) return null;
   return {types: d.data.map(t => t.type), uids: d.data.map(t => t.uid),
-          heads: d.data.filter(t => (t.uid || '').startsWith('head3d')).map(t => [t.x[0], t.y[0], t.z[0]]),
+          heads: d.data.filter(t => (t.uid || '').startsWith('head3d'))
+                       .map(t => [t.x[0], t.y[0], t.z[0]]),
           paths: d.data.filter(t => (t.uid || '').startsWith('path3d')).map(t => t.x.length),
           z00: d.data[0].z[40][40], camera: JSON.parse(JSON.stringify(d.layout.scene.camera)),
           visible: d.offsetHeight > 0}; }"""
