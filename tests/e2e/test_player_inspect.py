@@ -225,6 +225,10 @@ def test_3d_view_plays_logs_turns_and_goes_back(open_player):  # noqa: F811
     assert three["types"].count("scatter3d") == 4  # two paths, two heads
     assert page.is_hidden(".ovp-race-wrap") and page.get_attribute("#root", "data-view") == "3d"
     assert three["paths"] == [3, 3]
+    page.set_viewport_size({"width": 1200, "height": 900})  # a resize in 3D mode
+    page.wait_for_timeout(200)
+    width = page.evaluate("document.querySelector('.ovp-three').getBoundingClientRect().width")
+    assert 300 < width <= 1200
     page.click(".ovp-play")
     page.wait_for_timeout(500)
     moved = page.evaluate(THREE)
