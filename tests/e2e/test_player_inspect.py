@@ -14,7 +14,15 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_player_standalone import ARTIFACTS, _playing, _step, assets, open_player  # noqa: F401
+from test_player_standalone import (  # noqa: F401
+    _AXES,
+    ARTIFACTS,
+    _playing,
+    _step,
+    _to_page,
+    assets,
+    open_player,
+)
 
 import optviz
 from optviz.figures import Track, race_payload
@@ -97,8 +105,9 @@ def test_inspector_asks_for_the_shown_step_and_draws_its_glyphs(open_player):  #
     reply = _with_inspect(0, 5)
     token = page.get_attribute("#root", "data-token")
     page.evaluate("window.__steps = []")
+    page.select_option(".ovp-speed", "2")
     _send(page, reply)
-    assert _step(page) == 5 and not _playing(page)
+    assert _step(page) == 5 and not _playing(page) and page.input_value(".ovp-speed") == "2"
     assert page.get_attribute("#root", "data-token") == token
     glyphs = page.evaluate(GLYPHS)
     g = reply["inspect"]["glyphs"]
@@ -124,6 +133,17 @@ def test_inspector_asks_for_the_shown_step_and_draws_its_glyphs(open_player):  #
     assert all(e["name"] in legend for e in g["legend"])
     page.wait_for_timeout(300)
     assert _steps(page) == []  # the answer is for the shown step: nothing more to ask
+    # hover on the gradient's tip: its name and its numbers
+    grad = g["arrows"][0]
+    assert grad["name"] == "gradient"
+    ax = page.evaluate(_AXES)
+    cx, cy = _to_page(ax, grad["points"][2], grad["points"][3])
+    page.mouse.move(cx + 15, cy + 15)
+    page.wait_for_timeout(100)
+    page.mouse.move(cx, cy)
+    page.wait_for_selector(".hoverlayer .hovertext", timeout=3000)
+    text = page.evaluate("document.querySelector('.hoverlayer').textContent")
+    assert "gradient" in text and f"{grad['vector'][0]:.5g}"[:5] in text, text
     # step forward: asks for 6; the glyphs of 5 go
     page.focus("#root")
     page.keyboard.press("ArrowRight")
