@@ -441,7 +441,7 @@
       root.dataset.step = String(S.step);
       // the wall time (performance.now() ms) the shown step belongs to: the frame's time
       // while playing, so tests can check steps / s against it whatever the frame rate
-      root.dataset.stepAt = String(Math.round(S.stepAt * 1000) / 1000);
+      root.dataset.stepAt = String(Math.round((S.stepAt || 0) * 1000) / 1000);
     }
 
     /** Draw step k: ONE restyle of the race's path and head traces, one of the loss chart. */
@@ -606,6 +606,9 @@
       if (S.three.on) {
         P.relayout(dom.three, { height: parseInt(dom.three.style.height, 10) || 500 });
       } else {
+        var h = parseInt(dom.race.style.height, 10);
+        // the control bar may have wrapped since: the plot takes the height it now has
+        if (dom.race.layout && dom.race.layout.height !== h) P.relayout(dom.race, { height: h });
         P.Plots.resize(dom.race);
         placeColorbar(dom.colorbar, dom.race, S.cb);
       }
@@ -632,6 +635,8 @@
       var k = payload.initial_step === "end" ? payload.steps
         : Math.max(0, Math.min(payload.steps, payload.initial_step | 0));
       S.step = k;
+      dom.slider.max = String(payload.steps);
+      setStepReadout(); // its text before the sizes: it may wrap the control bar
       drawRace();
       var ll = lossLayout(payload);
       ll.height = parseInt(dom.loss.style.height, 10);

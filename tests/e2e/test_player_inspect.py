@@ -42,13 +42,13 @@ def _traj() -> optviz.Trajectories:
 
 
 @cache
-def _base_payload() -> dict[str, Any]:
+def _base_payload(classroom: bool = False) -> dict[str, Any]:
     traj = _traj()
     land = landscape_for(get_surface("rosenbrock"))
     tracks = [Track(label=LABELS[i], color=c, xy=traj.xy[i, 0], loss=traj.loss[i, 0],
                     diverged_at=int(traj.diverged_at[i, 0]), grad=traj.grad[i, 0], run=i)
               for i, c in enumerate(["#1f77b4", "#d62728"])]
-    return race_payload(land, tracks, [list(START)], initial_step=0)
+    return race_payload(land, tracks, [list(START)], initial_step=0, classroom=classroom)
 
 
 def _glyphs(track: int, step: int) -> dict[str, Any]:
@@ -56,8 +56,9 @@ def _glyphs(track: int, step: int) -> dict[str, Any]:
     return step_glyphs(view, 0.08 * 4.0)  # 8 % of the window's width
 
 
-def _with_inspect(track: int = 0, step: int | None = None) -> dict[str, Any]:
-    p = copy.deepcopy(_base_payload())
+def _with_inspect(track: int = 0, step: int | None = None,
+                  classroom: bool = False) -> dict[str, Any]:
+    p = copy.deepcopy(_base_payload(classroom))
     p["inspect"] = {"track": track, "step": step,
                     "glyphs": None if step is None else _glyphs(track, step),
                     "label": f"{LABELS[track]}, start 1"}
@@ -301,3 +302,24 @@ def test_3d_view_plays_logs_turns_and_goes_back(open_player):  # noqa: F811
     page.click(".ovp-3d")
     page.evaluate("window.__player.pause()")
     assert _step(page) >= k and page.get_attribute("#root", "data-view") == "2d"
+
+
+def test_classroom_glyphs_fit_the_screen(open_player):  # noqa: F811
+    p = _with_inspect(0, 5, classroom=True)
+    p["initial_step"] = 5
+    page = open_player(p, width=1366, height=768)
+    widths = {t["name"]: t["width"] for t in page.evaluate(
+        """() => document.querySelector('.ovp-race').data
+        .filter(t => (t.legendgroup || '').startsWith('glyph:'))
+        .map(t => ({name: t.name, width: t.line.width}))""")}
+    assert widths and min(widths.values()) >= 4
+    bottom = page.evaluate("document.querySelector('.ovp-controls').getBoundingClientRect()"
+                           ".bottom")
+    assert bottom <= 768
+    # the legend (runs and glyphs) stays below the x axis title
+    boxes = page.evaluate("""() => { const r = e => document.querySelector(e)
+        .getBoundingClientRect(); return [r('.ovp-race .legend').top,
+        r('.ovp-race .xtitle').bottom]; }""")
+    assert boxes[0] >= boxes[1] - 1, boxes
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "player-inspect-classroom.png"))
