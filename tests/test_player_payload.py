@@ -157,7 +157,7 @@ def test_tracks_carry_style_legend_and_starts():
 def test_base_is_static_and_has_no_plotly_animation():
     p = _payload()
     base = p["base"]
-    assert set(base) == {"data", "layout"}
+    assert set(base) == {"data", "layout", "surface3d"}
     text = json.dumps(base)
     for word in ("frames", "updatemenus", "sliders"):
         assert f'"{word}"' not in text
@@ -191,3 +191,32 @@ def test_a_hostile_label_cannot_close_the_payload_script_tag():
     text = script_json(p)
     assert "</" not in text and "<!--" not in text and "<" not in text
     assert json.loads(text) == p
+
+
+def test_surface3d_is_the_landscape_on_at_most_80_by_80_points_and_nan_free():
+    xs, ys = np.linspace(-2.0, 2.0, 201), np.linspace(-1.0, 3.0, 150)
+    mx, my = np.meshgrid(xs, ys)
+    z = (1 - mx) ** 2 + 5 * (my - mx**2) ** 2
+    z[3, 7] = np.nan
+    z[0, :] = np.inf
+    land = Landscape(xs=xs, ys=ys, z=z, log_scale=True, minimum_value=0.0)
+    p = _payload(land=land)
+    s3 = p["base"]["surface3d"]
+    assert 2 <= len(s3["x"]) <= 80 and 2 <= len(s3["y"]) <= 80
+    assert len(s3["z"]) == len(s3["y"]) and all(len(r) == len(s3["x"]) for r in s3["z"])
+    assert s3["x"][0] == -2.0 and s3["x"][-1] == 2.0 and s3["y"][0] == -1.0 and s3["y"][-1] == 3.0
+    assert s3["z"][0] == [None] * len(s3["x"])  # inf -> null
+    for j, y in enumerate(s3["y"]):
+        for i, x in enumerate(s3["x"]):
+            v = s3["z"][j][i]
+            if v is not None:
+                assert v == pytest.approx((1 - x) ** 2 + 5 * (y - x**2) ** 2, rel=1e-6, abs=1e-12)
+    assert s3["minimum"] == 0.0 and s3["log_ok"] is True and s3["log_default"] is True
+    assert s3["zmin"] <= s3["zmax"]
+    json.dumps(p, allow_nan=False)  # raises on a NaN or inf
+    # a small grid is sent whole; f* above the sampled minimum is not used
+    small = _payload(land=_land(n=40))["base"]["surface3d"]
+    assert len(small["x"]) == 40 and len(small["y"]) == 40
+    flat = Landscape(xs=xs[:5], ys=ys[:5], z=np.ones((5, 5)), minimum_value=3.0)
+    f3 = race_payload(flat, [_track()], None)["base"]["surface3d"]
+    assert f3["minimum"] == 1.0 and f3["log_ok"] is False

@@ -5,11 +5,16 @@ export) animates the race itself with ``requestAnimationFrame``; this module onl
 the race, once:
 
 * ``base``: a Plotly figure ``{"data", "layout"}`` with the static part (landscape picture,
-  isolines, colour bar, minima, saddles, axes fixed to the domain, 1:1 aspect);
+  isolines, colour bar, minima, saddles, axes fixed to the domain, 1:1 aspect), and
+  ``surface3d``, the landscape on at most 80 × 80 points for the player's 3D view;
 * ``loss_layout``: the loss chart's layout;
 * ``tracks``: per track its style and its numbers as base64 typed arrays (NaN is fine there,
   so the JSON never holds a NaN literal);
 * ``token`` / ``base_token``: hashes the player compares to know what changed.
+
+A host may add ``inspect`` after the token is computed (it is not part of it): ``None`` or
+``{"track": i, "step": k or None, "glyphs": step_glyphs(...) or None, "label": str}``; the
+player then asks for the shown step with ``host.onStep({track, step})`` and draws the glyphs.
 
 Pure numpy and plotly (plus :mod:`optviz.geometry`): no torch, no Streamlit.
 """
@@ -54,6 +59,8 @@ RACE_SECONDS, MIN_RATE = 8.0, 10.0
 F8_LIMIT = 100_000
 #: The legend wraps at about this width (px, 12 px font): the narrowest race plot drawn.
 LEGEND_WRAP_PX = 480
+#: The 3D view's surface has at most this many points per side.
+SURFACE3D_MAX = 80
 _FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
 
 
@@ -150,7 +157,34 @@ def _base(land: Landscape, names: Sequence[str], classroom: bool) -> dict[str, A
         images=[landscape_layout_image(land, landscape_image(land))],
         uirevision=f"{land.title}|{x0}|{x1}|{y0}|{y1}",
     )
-    return {"data": data, "layout": layout}
+    return {"data": data, "layout": layout, "surface3d": _surface3d(land)}
+
+
+def _surface3d(land: Landscape) -> dict[str, Any]:
+    """The landscape for the player's 3D view: at most ``SURFACE3D_MAX`` × ``SURFACE3D_MAX``
+    grid points (evenly spaced rows and columns of ``land``, the first and last kept), values as
+    7-digit floats, ``None`` where not finite. ``minimum``: f* when known and not above the
+    sampled minimum, else the sampled minimum; ``log_ok``: some finite value lies above it, so
+    that log10(f − minimum + 1e-12) is drawable."""
+    xs, ys, z = (np.asarray(a, dtype=float) for a in (land.xs, land.ys, land.z))
+    ix = np.unique(np.round(np.linspace(0, len(xs) - 1, min(len(xs), SURFACE3D_MAX))).astype(int))
+    iy = np.unique(np.round(np.linspace(0, len(ys) - 1, min(len(ys), SURFACE3D_MAX))).astype(int))
+    sub = z[np.ix_(iy, ix)]
+    finite = sub[np.isfinite(sub)]
+    lo = float(finite.min()) if finite.size else 0.0
+    hi = float(finite.max()) if finite.size else 0.0
+    fstar = land.minimum_value
+    minimum = (float(fstar) if fstar is not None and np.isfinite(fstar) and fstar <= lo else lo)
+
+    def short(v: float) -> float | None:
+        return float(f"{v:.7g}") if np.isfinite(v) else None
+
+    return {
+        "x": [float(v) for v in xs[ix]], "y": [float(v) for v in ys[iy]],
+        "z": [[short(v) for v in row] for row in sub.tolist()],
+        "zmin": short(lo), "zmax": short(hi), "minimum": short(minimum),
+        "log_ok": bool(finite.size) and hi > minimum, "log_default": bool(land.log_scale),
+    }
 
 
 def _loss(tracks: Sequence[Track], minimum_value: float | None,

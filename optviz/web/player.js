@@ -10,6 +10,15 @@
  *
  * host.onStart(event), optional: event = {action: "set"|"add"|"move"|"remove", index, x, y,
  * final}. Without it, clicks and drags on the plot do nothing (hover still works).
+ *
+ * host.onStep(event), optional: event = {track, step}. Only while payload.inspect is set
+ * ({track, step, glyphs, label}, not part of the token) and the player is paused: the shown
+ * step changed (debounced, STEP_MS), so the host may answer with update(payload) carrying the
+ * same token and inspect = {track, step, glyphs: step_glyphs(...)} for that step. step is
+ * never payload.steps (the step k -> k + 1 needs k + 1: the last one asked is steps - 1).
+ *
+ * The "3D" button shows base.surface3d as a Plotly surface with the paths (z = f) and heads on
+ * it, driven by the same loop (LOSS_MS apart while playing, at once on a seek).
  */
 (function () {
   "use strict";
@@ -20,6 +29,18 @@
   var CLICK_PX = 4; // a mouse that moved less than this between down and up clicked
   var WIDE_PX = 1100; // race and loss chart side by side from this root width on
   var LOSS_MS = 100; // while playing, the loss chart is redrawn at most this often
+  var STEP_MS = 150; // host.onStep follows the shown step this long after it stops changing
+  var THREE_MS = 100; // while playing, the 3D view is redrawn at most this often
+  /** Glyph colours (distinct from the runs' palette), in legend order. */
+  var GLYPH_COLORS = ["#111111", "#e6007e", "#ff8c00", "#00a693", "#6a3d9a", "#b15928",
+                      "#1e90ff", "#9acd32", "#8b0000", "#708090"];
+  var CAMERAS = {
+    "default": { eye: { x: -1.35, y: -1.55, z: 1.05 }, up: { x: 0, y: 0, z: 1 },
+                 center: { x: 0, y: 0, z: -0.12 } },
+    top: { eye: { x: 0, y: 0, z: 2.3 }, up: { x: 0, y: 1, z: 0 }, center: { x: 0, y: 0, z: 0 } },
+    side: { eye: { x: 0, y: -2.4, z: 0.12 }, up: { x: 0, y: 0, z: 1 },
+            center: { x: 0, y: 0, z: 0 } },
+  };
 
   function plotly() {
     return globalThis.Plotly;
@@ -42,6 +63,24 @@
       .replace(/</g, "&lt;")
       .replace(/>/g, "&gt;")
       .replace(/%\{/g, "%&#123;");
+  }
+
+  /** A stable id for a name, safe in a CSS class (plotly puts uids there): FNV-1a, hex. */
+  function hashName(text) {
+    var h = 0x811c9dc5;
+    for (var i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    return h.toString(16);
+  }
+
+  /** A number for a label: 5 significant digits, "—" when missing or not finite. */
+  function fmtNum(v) {
+    if (v === null || v === undefined || !isFinite(v)) return "—";
+    var a = Math.abs(v);
+    var t = a !== 0 && (a >= 1e5 || a < 1e-4) ? v.toExponential(4) : v.toPrecision(5);
+    return t.indexOf("e") < 0 && t.indexOf(".") >= 0 ? t.replace(/\.?0+$/, "") : t;
   }
 
   /** A number (or NaN) as a plain value for customdata: null when not finite. */
@@ -118,9 +157,10 @@
   /**
    * The race figure's traces: landscape traces of the base (below), paths, the traces the
    * base marks meta "above" (minima, saddles), start markers, then one head per track.
-   * Returns {data, pathIds, headIds, startId}.
+   * Glyph traces (step inspector) go between those and the start markers.
+   * Returns {data, pathIds, headIds, startId, glyphIds, glyphNames}.
    */
-  function raceTraces(payload, tracks) {
+  function raceTraces(payload, tracks, glyphs) {
     var style = payload.style;
     var below = [], above = [];
     payload.base.data.forEach(function (tr) {
@@ -140,6 +180,12 @@
       });
     });
     data = data.concat(above);
+    var glyphIds = [], glyphNames = [];
+    (glyphs || []).forEach(function (g) {
+      glyphIds.push(data.length);
+      glyphNames.push(g.legendgroup.slice(6));
+      data.push(g);
+    });
     var startId = data.length;
     data.push({
       type: "scatter", mode: "markers", name: "start", showlegend: false,
@@ -160,7 +206,71 @@
         hovertemplate: hoverTemplate(t, payload.several_starts), uid: "head" + i,
       });
     });
-    return { data: data, pathIds: pathIds, headIds: headIds, startId: startId };
+    return { data: data, pathIds: pathIds, headIds: headIds, startId: startId,
+             glyphIds: glyphIds, glyphNames: glyphNames };
+  }
+
+  /**
+   * The step inspector's traces for glyphs = step_glyphs(...) output: one scatter per arrow
+   * (a line with an arrow head at its tip), box (closed rectangle) and ellipse (closed
+   * polyline, dashed at a saddle), each its own legend entry (legendgroup "glyph:" + name,
+   * stable uid); hidden = {name: true} for those switched off in the legend.
+   */
+  function glyphTraces(glyphs, classroom, hidden) {
+    var order = (glyphs.legend || []).map(function (e) { return e.name; });
+    var width = classroom ? 4 : 2.5;
+    var out = [];
+    function color(name) {
+      var i = order.indexOf(name);
+      return GLYPH_COLORS[(i < 0 ? out.length : i) % GLYPH_COLORS.length];
+    }
+    function base(name, x, y, hover) {
+      return {
+        type: "scatter", x: x, y: y, name: name, legendgroup: "glyph:" + name,
+        showlegend: true, uid: "glyph" + hashName(name), hoverlabel: { namelength: -1 },
+        visible: hidden[name] ? "legendonly" : true,
+        hovertemplate: "<b>" + escapeLabel(name) + "</b><br>" + hover + "<extra></extra>",
+      };
+    }
+    (glyphs.arrows || []).forEach(function (a) {
+      var p = a.points;
+      if (!p || p.some(function (v) { return v === null || !isFinite(v); })) return;
+      var v = a.vector || [null, null];
+      var tr = base(a.name, [p[0], p[2]], [p[1], p[3]],
+        "(" + fmtNum(v[0]) + ", " + fmtNum(v[1]) + ")" +
+        (a.scale !== 1 ? "<br>drawn ×" + fmtNum(a.scale) : ""));
+      var c = color(a.name);
+      tr.mode = "lines+markers";
+      tr.line = { color: c, width: width };
+      tr.marker = { color: c, symbol: ["circle", "arrow"], angleref: "previous",
+                    size: [0, classroom ? 16 : 12] };
+      out.push(tr);
+    });
+    (glyphs.boxes || []).forEach(function (b) {
+      var h = b.half_widths, c0 = b.center;
+      if (!h || h[0] === null || h[1] === null) return;
+      var x0 = c0[0] - h[0], x1 = c0[0] + h[0], y0 = c0[1] - h[1], y1 = c0[1] + h[1];
+      var v = b.values || [null, null];
+      var tr = base(b.name, [x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0],
+        "per coordinate (" + fmtNum(v[0]) + ", " + fmtNum(v[1]) + ")<br>drawn ×" +
+        fmtNum(b.scale));
+      tr.mode = "lines";
+      tr.line = { color: color(b.name), width: width };
+      out.push(tr);
+    });
+    (glyphs.ellipses || []).forEach(function (e) {
+      var pts = (e.points || []).concat(e.points && e.points.length ? [e.points[0]] : []);
+      var lam = e.eigenvalues || [];
+      var neg = (e.negative || []).some(Boolean);
+      var tr = base(e.name, pts.map(function (q) { return q[0]; }),
+        pts.map(function (q) { return q[1]; }),
+        "λ = (" + lam.map(fmtNum).join(", ") + ")" + (neg ? " (saddle)" : "") +
+        "<br>drawn ×" + fmtNum(e.scale));
+      tr.mode = "lines";
+      tr.line = { color: color(e.name), width: width, dash: neg ? "dash" : "solid" };
+      out.push(tr);
+    });
+    return out;
   }
 
   /** The loss chart's traces: one curve per track, then the cursor (last). */
@@ -254,6 +364,8 @@
     var wrap = el("div", "ovp-race-wrap", main);
     var race = el("div", "ovp-race", wrap);
     var colorbar = el("div", "ovp-colorbar", wrap);
+    var three = el("div", "ovp-three", main);
+    three.style.display = "none";
     var bar = el("div", "ovp-controls", main);
     var play = el("button", "ovp-play", bar, "▶");
     play.type = "button";
@@ -274,12 +386,30 @@
     speed.title = "speed";
     var lossMode = el("button", "ovp-lossmode", bar);
     lossMode.type = "button";
+    var threeBtn = el("button", "ovp-3d", bar, "3D");
+    threeBtn.type = "button";
+    threeBtn.title = "Show the surface in 3D";
+    threeBtn.setAttribute("aria-pressed", "false");
+    var opts = el("span", "ovp-3d-opts", bar);
+    opts.style.display = "none";
+    var logLabel = el("label", "ovp-logz-label", opts);
+    var logz = el("input", "ovp-logz", logLabel);
+    logz.type = "checkbox";
+    el("span", null, logLabel, " log z");
+    var cams = {};
+    ["top", "side", "default"].forEach(function (name) {
+      var b = el("button", "ovp-cam ovp-cam-" + name, opts, name);
+      b.type = "button";
+      b.title = "Camera: " + name;
+      cams[name] = b;
+    });
     var side = el("div", "ovp-side", box);
     var loss = el("div", "ovp-loss", side);
     var notes = el("div", "ovp-notes", main);
-    return { box: box, main: main, race: race, colorbar: colorbar, bar: bar, play: play, back: back, fwd: fwd,
-             slider: slider, readout: readout, speed: speed, lossMode: lossMode, side: side,
-             loss: loss, notes: notes };
+    return { box: box, main: main, wrap: wrap, race: race, colorbar: colorbar, three: three,
+             bar: bar, play: play, back: back, fwd: fwd, slider: slider, readout: readout,
+             speed: speed, lossMode: lossMode, threeBtn: threeBtn, opts: opts, logz: logz,
+             logLabel: logLabel, cams: cams, side: side, loss: loss, notes: notes };
   }
 
   /* ------------------------------------------------------------------ player */
@@ -292,6 +422,11 @@
       payload: null, tracks: [], ids: null, step: 0, playing: false, raf: 0, t0: 0, k0: 0,
       speed: 1, lossAll: false, dead: false, drag: null, down: null, lastMove: 0,
       starts: [], lossAt: 0, cb: null, startsRaf: 0, listening: false,
+      // step inspector: payload.inspect, glyphs switched off in the legend (by name), whether
+      // the race shows glyphs now, the pending host.onStep timer and the last step asked
+      inspect: null, hidden: {}, glyphsShown: false, stepTimer: 0, asked: null, glyphRows: 0,
+      // 3D view: shown, log z, plotted (its trace ids), last redraw, race needs a redraw
+      three: { on: false, log: null, ids: null, at: 0 }, raceDirty: false,
     };
     root.setAttribute("data-testid", "optviz-player");
     if (!root.hasAttribute("tabindex")) root.tabIndex = 0;
@@ -301,17 +436,40 @@
     function setStepReadout() {
       var total = S.payload.steps;
       dom.slider.value = String(S.step);
-      dom.readout.textContent = "step " + S.step + " / " + total;
+      dom.readout.textContent = "step " + S.step +
+        (S.inspect && S.step < total ? " → " + (S.step + 1) : "") + " / " + total;
       root.dataset.step = String(S.step);
       // the wall time (performance.now() ms) the shown step belongs to: the frame's time
       // while playing, so tests can check steps / s against it whatever the frame rate
-      root.dataset.stepAt = String(Math.round(S.stepAt * 1000) / 1000);
+      root.dataset.stepAt = String(Math.round((S.stepAt || 0) * 1000) / 1000);
     }
 
     /** Draw step k: ONE restyle of the race's path and head traces, one of the loss chart. */
     function render(k, at) {
       S.step = k;
       S.stepAt = at === undefined ? performance.now() : at;
+      var now = performance.now();
+      if (S.three.on) {
+        if (!S.playing || k >= S.payload.steps || now - S.three.at >= THREE_MS) {
+          S.three.at = now;
+          render3d(k);
+        }
+      } else if (wantGlyphs() !== S.glyphsShown) {
+        drawRace(); // glyphs appear or go: the race drawn anew, at step k
+      } else {
+        restyleRace(k);
+      }
+      // while playing, the loss chart follows at most every LOSS_MS (it costs a redraw too)
+      if (!S.playing || k >= S.payload.steps || now - S.lossAt >= LOSS_MS) {
+        S.lossAt = now;
+        renderLoss(k);
+      }
+      setStepReadout();
+      if (!S.playing) askStep();
+    }
+
+    /** ONE restyle of the race's path and head traces for step k. */
+    function restyleRace(k) {
       var xs = [], ys = [], cds = [], ids = [];
       S.tracks.forEach(function (tr, i) {
         var p = pathAt(tr, k);
@@ -326,13 +484,62 @@
         ids.push(S.ids.headIds[i]);
       });
       if (ids.length) P.restyle(dom.race, { x: xs, y: ys, customdata: cds }, ids);
-      // while playing, the loss chart follows at most every LOSS_MS (it costs a redraw too)
-      var now = performance.now();
-      if (!S.playing || k >= S.payload.steps || now - S.lossAt >= LOSS_MS) {
-        S.lossAt = now;
-        renderLoss(k);
-      }
-      setStepReadout();
+    }
+
+    /** Put step k's paths and heads into freshly built race traces (before a react). */
+    function fillRace(data, ids, k) {
+      S.tracks.forEach(function (tr, i) {
+        var p = pathAt(tr, k), n = p.x.length;
+        Object.assign(data[ids.pathIds[i]], { x: p.x, y: p.y, customdata: p.rows });
+        Object.assign(data[ids.headIds[i]], {
+          x: n ? [p.x[n - 1]] : [], y: n ? [p.y[n - 1]] : [], customdata: n ? [p.rows[n - 1]] : [],
+        });
+      });
+      var st = data[ids.startId];
+      st.x = S.starts.map(function (p) { return p[0]; });
+      st.y = S.starts.map(function (p) { return p[1]; });
+    }
+
+    /* -- step inspector --------------------------------------------------- */
+
+    /** The glyphs to draw now: those of the shown step, while paused, in the 2D race. */
+    function wantGlyphs() {
+      var ins = S.inspect;
+      return !!(ins && ins.glyphs && !S.playing && ins.step === S.step &&
+                ins.track >= 0 && ins.track < S.tracks.length);
+    }
+
+    /** Ask the host (debounced) for the glyphs of the shown step k -> k + 1. */
+    function askStep() {
+      if (!S.inspect || typeof host.onStep !== "function") return;
+      if (S.stepTimer) clearTimeout(S.stepTimer);
+      S.stepTimer = setTimeout(function () {
+        S.stepTimer = 0;
+        var ins = S.inspect;
+        if (S.dead || S.playing || !ins || S.payload.steps < 1) return;
+        var k = Math.max(0, Math.min(S.step, S.payload.steps - 1));
+        var key = ins.track + ":" + k;
+        if (ins.step === k || S.asked === key) return;
+        S.asked = key;
+        host.onStep({ track: ins.track, step: k });
+      }, STEP_MS);
+    }
+
+    /** Legend rows the glyph entries need (a rough estimate from their text), kept while
+     *  inspection is on so that the plot does not jump when the glyphs come and go. */
+    function glyphLegendRows() {
+      var ins = S.inspect;
+      if (!ins) return 0;
+      if (!ins.glyphs) return S.glyphRows;
+      var font = S.payload.classroom ? 18 : 12;
+      var lay = S.payload.base.layout, m = lay.margin;
+      var width = Math.max(200, (dom.main.clientWidth || 700) - m.l - m.r);
+      var used = 0;
+      (ins.glyphs.legend || []).forEach(function (e) {
+        used += String(e.name).length * font * 0.6 + 3.5 * font;
+      });
+      S.glyphRows = used ? Math.ceil(used / width) + 1 : 0;
+      return S.glyphRows;
     }
 
     function renderLoss(k) {
@@ -357,7 +564,8 @@
      *  the plot. Returns {w, h} in px (w null: the full width). */
     function raceSize() {
       var lay = S.payload.base.layout;
-      var m = lay.margin;
+      var m = Object.assign({}, lay.margin);
+      m.b += extraBottom();
       var avail = dom.main.clientWidth || root.clientWidth || 700;
       var xr = lay.xaxis.range, yr = lay.yaxis.range;
       var aspect = (yr[1] - yr[0]) / (xr[1] - xr[0]);
@@ -372,7 +580,12 @@
       if (most > 0) cap = Math.min(cap, most);
       h = S.payload.height ? S.payload.height : Math.round(Math.max(300, Math.min(h, cap)));
       var w = equal ? Math.min(avail, Math.ceil((h - m.t - m.b) / aspect + m.l + m.r)) : null;
-      return { w: w, h: h };
+      return { w: w, h: h, b: m.b };
+    }
+
+    /** Room (px) under the race for the glyphs' legend rows. */
+    function extraBottom() {
+      return glyphLegendRows() * (S.payload.classroom ? 30 : 21);
     }
 
     function layoutSizes() {
@@ -381,6 +594,7 @@
       var size = raceSize();
       dom.race.style.height = size.h + "px";
       dom.race.style.width = size.w ? size.w + "px" : "100%";
+      dom.three.style.height = size.h + "px";
       var lossH = wide ? Math.max(320, size.h) : (S.payload.classroom ? 420 : 340);
       dom.loss.style.height = lossH + "px";
       return size.h;
@@ -389,9 +603,16 @@
     function resize() {
       if (S.dead || !S.ids) return;
       layoutSizes();
-      P.Plots.resize(dom.race);
+      if (S.three.on) {
+        P.relayout(dom.three, { height: parseInt(dom.three.style.height, 10) || 500 });
+      } else {
+        var h = parseInt(dom.race.style.height, 10);
+        // the control bar may have wrapped since: the plot takes the height it now has
+        if (dom.race.layout && dom.race.layout.height !== h) P.relayout(dom.race, { height: h });
+        P.Plots.resize(dom.race);
+        placeColorbar(dom.colorbar, dom.race, S.cb);
+      }
       P.Plots.resize(dom.loss);
-      placeColorbar(dom.colorbar, dom.race, S.cb);
     }
 
     var config = {
@@ -404,17 +625,19 @@
      *  the legend state). */
     function drawAll() {
       var payload = S.payload;
+      S.inspect = payload.inspect || null;
       S.tracks = payload.tracks.map(prepareTrack);
       S.starts = payload.starts.map(function (p) { return [p[0], p[1]]; });
-      var race = raceTraces(payload, S.tracks);
-      S.ids = race;
       dom.box.classList.toggle("optviz-classroom", !!payload.classroom);
-      var h = layoutSizes();
-      var layout = Object.assign({}, payload.base.layout, { height: h, dragmode: false });
-      P.react(dom.race, race.data, layout, config);
       S.cb = colorbarSpec(payload);
       buildColorbar(dom.colorbar, S.cb);
-      placeColorbar(dom.colorbar, dom.race, S.cb);
+      layoutSizes();
+      var k = payload.initial_step === "end" ? payload.steps
+        : Math.max(0, Math.min(payload.steps, payload.initial_step | 0));
+      S.step = k;
+      dom.slider.max = String(payload.steps);
+      setStepReadout(); // its text before the sizes: it may wrap the control bar
+      drawRace();
       var ll = lossLayout(payload);
       ll.height = parseInt(dom.loss.style.height, 10);
       P.react(dom.loss, lossTraces(payload, S.tracks), ll, config);
@@ -424,11 +647,182 @@
       }
       dom.slider.max = String(payload.steps);
       fillSpeeds();
-      setNotes(payload.notes || []);
+      setNotes();
+      setup3d();
       root.dataset.token = payload.token;
-      var k = payload.initial_step === "end" ? payload.steps
-        : Math.max(0, Math.min(payload.steps, payload.initial_step | 0));
       render(k);
+    }
+
+    /** The race plot anew (Plotly.react: same div, legend state kept) at step S.step, with
+     *  the glyphs when wantGlyphs(). In 3D mode only marked to do when the race shows again. */
+    function drawRace() {
+      var payload = S.payload;
+      var show = wantGlyphs();
+      var race = raceTraces(payload, S.tracks,
+        show ? glyphTraces(S.inspect.glyphs, payload.classroom, S.hidden) : []);
+      S.ids = race;
+      S.glyphsShown = show;
+      if (S.three.on) {
+        S.raceDirty = true;
+        return;
+      }
+      S.raceDirty = false;
+      fillRace(race.data, race, S.step);
+      var size = layoutSizes();
+      var layout = Object.assign({}, payload.base.layout, { height: size, dragmode: false });
+      layout.margin = Object.assign({}, layout.margin, { b: layout.margin.b + extraBottom() });
+      P.react(dom.race, race.data, layout, config);
+      placeColorbar(dom.colorbar, dom.race, S.cb);
+      root.dataset.glyphs = String(race.glyphIds.length);
+    }
+
+    /* -- 3D view ---------------------------------------------------------- */
+
+    /** After a new payload: the 3D button only with base.surface3d; redraw if shown. */
+    function setup3d() {
+      var s3 = S.payload.base && S.payload.base.surface3d;
+      dom.threeBtn.style.display = s3 ? "" : "none";
+      if (!s3) {
+        if (S.three.on) set3d(false);
+        return;
+      }
+      if (S.three.log === null) S.three.log = !!(s3.log_default && s3.log_ok);
+      dom.logLabel.style.display = s3.log_ok ? "" : "none";
+      dom.logz.checked = !!(S.three.log && s3.log_ok);
+      if (S.three.on) build3d();
+    }
+
+    /** f -> the 3D view's z: f, or log10(f − minimum + 1e-12) with log z (null if <= 0). */
+    function zOf(s3, log) {
+      return function (f) {
+        if (f === null || f === undefined || !isFinite(f)) return null;
+        if (!log) return f;
+        var d = f - s3.minimum + 1e-12;
+        return d > 0 ? Math.log10(d) : null;
+      };
+    }
+
+    function build3d() {
+      var payload = S.payload, s3 = payload.base.surface3d;
+      var log = !!(S.three.log && s3.log_ok);
+      var zf = zOf(s3, log);
+      var zt = log ? "log₁₀(f − f*)" : "f";
+      var sz = s3.z.map(function (row) { return row.map(zf); });
+      var lo = Infinity, hi = -Infinity;
+      sz.forEach(function (row) {
+        row.forEach(function (v) {
+          if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+        });
+      });
+      // paths and heads ride a hair above the surface, so that it does not hide them
+      var lift = hi > lo ? 0.012 * (hi - lo) : 0;
+      var data = [{
+        type: "surface", x: s3.x, y: s3.y, z: sz,
+        colorscale: "Viridis", opacity: 0.9, showscale: false, name: "surface",
+        hovertemplate: "x=%{x:.4g}, y=%{y:.4g}<br>" + zt + "=%{z:.4g}<extra></extra>",
+        contours: { z: { show: false } }, uid: "surface",
+      }];
+      var pathIds = [], headIds = [], wide = payload.classroom ? 7 : 5;
+      S.tracks.forEach(function (tr, i) {
+        var t = tr.meta;
+        pathIds.push(data.length);
+        data.push({
+          type: "scatter3d", mode: "lines", x: [], y: [], z: [], name: t.legend,
+          legendgroup: "g:" + t.legend, showlegend: t.show_legend,
+          line: { color: t.color, width: wide }, uid: "path3d" + i,
+          hovertemplate: "<b>" + escapeLabel(t.name) + "</b><br>x=%{x:.4g}, y=%{y:.4g}<br>" +
+            zt + "=%{z:.4g}<extra></extra>",
+        });
+      });
+      S.tracks.forEach(function (tr, i) {
+        var t = tr.meta;
+        headIds.push(data.length);
+        data.push({
+          type: "scatter3d", mode: "markers", x: [], y: [], z: [], name: t.legend,
+          legendgroup: "g:" + t.legend, showlegend: false, uid: "head3d" + i,
+          marker: { color: t.color, size: payload.classroom ? 9 : 6,
+                    line: { color: "white", width: 1 } },
+          hovertemplate: "<b>" + escapeLabel(t.name) + "</b><br>x=%{x:.4g}, y=%{y:.4g}<br>" +
+            zt + "=%{z:.4g}<extra></extra>",
+        });
+      });
+      S.three.ids = { pathIds: pathIds, headIds: headIds, zf: function (f) {
+        var z = zf(f);
+        return z === null ? null : z + lift;
+      } };
+      var lay = payload.base.layout;
+      var xr = lay.xaxis.range, yr = lay.yaxis.range;
+      var ratio = Math.max(0.25, Math.min(4, (yr[1] - yr[0]) / (xr[1] - xr[0])));
+      var old = dom.three.layout && dom.three.layout.scene;
+      var font = payload.classroom ? 16 : 12;
+      var axis = function (title, range) {
+        return { title: { text: title, font: { size: font } }, range: range,
+                 tickfont: { size: font - 1 }, backgroundcolor: "white" };
+      };
+      var layout = {
+        template: "none", height: parseInt(dom.three.style.height, 10) || 500,
+        margin: { l: 0, r: 0, t: 30, b: 0 }, paper_bgcolor: "white",
+        font: lay.font, title: lay.title, showlegend: true,
+        legend: { orientation: "h", x: 0, y: 0, yanchor: "bottom", bgcolor: "rgba(255,255,255,0.7)",
+                  font: { size: font } },
+        uirevision: "3d",
+        scene: {
+          xaxis: axis("x", xr), yaxis: axis("y", yr), zaxis: axis(zt),
+          aspectmode: "manual", aspectratio: { x: 1, y: ratio, z: 0.7 },
+          camera: (old && old.camera) || S.three.camera || CAMERAS["default"], uirevision: "3d",
+        },
+      };
+      P.react(dom.three, data, layout, { displaylogo: false, responsive: false });
+      render3d(S.step);
+    }
+
+    /** ONE restyle of the 3D paths and heads for step k. */
+    function render3d(k) {
+      var ids = S.three.ids;
+      if (!ids) return;
+      var xs = [], ys = [], zs = [], which = [];
+      S.tracks.forEach(function (tr, i) {
+        var p = pathAt(tr, k), n = p.x.length;
+        var z = p.rows.map(function (r) { return ids.zf(r[1]); });
+        xs.push(p.x);
+        ys.push(p.y);
+        zs.push(z);
+        which.push(ids.pathIds[i]);
+        xs.push(n ? [p.x[n - 1]] : []);
+        ys.push(n ? [p.y[n - 1]] : []);
+        zs.push(n ? [z[n - 1]] : []);
+        which.push(ids.headIds[i]);
+      });
+      if (which.length) P.restyle(dom.three, { x: xs, y: ys, z: zs }, which);
+    }
+
+    /** Show the 3D view in place of the 2D race (on) or the race again (off). */
+    function set3d(on) {
+      if (S.dead || on === S.three.on) return;
+      S.three.on = on;
+      dom.threeBtn.setAttribute("aria-pressed", on ? "true" : "false");
+      dom.threeBtn.classList.toggle("ovp-on", on);
+      dom.box.classList.toggle("ovp-3d-mode", on);
+      dom.opts.style.display = on ? "" : "none";
+      dom.wrap.style.display = on ? "none" : "";
+      dom.three.style.display = on ? "" : "none";
+      root.dataset.view = on ? "3d" : "2d";
+      if (on) {
+        layoutSizes();
+        build3d();
+        S.three.at = performance.now();
+      } else {
+        S.three.ids = null;
+        var sc = dom.three.layout && dom.three.layout.scene;
+        if (sc && sc.camera) S.three.camera = sc.camera; // the next 3D view looks the same way
+        P.purge(dom.three);
+        drawRace(); // at the shown step (it was not redrawn while hidden)
+      }
+    }
+
+    function setCamera(name) {
+      if (!S.three.on || !S.three.ids) return;
+      P.relayout(dom.three, { "scene.camera": JSON.parse(JSON.stringify(CAMERAS[name])) });
     }
 
     function fillSpeeds() {
@@ -448,15 +842,22 @@
       return r >= 100 ? String(Math.round(r)) : String(Math.round(r * 10) / 10);
     }
 
-    function setNotes(notes) {
+    function setNotes() {
       var box = dom.notes;
       while (box.firstChild) box.removeChild(box.firstChild);
-      notes.forEach(function (n) { el("div", "ovp-note", box, n); });
+      (S.payload.notes || []).forEach(function (n) { el("div", "ovp-note", box, n); });
+      var ins = S.inspect;
+      if (ins && ins.glyphs && ins.glyphs.note) {
+        el("div", "ovp-glyph-note", box,
+           (ins.label ? ins.label + ", step " + ins.step + " → " + (ins.step + 1) + ": " : "") +
+           ins.glyphs.note);
+      }
     }
 
     /* -- playback --------------------------------------------------------- */
 
     function setPlaying(on) {
+      var was = S.playing;
       S.playing = on;
       root.dataset.playing = on ? "1" : "0";
       dom.play.textContent = on ? "⏸" : "▶";
@@ -464,11 +865,15 @@
         cancelAnimationFrame(S.raf);
         S.raf = 0;
       }
+      if (S.ids && !S.three.on && wantGlyphs() !== S.glyphsShown) drawRace();
+      if (!on && was) askStep();
     }
 
     function play() {
       if (S.dead) return;
       if (S.step >= S.payload.steps) render(0); // play at the end restarts
+      if (S.stepTimer) clearTimeout(S.stepTimer);
+      S.stepTimer = 0;
       S.k0 = S.step;
       S.t0 = performance.now();
       setPlaying(true);
@@ -476,7 +881,7 @@
     }
 
     function pause() {
-      setPlaying(false);
+      if (!S.dead) setPlaying(false);
     }
 
     /** One animation frame: the step follows wall time (slow frames skip steps). */
@@ -519,6 +924,14 @@
     dom.fwd.addEventListener("click", function () { seek(S.step + 1); });
     dom.slider.addEventListener("input", function () { seek(parseInt(dom.slider.value, 10)); });
     dom.speed.addEventListener("change", function () { setSpeed(parseFloat(dom.speed.value)); });
+    dom.threeBtn.addEventListener("click", function () { set3d(!S.three.on); });
+    dom.logz.addEventListener("change", function () {
+      S.three.log = dom.logz.checked;
+      if (S.three.on) build3d();
+    });
+    Object.keys(dom.cams).forEach(function (name) {
+      dom.cams[name].addEventListener("click", function () { setCamera(name); });
+    });
     dom.lossMode.addEventListener("click", function () {
       S.lossAll = !S.lossAll;
       dom.lossMode.textContent = S.lossAll ? "loss chart: all" : "loss chart: up to step";
@@ -676,7 +1089,11 @@
 
     /** A legend click shows / hides a run on the race: mirror it on the loss chart. */
     function syncVisibility() {
-      if (S.dead || !S.ids) return;
+      if (S.dead || !S.ids || S.three.on) return;
+      S.ids.glyphIds.forEach(function (id, j) {
+        var t = dom.race.data[id];
+        if (t) S.hidden[S.ids.glyphNames[j]] = t.visible === "legendonly";
+      });
       var vis = S.ids.pathIds.map(function (id) {
         var v = dom.race.data[id].visible;
         return v === undefined ? true : v;
@@ -714,7 +1131,12 @@
 
     function update(newPayload) {
       if (S.dead) return;
+      if (S.payload && newPayload.token === S.payload.token) {
+        updateInspect(newPayload.inspect || null);
+        return;
+      }
       pause();
+      S.asked = null;
       S.down = null;
       // always the complete new race at once; speed and loss mode are kept
       S.payload = Object.assign({}, newPayload, { initial_step: "end" });
@@ -722,7 +1144,7 @@
       // new payload while the mouse is still held; the marker stays under the mouse
       var drag = S.drag, held = drag ? S.starts[drag.index] : null;
       drawAll();
-      if (drag && held && drag.index < S.starts.length) {
+      if (drag && held && drag.index < S.starts.length && !S.three.on) {
         S.starts[drag.index] = held;
         drawStarts();
       } else {
@@ -730,11 +1152,28 @@
       }
     }
 
+    /** The same race with another payload.inspect: only the glyphs (and the note) change;
+     *  step, speed, playback and the 3D view stay. */
+    function updateInspect(ins) {
+      var old = S.inspect;
+      S.inspect = ins;
+      S.payload = Object.assign({}, S.payload, { inspect: ins });
+      var key = ins ? ins.track + ":" + ins.step : null;
+      if (!ins || !old || S.asked !== key) S.asked = null; // a late answer: ask again
+      if (!ins) S.glyphRows = 0;
+      setNotes();
+      setStepReadout();
+      if (!S.three.on) drawRace();
+      else S.raceDirty = true;
+      if (!S.playing) askStep();
+    }
+
     function destroy() {
       if (S.dead) return;
       pause();
       S.dead = true;
       if (S.startsRaf) cancelAnimationFrame(S.startsRaf);
+      if (S.stepTimer) clearTimeout(S.stepTimer);
       if (ro) ro.disconnect();
       globalThis.removeEventListener("resize", onWindowResize);
       globalThis.removeEventListener("mousemove", onMove, true);
@@ -742,6 +1181,7 @@
       root.removeEventListener("keydown", onKey);
       P.purge(dom.race);
       P.purge(dom.loss);
+      P.purge(dom.three);
       if (dom.box.parentNode) dom.box.parentNode.removeChild(dom.box);
       var list = globalThis.__optvizPlayers;
       if (list) {
@@ -757,6 +1197,8 @@
       update: update, destroy: destroy, root: root,
       play: play, pause: pause, seek: seek,
       get step() { return S.step; },
+      get view() { return S.three.on ? "3d" : "2d"; },
+      set3d: set3d,
       get playing() { return S.playing; },
     };
     (globalThis.__optvizPlayers = globalThis.__optvizPlayers || []).push(handle);
