@@ -110,6 +110,7 @@ def race_area(classroom: bool) -> None:
     if shown is not None:
         view = results.race(shown, inspector.chosen_track(shown.scene))
         results.notes(shown)
+        inspector.controls(shown.scene, view)
         if view is not None:
             inspector.panel(view)
     if not _in_full_run():

@@ -45,7 +45,21 @@ def on_step(player_key: str) -> None:
 
 
 def chosen_track(scene: Scenario) -> int | None:
-    """The toggle and the run (and start) picker above the race; the track index or None."""
+    """The inspected track (run-major index), or None with the inspector off. Read from the
+    session before :func:`controls` draws the widgets, which sit under the race so that the
+    race stays at the top of the page (classroom mode fits it to the screen)."""
+    if not st.session_state.get(TOGGLE):
+        return None
+    n = len(scene.runs) * len(scene.starts)
+    track = st.session_state.get(TRACK)
+    if not isinstance(track, int) or isinstance(track, bool) or not 0 <= track < n:
+        st.session_state[TRACK] = track = 0
+    return track
+
+
+def controls(scene: Scenario, view: StepView | None) -> None:
+    """The toggle, the run (and start) picker and, while a step is drawn, one toggle per
+    glyph: under the race."""
     n = len(scene.runs) * len(scene.starts)
     with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
         on = st.toggle("Step inspector", key=TOGGLE,
@@ -53,13 +67,25 @@ def chosen_track(scene: Scenario) -> int | None:
                             "momentum, per-coordinate step sizes and curvature are drawn at "
                             "its head, and its update rule is written out with this step's "
                             "numbers below the race.")
-        if not on:
-            return None
-        if not isinstance(st.session_state.get(TRACK), int) or st.session_state[TRACK] >= n:
-            st.session_state[TRACK] = 0
-        return st.selectbox(
-            "inspect", list(range(n)), key=TRACK, label_visibility="collapsed", width=340,
-            format_func=lambda i: track_label(scene, *divmod(i, len(scene.starts))))
+        if on:
+            st.selectbox(
+                "inspect", list(range(n)), key=TRACK, label_visibility="collapsed", width=340,
+                format_func=lambda i: track_label(scene, *divmod(i, len(scene.starts))))
+            if view is None:
+                st.caption("Pause the race or step it with ← → to inspect a step.")
+    if on and view is not None:
+        names = st.session_state.get(_glyph_key(view), [])
+        st.pills("glyphs", _GLYPH_NAMES.get(view.optimizer, names), selection_mode="multi",
+                 key=_glyph_key(view), label_visibility="collapsed",
+                 help="Which of this optimizer's quantities are drawn at the head.")
+
+
+def _glyph_key(view: StepView) -> str:
+    return f"optviz.inspect.glyphs.{view.optimizer}"
+
+
+#: Glyph names last drawn per optimizer (the options of its row of toggles).
+_GLYPH_NAMES: dict[str, list[str]] = {}
 
 
 @st.cache_resource(max_entries=4, show_spinner="Recording the optimizers' state…")
@@ -85,7 +111,6 @@ def attach(payload: dict[str, Any], scene: Scenario, track: int,
     asked = st.session_state.get(STEP)
     payload["inspect"] = {"track": track, "step": None, "glyphs": None, "label": label}
     if not isinstance(asked, dict) or asked.get("track") != track:
-        st.caption("Pause the race or step it with ← → to inspect a step.")
         return None
     k = min(int(asked["step"]), scene.steps - 1)
     try:
@@ -108,18 +133,17 @@ def attach(payload: dict[str, Any], scene: Scenario, track: int,
 
 
 def shown_glyphs(glyphs: dict[str, Any], view: StepView) -> dict[str, Any]:
-    """``glyphs`` less those switched off in the row of toggles drawn here (one per glyph, kept
-    per optimizer; the player's legend can hide them too)."""
+    """``glyphs`` less those switched off in the row of toggles under the race (one per
+    glyph, kept per optimizer; the player's legend can hide them too)."""
     names = [g["name"] for g in glyphs["legend"]]
     if not names:
         return glyphs
-    key = f"optviz.inspect.glyphs.{view.optimizer}"
+    key = _glyph_key(view)
+    known = _GLYPH_NAMES.setdefault(view.optimizer, [])
+    known.extend(n for n in names if n not in known)
     if not isinstance(st.session_state.get(key), list):
-        st.session_state[key] = names
-    chosen = st.pills("glyphs", names, selection_mode="multi", key=key,
-                      label_visibility="collapsed",
-                      help="Which of this optimizer's quantities are drawn at the head.")
-    on = set(chosen or ())
+        st.session_state[key] = list(known)
+    on = set(st.session_state[key])
     out = dict(glyphs)
     for kind in ("arrows", "boxes", "ellipses"):
         out[kind] = [g for g in glyphs[kind] if g["name"] in on]

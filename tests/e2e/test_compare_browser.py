@@ -16,8 +16,8 @@ QUERY = {"surface": "rosenbrock", "start": "-1.5,2", "steps": "40", "seed": "0",
 def test_clicking_a_sensitivity_point_races_that_learning_rate(page, app_url) -> None:
     page.goto(f"{app_url}/?{urllib.parse.urlencode(QUERY)}")
     page.wait_for_function(
-        "() => { const gd = document.querySelector('.st-key-race .js-plotly-plot');"
-        " return gd && gd._fullLayout && gd._fullLayout.meta; }", timeout=90_000)
+        "() => { const r = document.querySelector('[data-testid=optviz-player]');"
+        " return r && r.dataset.token; }", timeout=90_000)
     page.get_by_text("Compare at scale", exact=True).click()
     page.get_by_role("button", name="Compute the sensitivity").click()
     page.wait_for_function(f"() => !!({SENSITIVITY})()", timeout=90_000)
