@@ -103,12 +103,16 @@ def hyperparameter(
                                         format_func=format_number, on_change=_slid,
                                         args=(key, typed_key))
         seed(typed_key, float(new))
+        if _allowed(st.session_state[typed_key], hp) and st.session_state[typed_key] != new:
+            # in range, a typed value has already moved the slider: this one is stale (the
+            # model changed: a preset, a click on a sensitivity chart), the slider wins
+            st.session_state[typed_key] = float(new)
         with c2:
             typed = st.number_input(
                 f"{label} (typed)", key=typed_key, format="%g", step=None,
                 label_visibility="collapsed", on_change=_typed, args=(typed_key, key, hp),
                 help=f"Type any value, e.g. 3e-4. Allowed: {hp.range_text()}.")
-        if typed is not None and typed != new:  # typed outside the range: refused below
+        if typed is not None and not _allowed(typed, hp):  # outside the range: refused below
             new = typed
     elif hp.kind == "float":
         seed(key, float(value))

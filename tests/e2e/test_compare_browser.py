@@ -18,7 +18,7 @@ def test_clicking_a_sensitivity_point_races_that_learning_rate(page, app_url) ->
     page.wait_for_function(
         "() => { const r = document.querySelector('[data-testid=optviz-player]');"
         " return r && r.dataset.token; }", timeout=90_000)
-    page.get_by_text("Compare at scale", exact=True).click()
+    page.get_by_text("Compare at scale", exact=False).first.click()
     page.get_by_role("button", name="Compute the sensitivity").click()
     page.wait_for_function(f"() => !!({SENSITIVITY})()", timeout=90_000)
     page.evaluate(f"() => ({SENSITIVITY})().scrollIntoView({{block: 'center'}})")
