@@ -391,3 +391,33 @@ def test_classroom_mode_fills_the_screen(page, app_url, artifacts, width, height
     assert not small, small[:8]
     watch = get_preset(key).watch[:40]
     assert page.get_by_text(watch, exact=False).count() >= 1
+
+
+def test_the_step_inspector_follows_the_player_step_by_step(page, app_url, artifacts) -> None:
+    """Issue 11: with the inspector on, stepping the race forward and back redraws the
+    optimizer's state at the head and rewrites the rule with that step's numbers."""
+    open_app(page, app_url, {"run": "adam", "steps": "100"})
+    page.get_by_text("Step inspector", exact=True).click()
+    settle(page)
+    page.locator(RACE).click(position={"x": 5, "y": 5})  # focus the player, outside the plot
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    heading = page.get_by_text("Adam · step 2 → 3", exact=False).first
+    heading.wait_for(timeout=TIMEOUT_MS)
+    page.wait_for_function(f"() => +{_ROOT}.dataset.glyphs > 0", timeout=TIMEOUT_MS)
+    rule = page.locator("[data-testid=stMain] .katex").first.inner_text()
+    names = page.evaluate(f"() => {_GD}.data.filter(t => String(t.legendgroup)"
+                          ".startsWith('glyph:')).map(t => t.name)")
+    assert names, "glyphs drawn at the head"
+    page.screenshot(path=str(artifacts / "e2e-inspector.png"))
+    page.locator(RACE).click(position={"x": 5, "y": 5})
+    page.keyboard.press("ArrowRight")
+    page.get_by_text("Adam · step 3 → 4", exact=False).first.wait_for(timeout=TIMEOUT_MS)
+    settle(page)
+    assert page.locator("[data-testid=stMain] .katex").first.inner_text() != rule
+    page.locator(RACE).click(position={"x": 5, "y": 5})
+    page.keyboard.press("ArrowLeft")
+    page.get_by_text("Adam · step 2 → 3", exact=False).first.wait_for(timeout=TIMEOUT_MS)
+    settle(page)
+    assert page.locator("[data-testid=stMain] .katex").first.inner_text() == rule
