@@ -6,14 +6,23 @@ Jobs here are small sleep-based functions of this module (a spawned worker impor
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 import pytest
 
 from optviz import workers
 from optviz.workers import Cancelled, JobTimeout, Pool
 
+
+def _run(coro: Coroutine[Any, Any, Any]) -> Any:
+    """``asyncio.run`` in a thread of its own: in one pytest process the browser tests'
+    Playwright (sync API) may keep an event loop running in this thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 def nap(seconds: float, tag: str = "") -> tuple[str, float]:
     """A job that sleeps in small steps, reporting progress and honouring cancellation."""
@@ -358,7 +367,7 @@ def test_app_light_session_finishes_before_a_heavy_one(pooled_app):
 
         return await asyncio.gather(later(HEAVY, 0.0), later(LIGHT, 1.5))
 
-    heavy, light = asyncio.run(both())
+    heavy, light = _run(both())
     print("light:", light, "\nheavy:", {k: v for k, v in heavy.items() if k != "progress"},
           heavy["progress"][:3], heavy["progress"][-3:])
     assert not light["errors"] and light["race"], light
@@ -369,7 +378,7 @@ def test_app_light_session_finishes_before_a_heavy_one(pooled_app):
                for t in heavy["progress"]), heavy["progress"]
     assert heavy["race"] or any("too long" in e for e in heavy["errors"]), heavy["errors"]
     # Any client may send clear_cache: the light scene stays cached (no simulation this time).
-    again = asyncio.run(_session(pooled_app, LIGHT, timeout=240, clear_cache=True))
+    again = _run(_session(pooled_app, LIGHT, timeout=240, clear_cache=True))
     assert again["race"] and not again["errors"], again
     assert again["progress"] == [], again["progress"]
 

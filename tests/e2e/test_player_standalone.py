@@ -257,13 +257,16 @@ def test_hover_shows_only_what_is_drawn_and_heads_their_own_name(open_player):
     page.wait_for_timeout(400)
     assert page.evaluate("document.querySelector('.hoverlayer .hovertext')") is None
     page.evaluate("window.__player.seek(60)")
-    ax = page.evaluate(_AXES)
+    page.mouse.move(1, 1)  # off the plot: the real pointer must not hover something else
+    page.wait_for_timeout(200)
     for i, name in enumerate(names):
-        hx, hy = _tracks(400, [0.002, 0.02])[i].xy[60]
-        cx, cy = _to_page(ax, hx, hy)
-        page.mouse.move(cx + 20, cy + 20)
-        page.wait_for_timeout(100)
-        page.mouse.move(cx, cy)
+        # hover each head itself (the mouse may land nearer another run's path where the
+        # paths cross): its label must name its own run
+        page.evaluate("Plotly.Fx.unhover(document.querySelector('.ovp-race'))")
+        page.wait_for_function("!document.querySelector('.hoverlayer .hovertext')")
+        page.evaluate("""(i) => { const gd = document.querySelector('.ovp-race');
+            const k = gd.data.findIndex(t => t.uid === 'head' + i);
+            Plotly.Fx.hover(gd, [{curveNumber: k, pointNumber: 0}]); }""", i)
         page.wait_for_selector(".hoverlayer .hovertext", timeout=3000)
         text = page.evaluate("document.querySelector('.hoverlayer').textContent")
         assert name in text and names[1 - i] not in text, text
