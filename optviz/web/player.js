@@ -572,9 +572,13 @@
       var equal = !!lay.yaxis.scaleanchor;
       var h = equal ? (avail - m.l - m.r) * aspect + m.t + m.b : Math.min(avail, 640);
       var controls = dom.bar.offsetHeight + 24;
-      // classroom: the race and its controls fit the screen below whatever is above the player
-      var above = S.payload.classroom
-        ? Math.max(0, root.getBoundingClientRect().top + (globalThis.scrollY || 0)) : 0;
+      // the race and its controls fit the screen below whatever is above the player; the
+      // offset is taken once, on the first layout (the page then shows its top), so later
+      // updates never resize the race because the page was scrolled
+      if (S.above === undefined) {
+        S.above = Math.max(0, root.getBoundingClientRect().top + (globalThis.scrollY || 0));
+      }
+      var above = S.above;
       var cap = Math.max(300, (globalThis.innerHeight || 800) - controls - above);
       var most = parseFloat(root.dataset.maxHeight);
       if (most > 0) cap = Math.min(cap, most);
