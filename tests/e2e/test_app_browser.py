@@ -166,10 +166,21 @@ def test_hover_names_its_own_run_and_nothing_undrawn(page, app_url) -> None:
     page.keyboard.press("End")
     heads = page.evaluate(f"() => {_GD}.data.filter(t => String(t.uid).startsWith('head'))"
                           ".map(t => [t.name, t.x[0], t.y[0]])")
-    for name, x, y in heads:
-        label = hover_text(page, *data_to_page(page, x, y))
-        assert name.split(" (")[0] in label, (name, label)
+    page.mouse.move(1, 1)  # off the plot: the pointer must not hover another run's path
+    for i, (name, _x, _y) in enumerate(heads):
+        # hover the head itself (where the paths cross, the pointer may be nearer a point of
+        # the other run's path): its label names its own run
+        page.evaluate(f"() => Plotly.Fx.unhover({_GD})")
+        page.wait_for_function(f"() => !document.querySelector('{RACE} .hoverlayer .hovertext')")
+        page.evaluate(f"""(i) => {{ const gd = {_GD};
+            const k = gd.data.findIndex(t => t.uid === 'head' + i);
+            Plotly.Fx.hover(gd, [{{curveNumber: k, pointNumber: 0}}]); }}""", i)
+        page.wait_for_selector(f"{RACE} .hoverlayer .hovertext", timeout=5_000)
+        label = page.evaluate(f"() => document.querySelector('{RACE} .hoverlayer').textContent")
+        assert name.split(" (")[0] in label and "step 300" in label, (name, label)
         assert all(other.split(" (")[0] not in label for other, *_ in heads if other != name)
+    page.evaluate(f"() => Plotly.Fx.unhover({_GD})")
+    page.locator(RACE).click(position={"x": 5, "y": 5})
     page.keyboard.press("Home")
     assert step(page) == 0
     # Adam's end point (1, 1)-ward is not drawn at step 0: nothing there to hover
