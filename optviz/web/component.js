@@ -1,28 +1,57 @@
 // Streamlit host of the race player (st.components.v2, see optviz/ui/player.py).
 //
-// It loads plotly.min.js and player.js from this component's asset directory once per page
-// (Streamlit serves them with Cache-Control: public, so the browser keeps them), mounts one
-// player per component instance, and hands every new payload to it. The landscape part of a
+// It loads plotly.min.js (from its pre-compressed copy) and player.js from this component's
+// asset directory once per page (Streamlit serves them with Cache-Control: public, so the
+// browser keeps them), mounts one player per component instance, and hands every new payload to it. The landscape part of a
 // payload ("base") is sent by Python once per session and layout: later payloads carry only
 // its token, and the base comes from the page-wide cache here. Start-point edits go back to
 // Python as the "start" trigger value; "need_base" asks Python to send a base again.
 const here = import.meta.url;
 const MAX_CACHED_BASES = 8;
 
-/** Load a classic script once per page; resolves when `ready()` holds. */
-function loadScript(name, ready) {
+/** Load a classic script once per page (`src` defaults to the asset `name`); resolves when
+ *  `ready()` holds. */
+function loadScript(name, ready, src) {
   const loading = (window.__optvizScripts = window.__optvizScripts || {});
   if (ready()) return Promise.resolve();
   if (!loading[name]) {
-    loading[name] = new Promise((resolve, reject) => {
-      const script = document.createElement("script");
-      script.src = new URL(name, here).href;
-      script.onload = () => resolve();
-      script.onerror = () => reject(new Error(`optviz: could not load ${name}`));
-      document.head.appendChild(script);
-    });
+    loading[name] = Promise.resolve(src ? src() : new URL(name, here).href).then(
+      (url) => new Promise((resolve, reject) => {
+        const script = document.createElement("script");
+        script.src = url;
+        script.onload = () => {
+          if (url.startsWith("blob:")) URL.revokeObjectURL(url);
+          resolve();
+        };
+        script.onerror = () => reject(new Error(`optviz: could not load ${name}`));
+        document.head.appendChild(script);
+      }));
   }
   return loading[name];
+}
+
+/** A blob: URL of the gzip asset `name` un-gzipped in the browser. Streamlit's server would
+ *  gzip the plain 4.8 MB plotly.min.js anew for every visitor (0.2-0.4 s of its CPU each);
+ *  the .gz file (made once by optviz.web.vendor) goes out as it is. Rejects where the
+ *  browser has no DecompressionStream, or on an HTTP error: the caller loads the plain file. */
+async function unpacked(name) {
+  if (typeof DecompressionStream !== "function") throw new Error("no DecompressionStream");
+  const response = await fetch(new URL(name, here));
+  if (!response.ok || !response.body) throw new Error(`optviz: ${name}: HTTP ${response.status}`);
+  const text = response.body.pipeThrough(new DecompressionStream("gzip"));
+  const bytes = await new Response(text).arrayBuffer();
+  return URL.createObjectURL(new Blob([bytes], { type: "text/javascript" }));
+}
+
+/** plotly.js and the player, fetched at the same time (player.js reaches for Plotly only
+ *  when it mounts), plotly.js from its .gz copy where it can. */
+function loadPlayer() {
+  const plain = new URL("vendor/plotly.min.js", here).href;
+  return Promise.all([
+    loadScript("vendor/plotly.min.js", () => !!window.Plotly,
+               () => unpacked("vendor/plotly.min.js.gz").catch(() => plain)),
+    loadScript("player.js", () => !!window.OptvizPlayer),
+  ]);
 }
 
 /** Inject player.css once per page (the component does not isolate styles: plotly.js
@@ -65,9 +94,7 @@ export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   if (data && data.preload) {  // mounted at the top of the page: start the downloads early
     loadStyle("player.css");
-    loadScript("vendor/plotly.min.js", () => !!window.Plotly)
-      .then(() => loadScript("player.js", () => !!window.OptvizPlayer))
-      .catch(() => {});  // the real instance reports a failure
+    loadPlayer().catch(() => {});  // the real instance reports a failure
     return;
   }
   if (!data || !data.payload) return;
@@ -79,8 +106,7 @@ export default function (component) {
   }
   let alive = true;
   loadStyle("player.css");
-  loadScript("vendor/plotly.min.js", () => !!window.Plotly)
-    .then(() => loadScript("player.js", () => !!window.OptvizPlayer))
+  loadPlayer()
     .then(() => {
       if (!alive) return;
       const payload = withBase(data.payload);
