@@ -154,8 +154,10 @@ def _run(slot: int, time_limit: float | None, fn: Callable, args: tuple, kwargs:
 WALL_FACTOR = 3.0
 
 
-def simulate_scene(scene: Any, time_limit: float | None = None) -> Any:
-    """The app's simulation as a pool job: progress every few steps, prompt cancellation.
+def simulate_scene(scene: Any, time_limit: float | None = None, *,
+                   record_state: bool = False) -> Any:
+    """The app's simulation as a pool job: progress every few steps, prompt cancellation
+    (``record_state``: with the optimizers' state, for the step inspector).
 
     ``time_limit`` counts this worker's CPU seconds from the job's start (``SimulationTimeout``,
     the runner's own error, past it): time spent waiting in the queue or for a CPU that other
@@ -181,7 +183,7 @@ def simulate_scene(scene: Any, time_limit: float | None = None) -> Any:
                 f"stopped at step {step:,} of {steps:,} after {spent}: this scene is too heavy "
                 "to wait for (use fewer steps, starts, runs or L-BFGS evaluations)")
 
-    return simulate_scenario(scene, progress=progress)
+    return simulate_scenario(scene, progress=progress, record_state=record_state)
 
 
 # --- starting workers -------------------------------------------------------------------------

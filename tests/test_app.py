@@ -894,10 +894,14 @@ def test_step_inspector_draws_the_step_the_player_shows_and_writes_it_out() -> N
     payload = race(at)
     assert payload["inspect"]["track"] == 0 and payload["inspect"]["step"] is None
     at.selectbox(key="optviz.inspect.track").set_value(1).run()  # Adam
+    recorded = cache.CALLS["simulate_state"]
     # the player asks for the step it shows (the component's inspect_step trigger)
     at.session_state["optviz.inspect.step"] = {"track": 1, "step": 7}
     at.run()
     ok(at)
+    # the state was recorded once, through the simulation cache (kept for the next steps)
+    assert cache.CALLS["simulate_state"] == recorded + 1
+    assert cache.SIMULATIONS.get((Scenario.from_query(query(at))[0].sim_key(), "state"))
     payload = race(at)
     inspect = payload["inspect"]
     assert inspect["step"] == 7 and inspect["label"].startswith("Adam")
@@ -925,6 +929,7 @@ def test_step_inspector_draws_the_step_the_player_shows_and_writes_it_out() -> N
     at.session_state["optviz.inspect.step"] = {"track": 1, "step": 500}
     at.run()
     assert race(at)["inspect"]["step"] == 49
+    assert cache.CALLS["simulate_state"] == recorded + 1  # every step read the same recording
     at.toggle(key="optviz.inspect").set_value(False).run()
     assert race(at).get("inspect") is None
 

@@ -69,8 +69,11 @@ def look_key(scene: Scenario, classroom: bool) -> tuple:
     )
 
 
-def trajectories(sim_key: tuple, _scene: Scenario) -> Trajectories:
+def trajectories(sim_key: tuple, _scene: Scenario, *,
+                 record_state: bool = False) -> Trajectories:
     """``simulate`` for ``_scene``; ``sim_key`` (its ``sim_key()``) is the cache key.
+    ``record_state``: with the optimizers' state at every step (the step inspector's, a job
+    of its own slot, so asking for it never cancels the race's simulation).
 
     Kept in :data:`SIMULATIONS` (bytes- and age-bounded, out of reach of a client's
     ``clear_cache``). Computed in the worker pool (:mod:`optviz.workers`) under a real server,
@@ -78,17 +81,20 @@ def trajectories(sim_key: tuple, _scene: Scenario) -> Trajectories:
     ``AppTest`` or with ``OPTVIZ_WORKERS=0``. Raises ``SimulationTimeout`` past
     :data:`SIMULATION_TIME_LIMIT` seconds of compute (waiting in the queue does not count).
     """
-    hit = SIMULATIONS.get(sim_key)
+    key = (sim_key, "state") if record_state else sim_key
+    hit = SIMULATIONS.get(key)
     if hit is not None:
         return hit
     pool = _pool()
     if pool is None:
-        with st.spinner("Running the optimizers…"):
-            CALLS["simulate"] += 1
-            traj = simulate_scenario(_scene, time_limit=SIMULATION_TIME_LIMIT)
-        SIMULATIONS.put(sim_key, traj)
+        text = "Recording the optimizers' state…" if record_state else "Running the optimizers…"
+        with st.spinner(text):
+            CALLS["simulate_state" if record_state else "simulate"] += 1
+            traj = simulate_scenario(_scene, time_limit=SIMULATION_TIME_LIMIT,
+                                     record_state=record_state)
+        SIMULATIONS.put(key, traj)
         return traj
-    return _through_pool(pool, sim_key, _scene)
+    return _through_pool(pool, key, _scene, record_state)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -157,16 +163,19 @@ def _session_id() -> str:
     return ctx.session_id if ctx is not None else "no-session"
 
 
-def _job_for(pool: workers.Pool, session: str, sim_key: tuple, scene: Scenario) -> workers.Job:
+def _job_for(pool: workers.Pool, session: str, sim_key: tuple, scene: Scenario,
+             record_state: bool = False) -> workers.Job:
     """The job computing ``sim_key``: one already under way (any session's) or a new one in
-    this session's ``race`` slot (which cancels this session's previous scene)."""
+    this session's ``race`` slot (which cancels this session's previous scene; ``inspect``
+    for a simulation with recorded state)."""
     with _INFLIGHT_LOCK:
         job = _INFLIGHT.get(sim_key)
         if job is not None and not job.done():
             return job
-        CALLS["simulate"] += 1
+        CALLS["simulate_state" if record_state else "simulate"] += 1
         job = pool.submit(session, workers.simulate_scene, scene, SIMULATION_TIME_LIMIT,
-                          slot="race")
+                          slot="inspect" if record_state else "race",
+                          record_state=record_state)
         _INFLIGHT[sim_key] = job
 
     def store(_future: object) -> None:  # in the pool's thread: keep what an abandoned job made
@@ -191,7 +200,8 @@ def _wait_text(job: workers.Job) -> tuple[float, str]:
     return percent / 100, f"Running the optimizers… {percent}%"
 
 
-def _through_pool(pool: workers.Pool, sim_key: tuple, scene: Scenario) -> Trajectories:
+def _through_pool(pool: workers.Pool, sim_key: tuple, scene: Scenario,
+                  record_state: bool = False) -> Trajectories:
     """Submit (or join) the simulation and show its queue position and progress until done."""
     session = _session_id()
     placeholder = st.empty()
@@ -199,7 +209,7 @@ def _through_pool(pool: workers.Pool, sim_key: tuple, scene: Scenario) -> Trajec
     sent = 0.0
     try:
         for _attempt in range(3):
-            job = _job_for(pool, session, sim_key, scene)
+            job = _job_for(pool, session, sim_key, scene, record_state)
             while not job.done():
                 now = _wait_text(job)
                 # Also sent again now and then: each message is where Streamlit stops this run for

@@ -464,6 +464,28 @@ def _store(view: str, key: tuple, value: Any) -> None:
     st.session_state[f"{PREFIX}.{view}.result"] = (key, value)
 
 
+def _on_demand(view: str, key: tuple, *, button: str, icon: str, help: str, busy: str,
+               what: str, idle: str, compute: Callable[[_Bar], Any], parts: int = 1) -> Any:
+    """A view's compute button and its stored result. ``compute(bar)`` runs when the button is
+    pressed and nothing is stored for ``key`` (a progress bar ``busy`` meanwhile). None until
+    there is a result: ``idle`` is shown as a caption, or the failure of ``what``."""
+    pressed = st.button(button, key=f"{PREFIX}.{view}.go", icon=icon, help=help)
+    result = _stored(view, key)
+    if pressed and result is None:
+        bar = _Bar(busy, parts=parts)
+        try:
+            result = compute(bar)
+            _store(view, key, result)
+        except Exception as exc:  # nothing the user does may break the page
+            _fail(what, exc)
+            return None
+        finally:
+            bar.done()
+    if result is None:
+        st.caption(idle)
+    return result
+
+
 def _fail(what: str, exc: BaseException) -> None:
     st.error(f"{what} failed: {type(exc).__name__}: {md_escape(str(exc))}",
              icon=":material/warning:")
@@ -515,23 +537,14 @@ def sensitivity_view(scene: Scenario) -> None:
         st.error(f"Learning-rate range: {md_escape(str(exc))}", icon=":material/warning:")
         return
     key = (view_key(scene, without=("lr",), runs=runs), lrs, tol)
-    pressed = st.button("Compute the sensitivity", key=f"{PREFIX}.lr.go",
-                        icon=":material/monitoring:",
-                        help=f"{len(runs)} runs × {len(lrs)} learning rates × "
-                             f"{len(scene.starts)} starts × {scene.steps} steps, in one loop")
-    result = _stored("lr", key)
-    if pressed and result is None:
-        bar = _Bar("Sweeping the learning rates…")
-        try:
-            result = _sensitivity(key, scene, runs, lrs, bar)
-            _store("lr", key, result)
-        except Exception as exc:  # nothing the user does may break the page
-            _fail("The sweep", exc)
-            return
-        finally:
-            bar.done()
+    result = _on_demand(
+        "lr", key, button="Compute the sensitivity", icon=":material/monitoring:",
+        help=f"{len(runs)} runs × {len(lrs)} learning rates × {len(scene.starts)} starts × "
+             f"{scene.steps} steps, in one loop",
+        busy="Sweeping the learning rates…", what="The sweep",
+        idle="Press the button to run every optimizer of the scene at each learning rate.",
+        compute=lambda bar: _sensitivity(key, scene, runs, lrs, bar))
     if result is None:
-        st.caption("Press the button to run every optimizer of the scene at each learning rate.")
         return
     curves = []
     for i, m in zip(runs, result["metrics"], strict=True):
@@ -603,24 +616,15 @@ def phase_view(scene: Scenario) -> None:
     tol = DEFAULT_TOL
     key = (view_key(scene, without=tuple(targets([x_name, y_name])), runs=(run,)), x_name,
            grids[x_name], y_name, grids[y_name], tol)
-    pressed = st.button("Compute the phase map", key=f"{PREFIX}.phase.go",
-                        icon=":material/grid_on:",
-                        help=f"{len(grids[x_name])} × {len(grids[y_name])} settings × "
-                             f"{len(scene.starts)} starts × {scene.steps} steps, in one loop")
-    result = _stored("phase", key)
-    if pressed and result is None:
-        bar = _Bar("Mapping…")
-        try:
-            result = _phase(key, scene, run, x_name, grids[x_name], y_name, grids[y_name], tol,
-                            bar)
-            _store("phase", key, result)
-        except Exception as exc:
-            _fail("The phase map", exc)
-            return
-        finally:
-            bar.done()
+    result = _on_demand(
+        "phase", key, button="Compute the phase map", icon=":material/grid_on:",
+        help=f"{len(grids[x_name])} × {len(grids[y_name])} settings × {len(scene.starts)} "
+             f"starts × {scene.steps} steps, in one loop",
+        busy="Mapping…", what="The phase map",
+        idle="Press the button to run this optimizer at every cell of the grid.",
+        compute=lambda bar: _phase(key, scene, run, x_name, grids[x_name], y_name,
+                                   grids[y_name], tol, bar))
     if result is None:
-        st.caption("Press the button to run this optimizer at every cell of the grid.")
         return
     values = score(result, metric, scene.steps)  # (ny, nx)
     if metric == "distance_to_minimum":
@@ -703,23 +707,14 @@ def basins_view(scene: Scenario) -> None:
     if tol is None:
         return
     key = (view_key(scene, runs=(run,)), int(n), int(steps), tol)
-    pressed = st.button("Compute the basin map", key=f"{PREFIX}.basins.go",
-                        icon=":material/scatter_plot:",
-                        help=f"{n} × {n} starts × {steps} steps, in one loop")
-    result = _stored("basins", key)
-    if pressed and result is None:
-        bar = _Bar("Running every start…")
-        try:
-            result = _basins(key, scene, run, int(n), int(steps), tol, bar)
-            _store("basins", key, result)
-        except Exception as exc:
-            _fail("The basin map", exc)
-            return
-        finally:
-            bar.done()
+    result = _on_demand(
+        "basins", key, button="Compute the basin map", icon=":material/scatter_plot:",
+        help=f"{n} × {n} starts × {steps} steps, in one loop",
+        busy="Running every start…", what="The basin map",
+        idle="Press the button to run this setting from every start of a grid over the "
+             "surface.",
+        compute=lambda bar: _basins(key, scene, run, int(n), int(steps), tol, bar))
     if result is None:
-        st.caption("Press the button to run this setting from every start of a grid over the "
-                   "surface.")
         return
     surf = scene.resolve_surface()
     land = cache.landscape(cache.surface_key(scene), scene)
@@ -746,24 +741,14 @@ def cloud_view(scene: Scenario) -> None:
                        key=k_run)
     n = c2.slider("starts", 10, MAX_CLOUD, step=10, key=_widget("cloud.n", 1000))
     key = (view_key(scene, runs=(run,)), int(n))
-    pressed = st.button("Race the start cloud", key=f"{PREFIX}.cloud.go",
-                        icon=":material/grain:",
-                        help=f"{n} random starts over the window × {scene.steps} steps; "
-                             f"{CLOUD_FRAMES} frames")
-    result = _stored("cloud", key)
-    if pressed and result is None:
-        bar = _Bar("Running the cloud…")
-        try:
-            result = _cloud(key, scene, run, int(n), bar)
-            _store("cloud", key, result)
-        except Exception as exc:
-            _fail("The start cloud", exc)
-            return
-        finally:
-            bar.done()
+    result = _on_demand(
+        "cloud", key, button="Race the start cloud", icon=":material/grain:",
+        help=f"{n} random starts over the window × {scene.steps} steps; {CLOUD_FRAMES} frames",
+        busy="Running the cloud…", what="The start cloud",
+        idle="Press the button to start this run from many random points at once and watch "
+             "where the cloud goes.",
+        compute=lambda bar: _cloud(key, scene, run, int(n), bar))
     if result is None:
-        st.caption("Press the button to start this run from many random points at once and "
-                   "watch where the cloud goes.")
         return
     r = scene.runs[run]
     land = cache.landscape(cache.surface_key(scene), scene)
@@ -800,22 +785,14 @@ def seeds_view(scene: Scenario) -> None:
         st.info("Without gradient noise every seed gives the same path.",
                 icon=":material/info:")
     key = (view_key(scene), int(k), float(noise))
-    pressed = st.button("Run the seeds", key=f"{PREFIX}.seeds.go", icon=":material/casino:",
-                        help=f"{k} seeds × {len(scene.runs)} runs × {len(scene.starts)} starts")
-    result = _stored("seeds", key)
-    if pressed and result is None:
-        bar = _Bar("Running the seeds…")
-        try:
-            result = _seeds(key, scene, int(k), float(noise), bar)
-            _store("seeds", key, result)
-        except Exception as exc:
-            _fail("The seeds", exc)
-            return
-        finally:
-            bar.done()
+    result = _on_demand(
+        "seeds", key, button="Run the seeds", icon=":material/casino:",
+        help=f"{k} seeds × {len(scene.runs)} runs × {len(scene.starts)} starts",
+        busy="Running the seeds…", what="The seeds",
+        idle=f"Press the button to run every run with seeds {scene.seed}, {scene.seed + 1}, … "
+             "instead of one lucky or unlucky seed.",
+        compute=lambda bar: _seeds(key, scene, int(k), float(noise), bar))
     if result is None:
-        st.caption(f"Press the button to run every run with seeds {scene.seed}, "
-                   f"{scene.seed + 1}, … instead of one lucky or unlucky seed.")
         return
     surf = scene.resolve_surface()
     bands = [SeedBand(r.display_label(), r.color, result["xy"][i, 0], result["loss"][i, 0])
@@ -873,25 +850,16 @@ def fair_view(scene: Scenario) -> None:
         return
     tol = DEFAULT_TOL
     key = (view_key(scene, without=("lr",), runs=runs), criterion, int(budget), tol)
-    pressed = st.button("Tune each learning rate", key=f"{PREFIX}.fair.go",
-                        icon=":material/tune:",
-                        help=f"per run: {budget} learning rates (3/4 on a log grid over "
-                             f"[1e-6, 10], the rest on a finer grid around the best) × "
-                             f"{len(scene.starts)} starts × {scene.steps} steps")
-    result = _stored("fair", key)
-    if pressed and result is None:
-        bar = _Bar("Tuning…", parts=len(runs))
-        try:
-            result = _tuned(key, scene, runs, criterion, int(budget), tol, bar)
-            _store("fair", key, result)
-        except Exception as exc:
-            _fail("Tuning", exc)
-            return
-        finally:
-            bar.done()
+    result = _on_demand(
+        "fair", key, button="Tune each learning rate", icon=":material/tune:",
+        help=f"per run: {budget} learning rates (3/4 on a log grid over [1e-6, 10], the rest "
+             f"on a finer grid around the best) × {len(scene.starts)} starts × "
+             f"{scene.steps} steps",
+        busy="Tuning…", what="Tuning", parts=len(runs),
+        idle="Same learning rate for all is one comparison; “each at its best” is another. "
+             "Press the button to tune each run's lr for the criterion.",
+        compute=lambda bar: _tuned(key, scene, runs, criterion, int(budget), tol, bar))
     if result is None:
-        st.caption("Same learning rate for all is one comparison; “each at its best” is "
-                   "another. Press the button to tune each run's lr for the criterion.")
         return
     rows = [dict(row, run=scene.runs[row["index"]].display_label()) for row in result]
     df = pd.DataFrame([{

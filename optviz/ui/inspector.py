@@ -2,7 +2,8 @@ r"""The step inspector: what one optimizer step did, drawn inside the race and w
 
 Pick a run (and start); the player's current step (when it is paused or stepped) comes back
 from the browser as the component's ``inspect_step`` trigger. The scene is simulated once more
-with ``record_state=True`` (cached), :func:`optviz.inspect_step` reads the optimizer's own
+with ``record_state=True`` (in the worker pool, kept in the byte-bounded simulation cache),
+:func:`optviz.inspect_step` reads the optimizer's own
 state tensors at that step, and :func:`optviz.inspect.glyphs.step_glyphs` turns them into
 arrows, boxes and ellipses that the player draws at the head; below the race, the update rule
 with this step's numbers, the "why" sentence and a table of every intermediate quantity.
@@ -88,13 +89,6 @@ def _glyph_key(view: StepView) -> str:
 _GLYPH_NAMES: dict[str, list[str]] = {}
 
 
-@st.cache_resource(max_entries=4, show_spinner="Recording the optimizers' state…")
-def _recorded(sim_key: tuple, _scene: Scenario) -> Trajectories:
-    from optviz.views import simulate_scenario
-
-    return simulate_scenario(_scene, record_state=True, time_limit=cache.SIMULATION_TIME_LIMIT)
-
-
 @st.cache_data(max_entries=64, show_spinner=False)
 def _scales(sim_key: tuple, track: int, hint: float, _traj: Trajectories,
             n_starts: int) -> dict[str, float]:
@@ -114,7 +108,7 @@ def attach(payload: dict[str, Any], scene: Scenario, track: int,
         return None
     k = min(int(asked["step"]), scene.steps - 1)
     try:
-        traj = _recorded(scene.sim_key(), scene)
+        traj = cache.trajectories(scene.sim_key(), scene, record_state=True)
         surface = scene.resolve_surface()
         view = inspect_step(traj, run, start, k, surface=surface)
         hint = GLYPH_SHARE * span
