@@ -32,6 +32,10 @@ from optviz.ui.style import BASE_CSS, CLASSROOM_CSS, md_escape  # noqa: E402
 
 #: Session key: True while the whole script runs, False during a fragment's own rerun.
 FULL_RUN = "optviz.full_run"
+#: Widget keys of the two expanders whose content is built only while they are open (the
+#: first page is lighter for the browser: the race's player loads sooner).
+COMPARE_OPEN = "optviz.compare.open"
+UPLOAD_OPEN = "optviz.upload.open"
 
 
 def main() -> None:
@@ -77,11 +81,16 @@ def main() -> None:
             results.table(shown)
         with right:
             exports(shown.scene, shown.traj)
-            with st.expander("Load a scene file"):
-                share.scene_upload()
+            upload = st.expander("Load a scene file", key=UPLOAD_OPEN, on_change="rerun")
+            if upload.open:  # built only when opened: a lighter first page
+                with upload:
+                    share.scene_upload()
         results.rules(shown.scene, classroom)
-    with st.expander("Compare at scale: sensitivity, phase maps, basins, seeds, tuned races"):
-        compare.render(good)
+    views = st.expander("Compare at scale: sensitivity, phase maps, basins, seeds, tuned races",
+                        key=COMPARE_OPEN, on_change="rerun")
+    if views.open:  # its five views' widgets are built only when it is opened
+        with views:
+            compare.render(good)
     state.sync_url(good)
     st.session_state[FULL_RUN] = False  # from now on until the next full run: fragment runs
 

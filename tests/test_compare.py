@@ -50,6 +50,7 @@ def run_app(query: dict[str, Any] | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     for k, v in (query or SHORT).items():
         at.query_params[k] = v
+    at.session_state["optviz.compare.open"] = True  # its views are built only while open
     return at.run()
 
 
@@ -260,6 +261,22 @@ def test_summary_rows_success_medians_and_divergence() -> None:
 
 # --------------------------------------------------------------------------------------------
 # the views in the app
+
+
+def test_the_views_are_built_only_while_their_expander_is_open() -> None:
+    """A lighter first page: the five views' widgets are not sent until the user opens them."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in SHORT.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception
+    assert "Compute the sensitivity" not in [b.label for b in at.button]
+    at.session_state["optviz.compare.open"] = True  # what a click on its label does
+    at.run()
+    assert "Compute the sensitivity" in [b.label for b in at.button]
+    at.session_state["optviz.compare.open"] = False
+    at.run()
+    assert "Compute the sensitivity" not in [b.label for b in at.button]
 
 
 def test_sensitivity_button_draws_one_curve_per_run_and_keeps_it() -> None:
