@@ -26,6 +26,7 @@ from optviz.ui import (  # noqa: E402 (after set_page_config)
     sidebar,
     state,
 )
+from optviz.ui.memory import freeze_imports  # noqa: E402
 from optviz.ui.model import check  # noqa: E402
 from optviz.ui.player import preload  # noqa: E402
 from optviz.ui.style import BASE_CSS, CLASSROOM_CSS, md_escape  # noqa: E402
@@ -39,6 +40,7 @@ UPLOAD_OPEN = "optviz.upload.open"
 
 
 def main() -> None:
+    freeze_imports()  # once per process: Streamlit's collection after each run stays cheap
     st.session_state[FULL_RUN] = True
     st.html(BASE_CSS)
     preload()  # plotly.js and the player start loading while the rest of the page is built
