@@ -212,14 +212,160 @@ def _recompute(key: str, hp: dict, v: dict, step: int) -> np.ndarray:
         c = v["β₁"] * m_prev + (1 - v["β₁"]) * gp
         out = -lr * np.sign(c)
         return out - lr * v["λ"] * theta if hp.get("weight_decouple", True) else out
+    if key in PACKAGE_RULES:
+        return PACKAGE_RULES[key](hp, v, step, g, gp, lr, theta)
     raise AssertionError(f"no recomputation for {key}")
+
+
+def _decayed(hp: dict, v: dict, theta, default: bool = False) -> np.ndarray:
+    """pytorch-optimizer's decoupled decay θ(1 − γλ) − θ (zero when coupled or off)."""
+    if v["λ"] and hp.get("weight_decouple", default):
+        return -v["γ"] * v["λ"] * theta
+    return np.zeros(2)
+
+
+def _adopt(hp, v, step, g, gp, lr, theta):
+    if step == 0:  # t = 1: v₁ = g'², no step
+        np.testing.assert_array_equal(_pair(v, "v"), gp * gp)
+        return _decayed(hp, v, theta)
+    t = v["t"]
+    n = np.clip(gp / np.maximum(np.sqrt(_pair(v, "v_{t-1}")), v["ε"]), -(t**0.25), t**0.25)
+    m = v["β₁"] * _pair(v, "m_{t-1}") + (1 - v["β₁"]) * n
+    np.testing.assert_allclose(_pair(v, "m"), m, rtol=1e-13, atol=1e-300)
+    return -lr * _pair(v, "m") + _decayed(hp, v, theta)
+
+
+def _adan(hp, v, step, g, gp, lr, theta):
+    b1, b2, b3, t = v["β₁"], v["β₂"], v["β₃"], v["t"]
+    diff = g - _pair(v, "g_{t-1}")
+    if step == 0:
+        assert not diff.any()
+    u = g + b2 * diff
+    np.testing.assert_allclose(_pair(v, "u"), u, rtol=1e-13)
+    den = np.sqrt(_pair(v, "v")) / math.sqrt(1 - b3**t) + v["ε"]
+    new = theta * (1 - lr * v["λ"]) if hp.get("weight_decouple") else theta.copy()
+    new = new - lr / (1 - b1**t) * _pair(v, "m") / den - lr * b2 / (1 - b2**t) * _pair(v, "n") / den
+    if v["λ"] and not hp.get("weight_decouple"):
+        new = new / (1 + lr * v["λ"])
+    return new - theta
+
+
+def _lamb(hp, v, step, g, gp, lr, theta):
+    wd, eps = v["λ"], v["ε"]
+    shrunk = theta * (1 - lr * wd)
+    u = _pair(v, "m") / (np.sqrt(_pair(v, "v")) + eps)
+    w, un = min(math.hypot(*shrunk), 10.0), math.hypot(*u)
+    r = 1.0 if hp.get("adam") or w == 0 or un == 0 else w / (un + eps)
+    return shrunk - theta - lr / (1 - v["β₁"] ** v["t"]) * r * u
+
+
+def _adabelief(hp, v, step, g, gp, lr, theta):
+    b1, b2, eps, t = v["β₁"], v["β₂"], v["ε"], v["t"]
+    m = _pair(v, "m")
+    s = b2 * _pair(v, "s_{t-1}") + (1 - b2) * (gp - m) ** 2 + eps
+    np.testing.assert_allclose(_pair(v, "s"), s, rtol=1e-13)
+    den = np.sqrt(_pair(v, "s")) / math.sqrt(1 - b2**t) + eps
+    return -lr / (1 - b1**t) * m / den + _decayed(hp, v, theta, default=True)
+
+
+def _ademamix(hp, v, step, g, gp, lr, theta):
+    t = v["t"]
+    den = np.sqrt(_pair(v, "v")) / math.sqrt(1 - v["β₂"] ** t) + v["ε"]
+    mix = _pair(v, "m") / (1 - v["β₁"] ** t) + v["α"] * _pair(v, "m_slow")
+    return -lr * mix / den + _decayed(hp, v, theta)
+
+
+def _sophiah(hp, v, step, g, gp, lr, theta):
+    refresh = step % hp["update_period"] == 0
+    h_prev = _pair(v, "h_{t-1}")
+    h = h_prev + (1 - v["β₂"]) * (_pair(v, "ĥ") - h_prev) if refresh else h_prev
+    np.testing.assert_allclose(_pair(v, "h"), h, rtol=1e-13, atol=1e-300)
+    ratio = np.clip(_pair(v, "m") / np.maximum(_pair(v, "h"), v["ε"]), -v["ρ"], v["ρ"])
+    return -lr * ratio + _decayed(hp, v, theta, default=True)
+
+
+def _muon(hp, v, step, g, gp, lr, theta):
+    # torch's Newton–Schulz on u, in bfloat16, by the test's own loop
+    a, b, c = 3.4445, -4.7750, 2.0315
+    x = torch.tensor(_pair(v, "u")[None]).bfloat16()
+    x = x / x.norm().clamp(min=1e-7)
+    for _ in range(hp["ns_steps"]):
+        gram = x @ x.T
+        x = torch.addmm(x, torch.addmm(gram, gram, gram, beta=b, alpha=c), x, beta=a)
+    ortho = x.double().numpy()[0]
+    np.testing.assert_array_equal(_pair(v, "O"), ortho)
+    buf = _pair(v, "b_t")
+    np.testing.assert_allclose(_pair(v, "u"), g + v["μ"] * (buf - g) if hp["nesterov"] else buf,
+                               rtol=1e-13, atol=1e-300)
+    return -lr * v["λ"] * theta - lr * ortho
+
+
+def _prodigy(hp, v, step, g, gp, lr, theta):
+    d_prev, d_new = v["d_{t-1}"], v["d_t"]
+    assert d_new == max(d_prev, v["d̂_t"])
+    np.testing.assert_allclose(v["d̂_t"], hp["d_coef"] * v["r_t"] / v["‖s_t‖₁"], rtol=1e-15)
+    dlr = d_prev * lr * v["bc"]
+    # the derived d_{t−1} reproduces the recorded s and m
+    np.testing.assert_allclose(_pair(v, "s"), v["β₃"] * _pair(v, "s_{t-1}")
+                               + d_prev / v["d₀"] * dlr * gp, rtol=1e-12)
+    np.testing.assert_allclose(_pair(v, "m"), v["β₁"] * _pair(v, "m_{t-1}")
+                               + (1 - v["β₁"]) * d_prev * gp, rtol=1e-12)
+    out = -dlr * _pair(v, "m") / (np.sqrt(_pair(v, "v")) + d_new * v["ε"])
+    return out - dlr * v["λ"] * theta if hp["decouple"] else out
+
+
+def _schedulefree(hp, v, step, g, gp, lr, theta):
+    t = step + 1
+    z_prev, y = _pair(v, "z_t"), _pair(v, "y")
+    den = np.sqrt(_pair(v, "v") / (1 - v["β₂"] ** t)) + v["ε"]
+    gh = g / den + v["λ"] * y
+    np.testing.assert_allclose(_pair(v, "z"), z_prev - v["γ_t"] * gh, rtol=1e-12,
+                               atol=4 * np.spacing(np.abs(z_prev).max()))
+    assert v["c"] == pytest.approx(1 / t)  # constant γ and r = 0: uniform average
+    return v["c"] * (_pair(v, "z") - theta)
+
+
+def _lookahead(hp, v, step, g, gp, lr, theta):
+    """NOT a recomputation of the base's step (its state is not recorded): the slow weights'
+    bookkeeping is checked, and on a sync the interpolation from the derived fast point."""
+    slow, slow_after = _pair(v, "φ"), _pair(v, "φ_{t+1}")
+    if not v["sync"]:
+        np.testing.assert_array_equal(slow_after, slow)
+        return _pair(v, "Δθ_fast")
+    fast = _pair(v, "θ'")
+    new = fast + (1 - v["α"]) * (slow - fast)
+    np.testing.assert_allclose(new, slow_after, rtol=1e-13)
+    return new - theta
+
+
+def _soap(hp, v, step, g, gp, lr, theta):
+    """A reconstruction, not a recomputation: Q (not recorded) is rebuilt by the view."""
+    if step == 0:
+        return np.zeros(2)
+    q = np.column_stack([_pair(v, "q₁"), _pair(v, "q₂")])
+    u = q @ ((q.T @ _pair(v, "m")) / (np.sqrt(_pair(v, "v")) + v["ε"]))
+    return (theta - v["η"] * u) * (1 - lr * v["λ"]) - theta
+
+
+#: explicit views whose step is reconstructed, not recomputed to 1e-12 (see the report in
+#: optviz/inspect/soap.py): SOAP's eigenbasis Q is not recorded
+APPROXIMATE = {"soap": 1e-5}
+
+PACKAGE_RULES = {"soap": _soap, "adopt": _adopt, "adan": _adan, "lamb": _lamb,
+                 "adabelief": _adabelief, "ademamix": _ademamix, "sophiah": _sophiah, "muon": _muon,
+                 "prodigy": _prodigy, "adamw_schedulefree": _schedulefree,
+                 "lookahead": _lookahead}
 
 
 def test_every_registry_optimizer_is_covered() -> None:
     explicit = set(FAMILIES)
     assert {"sgd", "adam", "adamw", "adamax", "nadam", "radam", "adagrad", "rmsprop", "adadelta",
             "rprop", "newton", "diag_newton", "natural_gradient", "adagrad_full",
-            "lbfgs", "lion", "asgd", "adafactor"} <= explicit
+            "lbfgs", "lion", "asgd", "adafactor",
+            # the packages' optimizers and torch's Muon
+            "adopt", "adan", "lamb", "adabelief", "ademamix", "sophiah", "muon", "prodigy",
+            "adamw_schedulefree", "lookahead", "soap"} <= explicit
+    assert set(list_optimizers()) <= explicit  # nothing is left to the generic view
     assert {key for key, _ in CASES} == set(list_optimizers())
 
 
@@ -268,7 +414,12 @@ def test_view_is_the_recorded_step(case, scene: int) -> None:
             assert view.values["γ"] == traj.lr[0, start, step]
         if view.family != "generic":
             _simulated_lr[0] = traj.lr[0, start]
-            _close(_recompute(key, traj.runs[0][1], view.values, step), view, f"{key} step {step}")
+            recomputed = _recompute(key, traj.runs[0][1], view.values, step)
+            if key in APPROXIMATE and step > 0:
+                np.testing.assert_allclose(recomputed, view.update, rtol=APPROXIMATE[key],
+                                           atol=APPROXIMATE[key] * np.abs(view.update).max())
+            else:
+                _close(recomputed, view, f"{key} step {step}")
         checked += 1
     assert checked >= STEPS  # at least one start lived through all steps
 
