@@ -50,6 +50,27 @@ CONFIGS = [
     ("adafactor", {"weight_decay": 0.1, "d": 2.0}),
     ("lion", {"weight_decay": 0.1}),
     ("lion", {"weight_decay": 0.1, "weight_decouple": False}),
+    ("adopt", {"weight_decay": 0.1}),
+    ("adopt", {"weight_decay": 0.1, "weight_decouple": True}),
+    ("adan", {"weight_decay": 0.1}),
+    ("adan", {"weight_decay": 0.1, "weight_decouple": True}),
+    ("lamb", {"weight_decay": 0.1, "grad_averaging": False}),
+    ("lamb", {"adam": True}),
+    ("adabelief", {"weight_decay": 0.1, "weight_decouple": False}),
+    ("adabelief", {"weight_decay": 0.1}),
+    ("ademamix", {"weight_decay": 0.1, "alpha": 20.0, "beta3": 0.9}),
+    ("ademamix", {"weight_decay": 0.1, "weight_decouple": True}),
+    ("soap", {"weight_decay": 0.1, "precondition_frequency": 2}),
+    ("soap", {"precondition_frequency": 3, "correct_bias": False, "normalize_gradient": True}),
+    ("sophiah", {"weight_decay": 0.1, "update_period": 2, "p": 0.05}),
+    ("sophiah", {"weight_decay": 0.1, "weight_decouple": False,
+                 "hessian_distribution": "rademacher"}),
+    ("muon", {"weight_decay": 0.1, "nesterov": False, "ns_steps": 3}),
+    ("prodigy", {"weight_decay": 0.1, "use_bias_correction": True, "d_coef": 2.0}),
+    ("prodigy", {"weight_decay": 0.1, "decouple": False, "safeguard_warmup": True}),
+    ("adamw_schedulefree", {"weight_decay": 0.1, "warmup_steps": 3, "r": 1.0}),
+    ("lookahead", {"base": "momentum", "k": 2, "alpha": 0.3, "pullback_momentum": "reset"}),
+    ("lookahead", {"base": "adopt", "k": 3}),
 ]
 CASES = [(key, {}) for key in list_optimizers()] + CONFIGS
 _simulated_lr: list = [None]  # the lr row of the particle being recomputed (for ASGD's η)
@@ -306,8 +327,9 @@ def _prodigy(hp, v, step, g, gp, lr, theta):
     np.testing.assert_allclose(v["d̂_t"], hp["d_coef"] * v["r_t"] / v["‖s_t‖₁"], rtol=1e-15)
     dlr = d_prev * lr * v["bc"]
     # the derived d_{t−1} reproduces the recorded s and m
+    s_rate = d_prev if hp["safeguard_warmup"] else dlr
     np.testing.assert_allclose(_pair(v, "s"), v["β₃"] * _pair(v, "s_{t-1}")
-                               + d_prev / v["d₀"] * dlr * gp, rtol=1e-12)
+                               + d_prev / v["d₀"] * s_rate * gp, rtol=1e-12)
     np.testing.assert_allclose(_pair(v, "m"), v["β₁"] * _pair(v, "m_{t-1}")
                                + (1 - v["β₁"]) * d_prev * gp, rtol=1e-12)
     out = -dlr * _pair(v, "m") / (np.sqrt(_pair(v, "v")) + d_new * v["ε"])
@@ -321,7 +343,17 @@ def _schedulefree(hp, v, step, g, gp, lr, theta):
     gh = g / den + v["λ"] * y
     np.testing.assert_allclose(_pair(v, "z"), z_prev - v["γ_t"] * gh, rtol=1e-12,
                                atol=4 * np.spacing(np.abs(z_prev).max()))
-    assert v["c"] == pytest.approx(1 / t)  # constant γ and r = 0: uniform average
+    lr_max, total = -1.0, 0.0  # the averaging weight, from the lr row by the test's own sum
+    for k in range(t):
+        lr_k = _simulated_lr[0][k] * (min(1.0, (k + 1) / hp["warmup_steps"])
+                                      if hp["warmup_steps"] else 1.0)
+        lr_max = max(lr_max, lr_k)
+        total += (k + 1) ** hp["r"] * lr_max ** hp["weight_lr_power"]
+    assert v["γ_t"] == lr_k
+    assert v["c"] == pytest.approx((t ** hp["r"]) * lr_max ** hp["weight_lr_power"] / total,
+                                   rel=1e-14)
+    if not hp["r"] and not hp["warmup_steps"]:
+        assert v["c"] == pytest.approx(1 / t)  # constant peak γ and r = 0: a uniform average
     return v["c"] * (_pair(v, "z") - theta)
 
 
@@ -339,17 +371,30 @@ def _lookahead(hp, v, step, g, gp, lr, theta):
 
 
 def _soap(hp, v, step, g, gp, lr, theta):
-    """A reconstruction, not a recomputation: Q (not recorded) is rebuilt by the view."""
+    """Q is the view's replay (not recorded); the step through it is the test's own tensordots,
+    in the package's order (rounding residues along the null direction are divided by ε)."""
     if step == 0:
         return np.zeros(2)
-    q = np.column_stack([_pair(v, "q₁"), _pair(v, "q₂")])
-    u = q @ ((q.T @ _pair(v, "m")) / (np.sqrt(_pair(v, "v")) + v["ε"]))
-    return (theta - v["η"] * u) * (1 - lr * v["λ"]) - theta
+    q0 = torch.tensor([[v["q₀"]]], dtype=torch.float64)
+    q1 = torch.tensor(np.column_stack([_pair(v, "q₁"), _pair(v, "q₂")]))
+    np.testing.assert_allclose((q1.T @ q1).numpy(), np.eye(2), atol=1e-6)  # float32 QR
+    x = torch.tensor(_pair(v, "m")[None])
+    for mat in (q0, q1):
+        x = torch.tensordot(x, mat, dims=[[0], [0]])
+    x = x / (torch.tensor(_pair(v, "v")[None]).sqrt() + v["ε"])
+    for mat in (q0, q1):
+        x = torch.tensordot(x, mat, dims=[[0], [1]])
+    s = step  # the package's bias correction counts from its second step
+    eta = lr * math.sqrt(1 - v["β₂"] ** s) / (1 - v["β₁"] ** s) if hp["correct_bias"] else lr
+    assert v["η"] == pytest.approx(eta, rel=1e-15)
+    u = x.numpy()[0]
+    if hp["normalize_gradient"]:
+        u = u / (np.sqrt(np.mean(u**2)) + v["ε"])
+    return (theta - eta * u) * (1 - lr * v["λ"]) - theta
 
 
-#: explicit views whose step is reconstructed, not recomputed to 1e-12 (see the report in
-#: optviz/inspect/soap.py): SOAP's eigenbasis Q is not recorded
-APPROXIMATE = {"soap": 1e-5}
+#: explicit views whose step is only reconstructed, with the relative tolerance it holds to
+APPROXIMATE: dict[str, float] = {}
 
 PACKAGE_RULES = {"soap": _soap, "adopt": _adopt, "adan": _adan, "lamb": _lamb,
                  "adabelief": _adabelief, "ademamix": _ademamix, "sophiah": _sophiah, "muon": _muon,
