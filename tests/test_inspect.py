@@ -358,14 +358,21 @@ def _schedulefree(hp, v, step, g, gp, lr, theta):
 
 
 def _lookahead(hp, v, step, g, gp, lr, theta):
-    """NOT a recomputation of the base's step (its state is not recorded): the slow weights'
-    bookkeeping is checked, and on a sync the interpolation from the derived fast point."""
+    """The base's fast step by the base's own rule from its replayed state (the runner records
+    only Lookahead's slow weights), then, on a sync, the interpolation toward φ."""
+    from optviz.optimizers.wrappers import base_of
+
+    key, base_hp = base_of(hp)
+    fast = _recompute(key, base_hp, v, step)
+    theta = _pair(v, "θ")
+    scale = np.abs(theta).max() + np.abs(fast).max()
+    np.testing.assert_allclose(fast, _pair(v, "Δθ_fast"), rtol=1e-12, atol=8e-16 * scale)
     slow, slow_after = _pair(v, "φ"), _pair(v, "φ_{t+1}")
     if not v["sync"]:
         np.testing.assert_array_equal(slow_after, slow)
-        return _pair(v, "Δθ_fast")
-    fast = _pair(v, "θ'")
-    new = fast + (1 - v["α"]) * (slow - fast)
+        return fast
+    new = theta + fast
+    new = new + (1 - v["α_slow"]) * (slow - new)
     np.testing.assert_allclose(new, slow_after, rtol=1e-13)
     return new - theta
 
@@ -467,6 +474,22 @@ def test_view_is_the_recorded_step(case, scene: int) -> None:
                 _close(recomputed, view, f"{key} step {step}")
         checked += 1
     assert checked >= STEPS  # at least one start lived through all steps
+
+
+@pytest.mark.parametrize("pullback", ["none", "reset", "pullback"])
+def test_lookahead_explains_every_base(pullback: str) -> None:
+    """Every base's fast step is recomputed by the base's rule from its replayed state."""
+    from optviz.optimizers.packages import LOOKAHEAD_BASES
+
+    for base in LOOKAHEAD_BASES:
+        hp = {"base": base, "k": 2, "alpha": 0.4, "pullback_momentum": pullback}
+        for traj, start, step, view in _views("lookahead", hp, 1):
+            assert view.family == "lookahead"
+            _simulated_lr[0] = traj.lr[0, start]
+            _close(_recompute("lookahead", traj.runs[0][1], view.values, step), view,
+                   f"lookahead({base}) step {step}")
+            _balanced(view.latex)
+            assert set(view.meanings) == set(view.values)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c[0] in ("sgd", "adam", "adamw", "nadam",
