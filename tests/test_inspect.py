@@ -46,6 +46,8 @@ CONFIGS = [
     ("diag_newton", {"curvature": "secant"}),
     ("vsgd", {"curvature": "secant"}),
     ("lbfgs", {"line_search_fn": None, "lr": 0.1}),
+    ("lbfgs", {"max_iter": 4}),
+    ("lbfgs", {"max_iter": 3, "line_search_fn": None, "lr": 0.05}),
     ("asgd", {"lr": 1e-3, "lambd": 0.05, "alpha": 0.5, "weight_decay": 0.1}),
     ("adafactor", {"weight_decay": 0.1, "d": 2.0}),
     ("lion", {"weight_decay": 0.1}),
@@ -214,6 +216,9 @@ def _recompute(key: str, hp: dict, v: dict, step: int) -> np.ndarray:
     if key == "vsgd":
         return -_pair(v, "η*") * g if "η*_x" in v else -v["γ₀"] * g
     if key == "lbfgs":
+        if v["iterations"] > 1:  # only the last inner step is recorded: the rest is Δθ − αd
+            assert hp["max_iter"] >= v["iterations"] and v["evaluations"] >= v["iterations"]
+            return _pair(v, "Δθ_earlier") + v["α"] * _pair(v, "d")
         return v["α"] * _pair(v, "d")
     if key == "asgd":
         eta = v["η_t"]  # torch's float32 eta: γ at step 1, then γ/(1 + λγk)^α after step k
@@ -492,13 +497,17 @@ def test_lookahead_explains_every_base(pullback: str) -> None:
             assert set(view.meanings) == set(view.values)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c[0] in ("sgd", "adam", "adamw", "nadam",
-                                                                  "rmsprop", "muon", "lion")],
-                         ids=_case_id)
+MOMENTUM_KEYS = ("sgd", "adam", "adamw", "nadam", "rmsprop", "muon", "lion", "adopt", "adan",
+                 "lamb", "adabelief", "ademamix", "sophiah", "prodigy", "soap")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[0] in MOMENTUM_KEYS], ids=_case_id)
 def test_momentum_buffer_drawn_is_the_state_tensor(case) -> None:
     key, hp = case
     names = {"momentum buffer": "momentum_buffer", "first moment m": "exp_avg",
-             "state momentum_buffer": "momentum_buffer", "momentum m": "exp_avg"}
+             "state momentum_buffer": "momentum_buffer",
+             "momentum m": "momentum" if key == "sophiah" else "exp_avg",
+             "gradient-difference average n": "exp_avg_diff", "slow moment": "exp_avg_slow"}
     for traj, start, step, view in _views(key, hp, 1):
         drawn = [(label, state) for label, state in names.items() if label in view.vectors]
         if key in ("sgd", "rmsprop") and not traj.runs[0][1]["momentum"]:
