@@ -641,6 +641,18 @@ def test_glyphs_are_json_and_the_ellipse_is_the_quadratic_forms_contour() -> Non
     assert box["center"] == list(adam.position) and max(box["half_widths"]) == pytest.approx(0.15)
 
 
+@pytest.mark.parametrize("key", list_optimizers())
+def test_every_family_draws_as_json_glyphs(key: str) -> None:
+    import json
+
+    for _, _, step, view in _views(key, {}, 1):
+        glyphs = step_glyphs(view, 0.3)
+        json.dumps(glyphs, allow_nan=False)
+        drawn = {entry["name"] for entry in glyphs["legend"]}
+        assert "update" in drawn, (key, step, drawn)
+        assert len(glyphs["arrows"]) >= 1 and len(glyphs["boxes"]) == len(view.boxes)
+
+
 def test_fixed_scales_keep_adagrads_shrinking_box_visible() -> None:
     from optviz.inspect.glyphs import glyph_scales
 

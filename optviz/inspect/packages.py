@@ -155,7 +155,7 @@ def _lamb(d: StepData) -> Parts:
     ratio = p.value("r", 1.0 if adam or w == 0 or un == 0 else w / (un + eps),
                     "trust ratio ‖θ'‖/(‖u‖+ε) (1 with adam=True or a zero norm)")
     bc1 = p.value("1−β₁ᵗ", 1 - b1**d.t, "first-moment bias correction (in the step size)")
-    p.vectors["Adam direction u"] = u
+    p.vectors["Adam ratio u = m/(√v+ε)"] = u
     p.boxes["step size γ r/((1−β₁ᵗ)(√v+ε))"] = lr * ratio / bc1 / (np.sqrt(v) + eps)
     step = theta - d.theta - (lr / bc1) * ratio * u
     p.latex = (rf"u = \frac{{m_t}}{{\sqrt{{v_t}}+\epsilon}} = {vec(u)},\ r = "
@@ -246,7 +246,7 @@ def _sophiah(d: StepData) -> Parts:
     hf = p.pair("max(h,ε)", np.maximum(h, eps), "curvature used")
     raw = m / hf
     ratio = p.pair("clip(m/h)", np.clip(raw, -rho, rho), "clipped Newton ratio")
-    p.vectors["clipped Newton direction"] = -ratio
+    p.vectors["clipped Newton step −γ clip(m/h)"] = -lr * ratio
     p.boxes["step size γ/max(h,ε)"] = lr / hf
     step = -lr * ratio + decay
     p.latex = (rf"\Delta\theta = -\gamma\,\operatorname{{clip}}\Bigl(\frac{{m_t}}{{\max(h_t,"

@@ -121,7 +121,7 @@ def explain(d: StepData) -> Parts:
     u = p.pair("u", u, "Adam direction in the eigenbasis, rotated back"
                + (", divided by RMS(u) + ε" if hp.get("normalize_gradient") else ""))
     p.boxes["step size in the eigenbasis η/(√v+ε)"] = eta / (np.sqrt(v) + eps)
-    p.vectors["preconditioned direction −u"] = -u
+    p.vectors["Adam ratio in the eigenbasis, rotated back −u"] = -u
     step = (theta - eta * u) * (1 - lr * wd) - theta
     p.latex = (rf"R_t = {mat(r)},\ Q^\top m_t = {vec(rotated)},\ v_t = {vec(v)},\quad"
                rf" \Delta\theta = -{num(eta)}\,Q\,\frac{{Q^\top m_t}}{{\sqrt{{v_t}}+"
