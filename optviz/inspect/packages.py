@@ -241,7 +241,8 @@ def _sophiah(d: StepData) -> Parts:
     decay, decay_tex = _decay(p, d, lr, wd, decoupled)
     m = _moment(p, d, "m", "momentum", "momentum", "momentum m")
     p.pair("h_{t-1}", d.before("hessian_moment"), "Hessian-diagonal average before")
-    p.pair("ĥ", d.after("hessian"), "Hutchinson's estimate z ⊙ (Hz) (state hessian)")
+    p.pair("ĥ", d.after("hessian"), "Hutchinson's estimate z ⊙ (Hz) (state hessian), "
+           + ("drawn this step" if refresh else "from the last refresh, not used this step"))
     h = p.pair("h", d.after("hessian_moment"), "Hessian-diagonal average (hessian_moment)")
     hf = p.pair("max(h,ε)", np.maximum(h, eps), "curvature used")
     raw = m / hf
