@@ -641,6 +641,23 @@ def test_glyphs_are_json_and_the_ellipse_is_the_quadratic_forms_contour() -> Non
     assert box["center"] == list(adam.position) and max(box["half_widths"]) == pytest.approx(0.15)
 
 
+def test_soap_step_after_a_refresh_that_reordered_v() -> None:
+    """A refresh of Q after a step reorders v with Q's columns: the step used the old order."""
+    surf = optviz.surface_from_formula("x**2 + 100*y**2", ((-2, 2), (-2, 2)), name="bowl")
+    hp = {"precondition_frequency": 1, "lr": 0.05, "betas": (0.5, 0.5)}
+    traj = optviz.simulate(surf, [("soap", hp)], [(1.0, 1e-4)], steps=16, record_state=True)
+    reordered = 0
+    for step in range(16):
+        view = inspect_step(traj, 0, 0, step, surface=surf)
+        if "v_after_x" in view.values:
+            reordered += 1
+            recorded = traj.state[0]["exp_avg_sq"][0, step + 1]
+            np.testing.assert_array_equal(_pair(view.values, "v_after"), recorded)
+            np.testing.assert_array_equal(_pair(view.values, "v"), recorded[::-1])
+        _close(_recompute("soap", traj.runs[0][1], view.values, step), view, f"soap {step}")
+    assert reordered >= 2
+
+
 @pytest.mark.parametrize("key", list_optimizers())
 def test_every_family_draws_as_json_glyphs(key: str) -> None:
     import json
