@@ -162,9 +162,15 @@ def _lamb(d: StepData) -> Parts:
                rf"\frac{{\min(\lVert\theta'\rVert, 10)}}{{\lVert u\rVert + \epsilon}} = "
                rf"\frac{{{num(w)}}}{{{num(un)}}} = {num(ratio)},\quad \Delta\theta = "
                rf"-\frac{{\gamma\, r}}{{1-\beta_1^t}}\, u = {vec(step)}")
-    p.why = (f"the trust ratio r = {short(ratio)} rescales the Adam direction so the step's "
-             f"length is about γ‖θ‖ = {short(lr * w / bc1)}: LAMB moves in proportion to how far "
-             "the point is from the origin, not to the gradient's size.")
+    if adam or w == 0 or un == 0:
+        p.why = ("the trust ratio is fixed at 1 ("
+                 + ("adam=True" if adam else "a zero norm") + "), so this is a plain Adam "
+                 "step m/(√v+ε) with the bias correction in the step size and none on v.")
+    else:
+        p.why = (f"the trust ratio r = {short(ratio)} rescales the Adam direction so the step's "
+                 f"length is about γ‖θ'‖/(1−β₁ᵗ) = {short(lr * w / bc1)}: LAMB moves in "
+                 "proportion to how far the point is from the origin, not to the gradient's "
+                 "size.")
     return p
 
 

@@ -64,7 +64,10 @@ def explain(d: StepData) -> Parts:
     p.latex = (rf"z_{{t+1}} = z_t - \gamma_t\hat g = {vec(z_prev)} - {num(lr)}\,{vec(gh)} = "
                rf"{vec(z)},\quad \Delta x = c_{{t+1}}(z_{{t+1}} - x_t) = {num(c)}\,"
                rf"{vec(z - x)} = {vec(step)}")
-    p.why = (f"the drawn point is an average: it moves only c = {short(c)} (1/t with constant γ) "
-             "of the way toward the SGD-like sequence z, whose own step is an Adam-normalised "
-             f"gradient of length {short(np.hypot(*(z - z_prev)))} taken at y.")
+    uniform = abs(c * d.t - 1) < 1e-9
+    p.why = (f"the drawn point is an average: it moves only c = {short(c)}"
+             + (" (= 1/t: a uniform average)" if uniform else
+                " (weights tʳ·max γ^p: warm-up or r make it non-uniform)")
+             + " of the way toward the SGD-like sequence z, whose own step is an "
+             f"Adam-normalised gradient of length {short(np.hypot(*(z - z_prev)))} taken at y.")
     return p
