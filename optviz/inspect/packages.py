@@ -259,17 +259,19 @@ def _sophiah(d: StepData) -> Parts:
     p.latex = (rf"\Delta\theta = -\gamma\,\operatorname{{clip}}\Bigl(\frac{{m_t}}{{\max(h_t,"
                rf"\epsilon)}}, \pm\rho\Bigr){decay_tex} = -{num(lr)}\,\operatorname{{clip}}\Bigl("
                rf"\frac{{{vec(m)}}}{{{vec(hf)}}}, \pm{num(rho)}\Bigr) = {vec(step)}")
-    clipped = [a for i, a in enumerate("xy") if abs(raw[i]) > rho]
     negative = [a for i, a in enumerate("xy") if h[i] <= eps]
+    clipped = [a for i, a in enumerate("xy") if abs(raw[i]) > rho and a not in negative]
+    newton = [a for a in "xy" if a not in negative and a not in clipped]
     parts = []
     if negative:
         parts.append(f"the curvature estimate along {' and '.join(negative)} is not positive, "
-                     "so max(h, ε) makes it a sign step there")
+                     f"so max(h, ε) = ε turns it into a sign step of γρ = {short(lr * rho)}")
     if clipped:
         parts.append(f"along {' and '.join(clipped)} m/h exceeds ρ = {short(rho)} and is "
                      f"clipped to a step of γρ = {short(lr * rho)}")
-    if not parts:
-        parts.append("both coordinates take the diagonal-Newton step m/h unclipped")
+    if newton:
+        parts.append(f"along {' and '.join(newton)} it takes the diagonal-Newton step γm/h "
+                     "unclipped")
     p.why = ("; ".join(parts) + (" (this step refreshed the Hessian estimate)." if refresh
                                  else f" (h is reused: it refreshes every {period} steps)."))
     return p
