@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from optviz.inspect._common import StepData
+from optviz.inspect._common import StepData, single_thread
 from optviz.inspect.view import StepView
 
 __all__ = ["FAMILIES", "StepView", "inspect_step"]
@@ -101,7 +101,9 @@ def inspect_step(traj: Any, run: int, start: int, step: int, surface: Any = None
                     grad_row=traj.grad[run, start])
     family = FAMILIES.get(key, "generic")
     module = import_module(f"optviz.inspect.{family}")
-    parts = module.explain(data, spec.update_rule) if family == "generic" else module.explain(data)
+    with single_thread():
+        parts = (module.explain(data, spec.update_rule) if family == "generic"
+                 else module.explain(data))
     grad_clean = None
     if traj.noise > 0 and surf is not None:  # where the gradient was taken (schedule-free: y)
         at = state["grad_point"][step] if "grad_at_point" in state else xy[step]

@@ -41,10 +41,12 @@ def replay(d: StepData) -> tuple[str, dict, dict[str, np.ndarray], np.ndarray]:
     slow_momentum = torch.zeros_like(leaf)
     rows: dict[str, np.ndarray] = {}
     fast = np.array(d.theta)
+    points = torch.tensor(np.asarray(d.xy_row[: d.step + 1], dtype=np.float64))
+    grads = torch.tensor(np.asarray(d.grad_row[: d.step + 1], dtype=np.float64))
     for k in range(d.step + 1):
         with torch.no_grad():
-            leaf.copy_(torch.tensor(np.asarray(d.xy_row[k], dtype=np.float64).reshape(1, 2)))
-        leaf.grad = torch.tensor(np.asarray(d.grad_row[k], dtype=np.float64).reshape(1, 2))
+            leaf.copy_(points[k : k + 1])
+        leaf.grad = grads[k : k + 1].clone()
         base.step()
         state = base.state.get(leaf, {})
         if k < d.step and (k + 1) % k_sync == 0 and pullback != "none":
