@@ -6,7 +6,9 @@ row ``k`` (NaN until the optimizer creates it: read as its initial zeros) and af
 ``k + 1``; nothing is re-run. Each family module turns that state into vectors, boxes
 (per-coordinate step sizes), matrices, the values behind them, the rule with numbers and a
 "why" sentence: :mod:`.sgd`, :mod:`.adam`, :mod:`.adaptive`, :mod:`.newton`, :mod:`.lbfgs`,
-:mod:`.sign` (Lion), and :mod:`.generic` for the rest.
+:mod:`.sign` (Lion), :mod:`.packages` (ADOPT, Adan, LAMB, AdaBelief, AdEMAMix, SophiaH),
+:mod:`.muon`, :mod:`.prodigy`, :mod:`.schedulefree`, :mod:`.lookahead`, :mod:`.soap`, and
+:mod:`.generic` for anything else.
 :func:`~optviz.inspect.glyphs.step_glyphs` turns a view into drawing instructions.
 """
 
@@ -17,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from optviz.inspect._common import StepData
+from optviz.inspect._common import StepData, single_thread
 from optviz.inspect.view import StepView
 
 __all__ = ["FAMILIES", "StepView", "inspect_step"]
@@ -32,6 +34,12 @@ FAMILIES = {
                     "newton"),
     "lbfgs": "lbfgs",
     "lion": "sign",
+    **dict.fromkeys(("adopt", "adan", "lamb", "adabelief", "ademamix", "sophiah"), "packages"),
+    "muon": "muon",
+    "prodigy": "prodigy",
+    "adamw_schedulefree": "schedulefree",
+    "lookahead": "lookahead",
+    "soap": "soap",
 }
 
 
@@ -89,10 +97,13 @@ def inspect_step(traj: Any, run: int, start: int, step: int, surface: Any = None
         grad = np.array(state["grad_at_point"][step], dtype=np.float64)
     data = StepData(key=key, hp=dict(hp), step=step, theta=np.array(xy[step]), grad=grad,
                     update=update, lr=lr, state=state, surface=surf,
-                    lr_row=None if lr_rec is None else lr_rec[run, start])
+                    lr_row=None if lr_rec is None else lr_rec[run, start], xy_row=xy,
+                    grad_row=traj.grad[run, start])
     family = FAMILIES.get(key, "generic")
     module = import_module(f"optviz.inspect.{family}")
-    parts = module.explain(data, spec.update_rule) if family == "generic" else module.explain(data)
+    with single_thread():
+        parts = (module.explain(data, spec.update_rule) if family == "generic"
+                 else module.explain(data))
     grad_clean = None
     if traj.noise > 0 and surf is not None:  # where the gradient was taken (schedule-free: y)
         at = state["grad_point"][step] if "grad_at_point" in state else xy[step]

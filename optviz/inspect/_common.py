@@ -4,6 +4,8 @@ the number formatting of the LaTeX lines."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +55,8 @@ class StepData:
     state: dict[str, np.ndarray]  # the run's recorded state for this start: name -> (steps+1, ...)
     surface: Any = None  # the Surface, or None when it cannot be resolved
     lr_row: np.ndarray | None = None  # (steps + 1,) the lr of every step (record_state)
+    xy_row: np.ndarray | None = None  # (steps + 1, 2) this particle's positions (histories)
+    grad_row: np.ndarray | None = None  # (steps + 1, 2) the gradients it saw (histories)
 
     def lr_at(self, step: int) -> float:
         """The lr step ``step`` used (this step's without a recorded row)."""
@@ -83,6 +87,20 @@ class StepData:
 
     def state_shape(self, name: str) -> tuple[int, ...]:
         return tuple(self.state[name].shape[1:]) if name in self.state else (2,)
+
+
+@contextmanager
+def single_thread() -> Iterator[None]:
+    """torch on one thread while a view replays package ops (SOAP's QR, Lookahead's base):
+    on tiny tensors a thread pool costs milliseconds per call (as in the runner)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def num(x: float, digits: int = 4) -> str:

@@ -1,7 +1,6 @@
-r"""Every other optimizer (the packages' Lion, ADOPT, Adan, LAMB, AdaBelief, AdEMAMix, SOAP,
-Prodigy, schedule-free AdamW, SophiaH, Lookahead, and torch's ASGD, Adafactor, Muon): the
-gradient, the recorded update and every recorded state tensor after the step, with the spec's
-update rule and this step's numbers.
+r"""Any optimizer without a family module (none of the registry's today; a new key until it gets
+one): the gradient, the recorded update and every recorded state tensor after the step, with the
+spec's update rule and this step's numbers.
 """
 
 from __future__ import annotations

@@ -21,7 +21,9 @@ class StepView:
 
     optimizer: str  # registry key
     label: str  # e.g. "Adam"
-    family: str  # which module explained it: sgd, adam, adaptive, newton, lbfgs, sign, generic
+    # which module explained it: sgd, adam, adaptive, newton, lbfgs, sign, packages, muon,
+    # prodigy, schedulefree, lookahead, soap, generic
+    family: str
     run: int
     start: int
     step: int
