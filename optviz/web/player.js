@@ -19,6 +19,12 @@
  *
  * The "3D" button shows base.surface3d as a Plotly surface with the paths (z = f) and heads on
  * it, driven by the same loop (LOSS_MS apart while playing, at once on a seek).
+ *
+ * Start-cloud mode: a payload with `cloud` (optviz/figures/cloud.py cloud_payload, no tracks)
+ * draws one scattergl marker trace of up to 10,000 particles, restyled per frame by the same
+ * loop; payload.steps counts frames - 1, so slider, ±1, keys and Play run over frames, and the
+ * readout shows cloud.steps[frame] (root data-frame-step). No loss chart, no 3D view, no start
+ * editing (root data-mode="cloud"; player.css hides those controls under .ovp-cloud).
  */
 (function () {
   "use strict";
