@@ -46,7 +46,8 @@ def test_shape_steps_nan_for_diverged_and_grid_precision() -> None:
     assert np.abs(got - xy)[inside].max() <= 0.5 * 3 * 4 / 65534 + 1e-12
     assert got[4, 9, 0] == pytest.approx(2.0 + 4.0) and got[4, 9, 1] == pytest.approx(-1 - 4.0)
     assert np.count_nonzero(np.isnan(got)) == 2 * 2  # only the diverged particle
-    json.dumps(p, allow_nan=False)  # plain JSON
+    text = json.dumps(p, allow_nan=False)  # plain JSON, and no Plotly animation in it
+    assert '"updatemenus"' not in text and '"sliders"' not in text
     assert MISSING == 65535
 
 
