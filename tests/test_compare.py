@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from optviz.analysis.summary import summary_rows
 from optviz.figures import Landscape
+from optviz.figures.cloud import cloud_frames
 from optviz.figures.compare import (
     BASIN_COLORS,
     CLICK_LAYER,
@@ -25,7 +26,6 @@ from optviz.figures.compare import (
     SeedBand,
     basin_figure,
     basin_rgb,
-    cloud_figure,
     phase_figure,
     seed_loss_figure,
     seed_path_figure,
@@ -225,19 +225,6 @@ def test_seed_figures_draw_median_and_band() -> None:
     assert curves.layout.yaxis.type == "log"
 
 
-def test_cloud_figure_animates_the_particles() -> None:
-    land = Landscape(xs=np.linspace(-2, 2, 10), ys=np.linspace(-2, 2, 10), z=np.ones((10, 10)))
-    xy = np.random.default_rng(0).uniform(-2, 2, size=(4, 30, 2))
-    xy[2:, 0] = np.nan  # particle 0 diverged
-    fig = cloud_figure(land, xy, [0, 10, 20, 30], "#123456", "Adam")
-    assert [f.name for f in fig.frames] == ["0", "10", "20", "30"]
-    assert fig.data[-1].type == "scattergl" and len(fig.data[-1].x) == 30
-    assert fig.layout.sliders[0].steps[-1].label == "30"
-    assert fig.layout.updatemenus[0].buttons[0].label == "▶ Play"
-    with pytest.raises(ValueError):
-        cloud_figure(land, xy, [0, 10])
-
-
 # --------------------------------------------------------------------------------------------
 # summary rows
 
@@ -331,14 +318,39 @@ def test_basin_map_button_draws_the_picture_and_bad_tolerance_errs() -> None:
     assert any("tolerance must be a positive number" in e for e in errors(at))
 
 
-def test_start_cloud_button_draws_an_animated_cloud() -> None:
+def _players(at: AppTest) -> dict[str, dict]:
+    """Race-player payloads by the element id (which holds the key)."""
+    return {el.proto.id: json.loads(el.proto.json)["payload"]
+            for el in at.get("bidi_component")
+            if el.proto.component_name == "optviz.player"
+            and "payload" in json.loads(el.proto.json or "{}")}
+
+
+def test_start_cloud_button_races_the_cloud_in_the_player() -> None:
     at = run_app()
+    race = [p for eid, p in _players(at).items() if "cloud" not in eid]
+    assert len(race) == 1 and race[0]["base"] is not None
+    assert not any("cloud" in eid for eid in _players(at))  # nothing before the button
     at.slider(key=f"{P}.cloud.n").set_value(50)
     at.button(key=f"{P}.cloud.go").click().run()
     ok(at)
-    fig = chart(at, "cloud.chart")
-    assert fig is not None and len(fig["frames"]) == 21  # steps 0..20, every step a frame
-    assert fig["frames"][-1]["name"] == "20"
+    assert chart(at, "cloud") is None  # no Plotly figure (no frames) any more
+    found = [p for eid, p in _players(at).items() if "cloud" in eid]
+    assert len(found) == 1
+    payload = found[0]
+    cloud = payload["cloud"]
+    assert cloud["particles"] == 50 and cloud["frames"] == 21  # steps 0..20, every step
+    assert cloud["steps"] == list(range(21)) and payload["steps"] == 20
+    assert payload["tracks"] == [] and payload["initial_step"] == 0
+    # the race's landscape: the page already holds it, so the cloud sends only its token
+    assert payload["base_token"] == race[0]["base_token"] and payload["base"] is None
+    xy = cloud_frames(dict(payload, base=race[0]["base"]))
+    assert xy.shape == (21, 50, 2) and np.isfinite(xy[0]).all()
+    (x0, x1), (y0, y1) = race[0]["base"]["layout"]["xaxis"]["range"], \
+        race[0]["base"]["layout"]["yaxis"]["range"]
+    assert ((xy[0, :, 0] >= x0) & (xy[0, :, 0] <= x1)).all()
+    assert ((xy[0, :, 1] >= y0) & (xy[0, :, 1] <= y1)).all()
+    assert any("50 starts drawn uniformly" in c.value for c in at.caption)
 
 
 def test_seeds_button_draws_median_band_and_summary() -> None:

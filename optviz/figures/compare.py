@@ -8,7 +8,6 @@ seed results into the arrays these take.
 * :func:`phase_figure`: a heat map of a metric over two hyperparameters, diverged cells
   crossed, the current setting starred; a click layer carries ``customdata = [x, y]``.
 * :func:`basin_figure`: which minimum each start reaches (colour), how fast (shade).
-* :func:`cloud_figure`: up to 10,000 starts of one run animated as a particle cloud.
 * :func:`seed_path_figure` / :func:`seed_loss_figure`: the median over seeds with its
   10–90 % spread, over the landscape and per step.
 """
@@ -35,7 +34,6 @@ __all__ = [
     "SeedBand",
     "basin_figure",
     "basin_rgb",
-    "cloud_figure",
     "phase_figure",
     "seed_loss_figure",
     "seed_path_figure",
@@ -410,48 +408,5 @@ def seed_loss_figure(bands: Sequence[SeedBand], minimum_value: float | None = No
         xaxis=dict(title="step"), yaxis=dict(title=f"{what}: median, 10–90 % band",
                                              type="log" if log_y else "linear"),
         legend=dict(orientation="h", y=-0.25),
-    )
-    return fig
-
-
-def cloud_figure(
-    land: Landscape, xy: np.ndarray, steps: Sequence[int], color: str = "#d62728",
-    title: str = "", frame_ms: int = 80, height: int = 560,
-) -> go.Figure:
-    """A start-cloud race: ``xy`` ``(n_frames, n_particles, 2)`` (NaN: diverged, not drawn),
-    frame ``k`` after ``steps[k]`` optimizer steps, as an animated scatter over the landscape
-    with Play / Pause and a step slider. Frames carry float32 positions (compact typed
-    arrays)."""
-    xy = np.asarray(xy, dtype=np.float32)
-    if xy.ndim != 3 or xy.shape[2] != 2 or len(steps) != len(xy) or not len(xy):
-        raise ValueError(f"xy must be (n_frames, n_particles, 2) with one step per frame, got "
-                         f"{xy.shape} and {len(steps)} steps")
-    marker = dict(size=3 if xy.shape[1] > 2000 else 5, color=color, opacity=0.75)
-    fig = go.Figure()
-    fig.add_layout_image(landscape_layout_image(land, landscape_image(land)))
-    fig.add_trace(isoline_trace(land))
-    fig.add_trace(go.Scattergl(x=xy[0, :, 0], y=xy[0, :, 1], mode="markers", marker=marker,
-                               name="particles", hoverinfo="skip"))
-    cloud = len(fig.data) - 1
-    fig.frames = [go.Frame(name=str(k), traces=[cloud],
-                           data=[go.Scattergl(x=p[:, 0], y=p[:, 1])])
-                  for k, p in zip(steps, xy, strict=True)]
-    play = dict(frame=dict(duration=frame_ms, redraw=True), mode="immediate",
-                transition=dict(duration=0), fromcurrent=True)
-    jump = dict(frame=dict(duration=0, redraw=True), mode="immediate",
-                transition=dict(duration=0))
-    fig.update_layout(
-        height=height, margin=dict(l=50, r=20, t=40, b=90), template="plotly_white",
-        title=dict(text=_esc(title), x=0.01, font=dict(size=14)), showlegend=False,
-        xaxis=dict(range=list(land.x_range), showgrid=False, constrain="domain"),
-        yaxis=dict(range=list(land.y_range), showgrid=False, scaleanchor="x", scaleratio=1,
-                   constrain="domain"),
-        updatemenus=[dict(type="buttons", direction="right", x=0, y=-0.08, xanchor="left",
-                          yanchor="top", buttons=[
-                              dict(label="▶ Play", method="animate", args=[None, play]),
-                              dict(label="❚❚ Pause", method="animate", args=[[None], jump])])],
-        sliders=[dict(x=0.2, len=0.8, y=-0.06, yanchor="top", currentvalue=dict(
-            prefix="step ", font=dict(size=12)), steps=[
-                dict(label=str(k), method="animate", args=[[str(k)], jump]) for k in steps])],
     )
     return fig

@@ -32,12 +32,12 @@ from optviz.analysis.metrics import METRICS, score
 from optviz.analysis.summary import summary_rows
 from optviz.analysis.sweep import _apply
 from optviz.analysis.tune import _dimension
+from optviz.figures.cloud import cloud_payload
 from optviz.figures.compare import (
     CLICK_LAYER,
     Curve,
     SeedBand,
     basin_figure,
-    cloud_figure,
     phase_figure,
     seed_loss_figure,
     seed_path_figure,
@@ -49,6 +49,7 @@ from optviz.scene import MAX_SEED, Scenario
 from optviz.ui import cache, state
 from optviz.ui.controls import forget
 from optviz.ui.model import format_number
+from optviz.ui.player import race_player
 from optviz.ui.style import md_escape
 
 PREFIX = "optviz.compare"
@@ -730,7 +731,8 @@ def basins_view(scene: Scenario) -> None:
 
 @st.fragment
 def cloud_view(scene: Scenario) -> None:
-    """A start-cloud race: up to 10,000 random starts of one run, animated as a cloud."""
+    """A start-cloud race: up to 10,000 random starts of one run, a cloud the race player
+    moves frame by frame (:data:`CLOUD_FRAMES` frames evenly over the steps)."""
     st.markdown("**Start cloud**")
     labels = _labels(scene)
     k_run = _widget("cloud.run", 0)
@@ -752,11 +754,46 @@ def cloud_view(scene: Scenario) -> None:
         return
     r = scene.runs[run]
     land = cache.landscape(cache.surface_key(scene), scene)
-    fig = cloud_figure(land, result["xy"], result["steps"], r.color, r.display_label())
-    st.plotly_chart(fig, key=f"{PREFIX}.cloud.chart", theme=None, config=CONFIG,
-                    width="stretch")
+    race = _race_shown(scene)
+    payload = _cloud_player_payload(key, r.color, r.display_label(),
+                                    race["base_token"] if race else None, result, land, race)
+    _cloud_player(payload)
     st.caption(f"{n:,} starts drawn uniformly over the window (seed {scene.seed}); "
                f"{result['diverged']:,} diverged and vanish.")
+
+
+def _race_shown(scene: Scenario) -> dict | None:
+    """The race payload on screen when it draws the same landscape as ``scene``: the cloud
+    takes its base, so the page draws both from the one it holds."""
+    shown = st.session_state.get(state.SHOWN)
+    payload = getattr(shown, "payload", None)
+    if (payload is None or payload.get("base") is None
+            or cache.surface_key(shown.scene) != cache.surface_key(scene)):
+        return None
+    return payload
+
+
+@_memo(2)
+def _cloud_player_payload(key: tuple, color: str, label: str, base_token: str | None,
+                          _result: dict, _land: Any, _race: dict | None) -> dict:
+    """The race player's payload in cloud mode (:func:`optviz.figures.cloud.cloud_payload`)
+    for the cloud ``key``, with the race's base when there is one (``base_token``)."""
+    return cloud_payload(_land, _result["xy"], _result["steps"], color, label, race=_race)
+
+
+def _cloud_player(payload: dict) -> None:
+    """The start cloud in the race player; its base goes to the page only when the page does
+    not hold it yet (as the race's does, :func:`optviz.ui.results.race`)."""
+    from optviz.ui.results import SENT_BASES
+
+    payload = dict(payload)
+    sent = st.session_state.setdefault(SENT_BASES, set())
+    if payload["base_token"] in sent:
+        payload["base"] = None
+    else:
+        sent.add(payload["base_token"])
+    race_player(payload, key=f"{PREFIX}.cloud.player",
+                on_need_base=lambda: st.session_state.pop(SENT_BASES, None))
 
 
 @st.fragment

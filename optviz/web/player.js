@@ -19,6 +19,12 @@
  *
  * The "3D" button shows base.surface3d as a Plotly surface with the paths (z = f) and heads on
  * it, driven by the same loop (LOSS_MS apart while playing, at once on a seek).
+ *
+ * Start-cloud mode: a payload with `cloud` (optviz/figures/cloud.py cloud_payload, no tracks)
+ * draws one scattergl marker trace of up to 10,000 particles, restyled per frame by the same
+ * loop; payload.steps counts frames - 1, so slider, ±1, keys and Play run over frames, and the
+ * readout shows cloud.steps[frame] (root data-frame-step). No loss chart, no 3D view, no start
+ * editing (root data-mode="cloud"; player.css hides those controls under .ovp-cloud).
  */
 (function () {
   "use strict";
@@ -31,6 +37,8 @@
   var LOSS_MS = 100; // while playing, the loss chart is redrawn at most this often
   var STEP_MS = 150; // host.onStep follows the shown step this long after it stops changing
   var THREE_MS = 100; // while playing, the 3D view is redrawn at most this often
+  var CLOUD_MISSING = 65535; // the start cloud's code of a diverged particle
+  var CLOUD_ABOVE_PX = 72; // a start cloud fits the window less this (it sits low on a page)
   /** Glyph colours (distinct from the runs' palette), in legend order. */
   var GLYPH_COLORS = ["#111111", "#e6007e", "#ff8c00", "#00a693", "#6a3d9a", "#b15928",
                       "#1e90ff", "#9acd32", "#8b0000", "#708090"];
@@ -348,6 +356,62 @@
     box.lastChild.style.height = h + "px";
   }
 
+  /* ------------------------------------------------------------------ start cloud */
+
+  /**
+   * payload.cloud (optviz/figures/cloud.py): uint16 codes, frames × particles × (x, y), on a
+   * grid per axis (value = start + code * step; CLOUD_MISSING: diverged) -> per frame a
+   * Float32Array of x and one of y (NaN where diverged), built once per payload.
+   */
+  function prepareCloud(c) {
+    var bin = atob(c.xy.b64);
+    var bytes = new Uint8Array(bin.length);
+    for (var b = 0; b < bin.length; b++) bytes[b] = bin.charCodeAt(b);
+    var view = new DataView(bytes.buffer);
+    var n = c.particles, gx = c.grid[0], gy = c.grid[1];
+    var xs = [], ys = [];
+    for (var j = 0; j < c.frames; j++) {
+      var x = new Float32Array(n), y = new Float32Array(n);
+      for (var i = 0; i < n; i++) {
+        var at = 4 * (j * n + i);
+        var cx = view.getUint16(at, true), cy = view.getUint16(at + 2, true);
+        x[i] = cx === CLOUD_MISSING ? NaN : gx[0] + cx * gx[1];
+        y[i] = cy === CLOUD_MISSING ? NaN : gy[0] + cy * gy[1];
+      }
+      xs.push(x);
+      ys.push(y);
+    }
+    return { meta: c, xs: xs, ys: ys };
+  }
+
+  /**
+   * The race figure's traces in cloud mode: the base's landscape traces, the cloud (one
+   * marker trace at frame k, no hover), the base's "above" traces (minima, saddles), an
+   * empty start trace. Same shape as raceTraces' answer, plus cloudId.
+   */
+  function cloudTraces(payload, cloud, k) {
+    var c = cloud.meta;
+    var below = [], above = [];
+    payload.base.data.forEach(function (tr) {
+      if (tr.name === "colorbar") return;
+      (tr.meta === "above" ? above : below).push(tr);
+    });
+    var data = below.slice();
+    var cloudId = data.length;
+    data.push({
+      type: "scattergl", mode: "markers", x: cloud.xs[k], y: cloud.ys[k],
+      name: escapeLabel(c.label) + " · " + c.particles.toLocaleString("en-US") + " starts",
+      showlegend: true, hoverinfo: "skip", uid: "cloud",
+      marker: { color: c.color, size: c.marker_size, opacity: 0.75 },
+    });
+    data = data.concat(above);
+    var startId = data.length;
+    data.push({ type: "scatter", mode: "markers", x: [], y: [], showlegend: false,
+                hoverinfo: "skip", uid: "starts" });
+    return { data: data, pathIds: [], headIds: [], startId: startId, glyphIds: [],
+             glyphNames: [], cloudId: cloudId };
+  }
+
   /* ------------------------------------------------------------------ DOM */
 
   function el(tag, cls, parent, text) {
@@ -442,6 +506,7 @@
       // the wall time (performance.now() ms) the shown step belongs to: the frame's time
       // while playing, so tests can check steps / s against it whatever the frame rate
       root.dataset.stepAt = String(Math.round((S.stepAt || 0) * 1000) / 1000);
+      if (S.cloud) cloudReadout();
     }
 
     /** Draw step k: ONE restyle of the race's path and head traces, one of the loss chart. */
@@ -470,6 +535,7 @@
 
     /** ONE restyle of the race's path and head traces for step k. */
     function restyleRace(k) {
+      if (S.cloud) return restyleCloud(k);
       var xs = [], ys = [], cds = [], ids = [];
       S.tracks.forEach(function (tr, i) {
         var p = pathAt(tr, k);
@@ -578,7 +644,7 @@
       if (S.above === undefined) {
         S.above = Math.max(0, root.getBoundingClientRect().top + (globalThis.scrollY || 0));
       }
-      var above = S.above;
+      var above = S.cloud ? CLOUD_ABOVE_PX : S.above;
       var cap = Math.max(300, (globalThis.innerHeight || 800) - controls - above);
       var most = parseFloat(root.dataset.maxHeight);
       if (most > 0) cap = Math.min(cap, most);
@@ -631,6 +697,7 @@
       var payload = S.payload;
       S.inspect = payload.inspect || null;
       S.tracks = payload.tracks.map(prepareTrack);
+      loadCloud(payload);
       S.starts = payload.starts.map(function (p) { return [p[0], p[1]]; });
       dom.box.classList.toggle("optviz-classroom", !!payload.classroom);
       S.cb = colorbarSpec(payload);
@@ -662,7 +729,7 @@
     function drawRace() {
       var payload = S.payload;
       var show = wantGlyphs();
-      var race = raceTraces(payload, S.tracks,
+      var race = S.cloud ? cloudTraces(payload, S.cloud, S.step) : raceTraces(payload, S.tracks,
         show ? glyphTraces(S.inspect.glyphs, payload.classroom, S.hidden) : []);
       S.ids = race;
       S.glyphsShown = show;
@@ -678,6 +745,36 @@
       P.react(dom.race, race.data, layout, config);
       placeColorbar(dom.colorbar, dom.race, S.cb);
       root.dataset.glyphs = String(race.glyphIds.length);
+    }
+
+    /* -- start cloud ------------------------------------------------------ */
+
+    /** A new payload: cloud mode on (payload.cloud decoded) or off. In cloud mode the slider,
+     *  ±1, keys and Play run over frames; no loss chart, no 3D view, no start editing
+     *  (player.css hides those controls under .ovp-cloud). */
+    function loadCloud(payload) {
+      S.cloud = payload.cloud ? prepareCloud(payload.cloud) : null;
+      dom.box.classList.toggle("ovp-cloud", !!S.cloud);
+      root.dataset.mode = S.cloud ? "cloud" : "race";
+      if (S.cloud && S.three.on) {
+        S.step = 0;
+        set3d(false);
+      }
+    }
+
+    /** ONE restyle of the cloud's marker trace for frame k. */
+    function restyleCloud(k) {
+      P.restyle(dom.race, { x: [S.cloud.xs[k]], y: [S.cloud.ys[k]] }, [S.ids.cloudId]);
+    }
+
+    /** The readout in cloud mode: the optimizer step of the shown frame, and how many
+     *  particles are still there. data-step stays the frame index (the slider's value). */
+    function cloudReadout() {
+      var c = S.cloud.meta, k = Math.max(0, Math.min(c.frames - 1, S.step));
+      dom.readout.textContent = "step " + c.steps[k] + " / " + c.steps[c.frames - 1] + " · " +
+        c.alive[k].toLocaleString("en-US") + " of " + c.particles.toLocaleString("en-US") +
+        " left";
+      root.dataset.frameStep = String(c.steps[k]);
     }
 
     /* -- 3D view ---------------------------------------------------------- */
@@ -833,7 +930,8 @@
       var sel = dom.speed;
       while (sel.firstChild) sel.removeChild(sel.firstChild);
       S.payload.speeds.forEach(function (v) {
-        var opt = el("option", null, sel, v + "× · " + fmtRate(v * S.payload.base_rate) + " steps/s");
+        var opt = el("option", null, sel, v + "× · " + fmtRate(v * S.payload.base_rate) +
+                     (S.cloud ? " frames/s" : " steps/s"));
         opt.value = String(v);
       });
       if (S.payload.speeds.indexOf(S.speed) < 0) S.speed = 1;
@@ -1024,7 +1122,7 @@
     }
 
     function onDown(ev) {
-      if (typeof host.onStart !== "function") return;
+      if (typeof host.onStart !== "function" || S.cloud) return;
       if (ev.target.closest && ev.target.closest(".modebar, .legend")) return;
       var at = toData(ev);
       if (!at) return;
@@ -1143,7 +1241,8 @@
       S.asked = null;
       S.down = null;
       // always the complete new race at once; speed and loss mode are kept
-      S.payload = Object.assign({}, newPayload, { initial_step: "end" });
+      S.payload = Object.assign({}, newPayload,
+                                { initial_step: newPayload.cloud ? 0 : "end" });
       // a drag in progress survives the paths it caused: the host answers each "move" with a
       // new payload while the mouse is still held; the marker stays under the mouse
       var drag = S.drag, held = drag ? S.starts[drag.index] : null;

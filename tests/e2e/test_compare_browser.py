@@ -43,3 +43,43 @@ def test_clicking_a_sensitivity_point_races_that_learning_rate(page, app_url) ->
         f"() => decodeURIComponent(location.search).includes('{expected}')", timeout=30_000)
     # the sidebar shows it, and the chart stayed on screen (its key does not hold the lr)
     assert page.evaluate(f"() => !!({SENSITIVITY})()")
+
+
+CLOUD = "[data-testid=optviz-player][data-mode=cloud]"
+
+
+def test_start_cloud_plays_in_the_race_player(page, app_url, artifacts) -> None:
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{app_url}/?{urllib.parse.urlencode(QUERY)}")
+    page.wait_for_function(
+        "() => { const r = document.querySelector('[data-testid=optviz-player]');"
+        " return r && r.dataset.token; }", timeout=90_000)
+    page.get_by_text("Compare at scale", exact=False).first.click()
+    page.get_by_role("tab", name="Basins").click()
+    page.get_by_role("button", name="Race the start cloud").click()
+    page.wait_for_selector(f"{CLOUD} .ovp-race .main-svg", timeout=90_000)
+    cloud = page.locator(CLOUD)
+    cloud.scroll_into_view_if_needed()
+    # one cloud trace of the default 1,000 starts, at frame 0 of steps 0..40
+    n = page.evaluate(f"""() => document.querySelector('{CLOUD} .ovp-race').data
+        .filter(t => t.uid === 'cloud').map(t => t.x.length)""")
+    assert n == [1000]
+    assert cloud.get_attribute("data-step") == "0"
+    assert "step 0 / 40" in cloud.locator(".ovp-readout").inner_text()
+    # no Plotly frames anywhere on the page
+    assert page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
+        .every(gd => !gd._transitionData || !gd._transitionData._frames.length)""")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(artifacts / "cloud-app-0.png"))
+    cloud.locator(".ovp-play").click()
+    page.wait_for_function(f"() => +document.querySelector('{CLOUD}').dataset.step >= 8",
+                           timeout=20_000)
+    cloud.locator(".ovp-play").click()
+    page.wait_for_function(f"() => document.querySelector('{CLOUD}').dataset.playing === '0'")
+    j = int(cloud.get_attribute("data-step"))
+    page.wait_for_timeout(300)
+    assert int(cloud.get_attribute("data-step")) == j
+    assert cloud.get_attribute("data-frame-step") == str(j)  # 40 steps: every step a frame
+    page.screenshot(path=str(artifacts / "cloud-app-playing.png"))
+    # the race above is still the race
+    assert page.locator("[data-testid=optviz-player][data-mode=race]").count() == 1
