@@ -63,7 +63,7 @@ def apptest() -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     _, t_first = timed(at.run)
     _, t_again = timed(at.run)
-    sent = max((el.proto.json for el in at.get("bidi_component")), key=len)
+    sent = max((el.proto.bytes for el in at.get("bidi_component")), key=len)
     print("default page through AppTest:")
     print(f"  first run {t_first:5.2f} s (cold caches) | rerun {t_again:5.2f} s (warm)")
     print(f"  race player's data on a rerun (landscape already sent): {len(sent) / 1e3:.1f} kB")

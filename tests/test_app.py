@@ -1,6 +1,6 @@
 """The Streamlit app, driven headless with ``streamlit.testing.v1.AppTest``.
 
-The race player arrives as a ``bidi_component`` element whose ``proto.json`` holds the payload
+The race player arrives as a ``bidi_component`` element whose ``proto.bytes`` hold the payload
 exactly as Streamlit sends it to the browser (its landscape ``base`` only the first time a
 session sees that layout: :func:`race` fills it in from the bases seen before, as the page
 does). Other Plotly charts are elements whose ``proto.spec`` is the figure JSON.
@@ -31,6 +31,7 @@ from optviz.ui.model import (
     log_options,
     torch_call,
 )
+from optviz.ui.player import decode
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 120
@@ -59,15 +60,19 @@ _BASES: dict[str, dict] = {}  # base_token -> base, as the page keeps them
 
 def players(at: AppTest) -> list[Any]:
     return [el for el in at.get("bidi_component")
-            if el.proto.component_name == "optviz.player"
-            and "payload" in json.loads(el.proto.json or "{}")]
+            if el.proto.component_name == "optviz.player" and el.proto.bytes]
+
+
+def sent(el: Any) -> dict:
+    """The payload a player element carries (JSON bytes, ``optviz.ui.player.encode``)."""
+    return decode(el.proto.bytes)
 
 
 def race(at: AppTest) -> dict:
     """The race player's payload, with its landscape ``base`` filled in."""
     found = players(at)
     assert len(found) == 1, "expected exactly one race player"
-    payload = json.loads(found[0].proto.json)["payload"]
+    payload = sent(found[0])
     if payload["base"] is not None:
         _BASES[payload["base_token"]] = payload["base"]
     elif payload["base_token"] not in _BASES:  # sent by a run nobody looked at: send it again
@@ -81,7 +86,7 @@ def race(at: AppTest) -> dict:
 
 def race_bytes(at: AppTest) -> int:
     """Bytes of the race player's data as sent."""
-    return max(len(el.proto.json) for el in players(at))
+    return max(len(el.proto.bytes) for el in players(at))
 
 
 def layout(payload: dict) -> dict:
@@ -153,15 +158,15 @@ def test_default_page_renders_the_race_player() -> None:
 
 def test_the_landscape_is_sent_once_per_session_and_layout() -> None:
     at = run_app()
-    first = json.loads(players(at)[0].proto.json)["payload"]
+    first = sent(players(at)[0])
     assert first["base"] is not None
     at.sidebar.select_slider(key="g0.e3.adam.lr").set_value(0.1).run()
     ok(at)
-    second = json.loads(players(at)[0].proto.json)["payload"]
+    second = sent(players(at)[0])
     assert second["base"] is None and second["base_token"] == first["base_token"]
     assert second["token"] != first["token"]
     at.sidebar.selectbox(key="g0.surface").set_value("beale").run()
-    third = json.loads(players(at)[0].proto.json)["payload"]
+    third = sent(players(at)[0])
     assert third["base"] is not None and third["base_token"] != first["base_token"]
 
 

@@ -33,6 +33,7 @@ from optviz.figures.compare import (
 )
 from optviz.scene import DEFAULT_SCENARIO
 from optviz.ui import cache, compare
+from optviz.ui.player import decode
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 SHORT = {"surface": "rosenbrock", "start": "-1.5,2", "steps": "20", "seed": "0",
@@ -320,10 +321,9 @@ def test_basin_map_button_draws_the_picture_and_bad_tolerance_errs() -> None:
 
 def _players(at: AppTest) -> dict[str, dict]:
     """Race-player payloads by the element id (which holds the key)."""
-    return {el.proto.id: json.loads(el.proto.json)["payload"]
+    return {el.proto.id: decode(el.proto.bytes)
             for el in at.get("bidi_component")
-            if el.proto.component_name == "optviz.player"
-            and "payload" in json.loads(el.proto.json or "{}")}
+            if el.proto.component_name == "optviz.player" and el.proto.bytes}
 
 
 def test_start_cloud_button_races_the_cloud_in_the_player() -> None:

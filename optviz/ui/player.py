@@ -9,6 +9,7 @@ component's ``start`` trigger value: ``{"action": "set" | "add" | "move" | "remo
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +18,7 @@ import streamlit as st
 
 from optviz.figures.data import decimals_for
 from optviz.scene import MAX_STARTS
+from optviz.ui import lru
 from optviz.ui.model import Model
 from optviz.web.vendor import ensure_plotly_js
 
@@ -47,6 +49,37 @@ def _nothing() -> None:
     return None
 
 
+#: The player's data as sent, by (payload token, landscape included): at most 32 MB, an hour
+#: each, out of reach of a client's ``clear_cache``.
+ENCODED = lru.ByteLRU(max_bytes=32 * 2**20, ttl=3600.0, max_item_bytes=16 * 2**20)
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    """The player's data, ``{"payload": …, "inspect": …}``, as UTF-8 JSON bytes.
+
+    Bytes go to the page as they are. A dict would be walked by Streamlit's mixed-data
+    serializer and JSON-encoded twice on every rerun (0.3–0.5 s for a 1 MB payload on these
+    machines); the payload part here is encoded once per race (``token``, which hashes all of
+    it) and kept in :data:`ENCODED`; only the step inspector's small part is encoded per run.
+    """
+    body = {k: v for k, v in payload.items() if k != "inspect"}
+    key = (payload["token"], body.get("base") is not None)
+    data = ENCODED.get(key)
+    if data is None:
+        data = json.dumps(body, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        ENCODED.put(key, data, size=len(data))
+    inspect = json.dumps(payload.get("inspect"), separators=(",", ":")).encode("utf-8")
+    return b'{"payload":' + data + b',"inspect":' + inspect + b"}"
+
+
+def decode(data: bytes | str) -> dict[str, Any]:
+    """The payload of :func:`encode`'s bytes, its ``inspect`` back in place (tests, benches)."""
+    got = json.loads(data)
+    payload = got["payload"]
+    payload["inspect"] = got.get("inspect")
+    return payload
+
+
 def race_player(payload: dict[str, Any], *, key: str,
                 on_start: Callable[[], None] | None = None,
                 on_need_base: Callable[[], None] | None = None,
@@ -55,7 +88,7 @@ def race_player(payload: dict[str, Any], *, key: str,
     shift-clicks or drags a start point (read the event with :func:`start_event`);
     ``on_need_base`` when the page asks for a landscape it does not hold; ``on_inspect_step``
     when, with the step inspector on, the player shows another step (``{"track", "step"}``)."""
-    return _component()(data={"payload": payload}, key=key, height="content",
+    return _component()(data=encode(payload), key=key, height="content",
                         on_start_change=on_start or _nothing,
                         on_need_base_change=on_need_base or _nothing,
                         on_inspect_step_change=on_inspect_step or _nothing)

@@ -90,8 +90,18 @@ function askForShownStep(player, payload, send) {
   }
 }
 
+/** The component's data: the player's arrives as UTF-8 JSON bytes, {payload, inspect}
+ *  (optviz/ui/player.py encodes it once per race); the preload instance's as an object. */
+function readData(data) {
+  if (!(data instanceof ArrayBuffer || ArrayBuffer.isView(data))) return data;
+  const got = JSON.parse(new TextDecoder().decode(data));
+  if (got && got.payload) got.payload.inspect = got.inspect === undefined ? null : got.inspect;
+  return got;
+}
+
 export default function (component) {
-  const { data, parentElement, setTriggerValue } = component;
+  const { parentElement, setTriggerValue } = component;
+  const data = readData(component.data);
   if (data && data.preload) {  // mounted at the top of the page: start the downloads early
     loadStyle("player.css");
     loadPlayer().catch(() => {});  // the real instance reports a failure
