@@ -314,49 +314,29 @@ def pooled_app(tmp_path):
         print((tmp_path / "app.log").read_text()[-2000:])
 
 
-async def _session(base: str, query: dict[str, str], timeout: float,
-                   clear_cache: bool = False) -> dict:
-    """One websocket session (as bench/load.py's, keeping the progress texts it was shown);
-    ``clear_cache``: first send the ``clear_cache`` message (the menu's "Clear cache")."""
-    import urllib.parse
+def load_bench():
+    """bench/load.py as a module, as tests/test_deploy.py loads it (bench/ is not put on
+    sys.path: its app.py would shadow the app's)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
 
-    import websockets
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    name = "optviz_bench_load"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = Path(__file__).resolve().parents[1] / "bench" / "load.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
-    out: dict = {"race": False, "progress": [], "errors": [], "end": None}
-    qs = urllib.parse.urlencode(query)
-    async with asyncio.timeout(timeout):
-        async with websockets.connect(base.replace("http://", "ws://") + "/_stcore/stream",
-                                      subprotocols=["streamlit"], max_size=None,
-                                      additional_headers={"Origin": base}) as ws:
-            if clear_cache:
-                clear = BackMsg()
-                clear.clear_cache = True
-                await ws.send(clear.SerializeToString())
-            msg = BackMsg()
-            msg.rerun_script.query_string = qs
-            msg.rerun_script.page_script_hash = ""
-            await ws.send(msg.SerializeToString())
-            while True:
-                fm = ForwardMsg()
-                fm.ParseFromString(await ws.recv())
-                kind = fm.WhichOneof("type")
-                if kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
-                    el = fm.delta.new_element
-                    what = el.WhichOneof("type")
-                    if what == "progress":
-                        out["progress"].append(el.progress.text)
-                    elif what == "alert" and el.alert.format == el.alert.ERROR:
-                        out["errors"].append(el.alert.body)
-                    elif what == "exception":
-                        out["errors"].append(el.exception.message)
-                    elif what in ("plotly_chart", "bidi_component") and getattr(
-                            el, what).id.endswith("-race"):
-                        out["race"] = True
-                elif kind == "script_finished":
-                    out["end"] = time.monotonic()
-                    return out
+
+def _session(base: str, query: dict[str, str], timeout: float, clear_cache: bool = False):
+    """One websocket session of the load bench (its ``Result``: race, progress texts shown,
+    error elements, when the run ended); ``clear_cache``: first send the ``clear_cache``
+    message (the menu's "Clear cache")."""
+    return load_bench().ws_session(base, query, timeout, clear_cache=clear_cache)
 
 
 def test_app_light_session_finishes_before_a_heavy_one(pooled_app):
@@ -368,19 +348,19 @@ def test_app_light_session_finishes_before_a_heavy_one(pooled_app):
         return await asyncio.gather(later(HEAVY, 0.0), later(LIGHT, 1.5))
 
     heavy, light = _run(both())
-    print("light:", light, "\nheavy:", {k: v for k, v in heavy.items() if k != "progress"},
-          heavy["progress"][:3], heavy["progress"][-3:])
-    assert not light["errors"] and light["race"], light
-    assert light["end"] < heavy["end"]
+    print("light:", light, "\nheavy:", heavy.race_s, heavy.end, heavy.errors,
+          heavy.progress[:3], heavy.progress[-3:])
+    assert not light.errors and light.race_s is not None, light
+    assert light.end < heavy.end
     # the heavy scene showed its progress while it computed in its worker (and finished there,
     # or said it was too heavy)
     assert any(t.startswith("Running the optimizers") and t != "Running the optimizers… 0%"
-               for t in heavy["progress"]), heavy["progress"]
-    assert heavy["race"] or any("too long" in e for e in heavy["errors"]), heavy["errors"]
+               for t in heavy.progress), heavy.progress
+    assert heavy.race_s is not None or any("too long" in e for e in heavy.errors), heavy.errors
     # Any client may send clear_cache: the light scene stays cached (no simulation this time).
     again = _run(_session(pooled_app, LIGHT, timeout=240, clear_cache=True))
-    assert again["race"] and not again["errors"], again
-    assert again["progress"] == [], again["progress"]
+    assert again.race_s is not None and not again.errors, again
+    assert again.progress == [], again.progress
 
 
 def test_job_callbacks_run_without_the_pool_lock(pool2):
