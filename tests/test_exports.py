@@ -309,8 +309,8 @@ def test_an_oversized_export_is_decimated_to_its_budget_when_built(scene, traj):
     assert {r["every"] for r in rows} == {str(p.every)}
     assert file_name(scene, "csv", p.suffix()) == f"optviz-rosenbrock-every{p.every}.csv"
     # an HTML page over a (tiny) budget is refused with its size; a bad plan is refused
-    html = plan("html", scene, traj, max_bytes=1_000_000)
-    assert html.refused and "over the 1.0 MB limit" in html.refused
+    html = plan("html", scene, traj, max_bytes=2_000_000)
+    assert html.refused and "over the 2.0 MB limit" in html.refused
     with pytest.raises(ExportRefused, match="HTML page would be about"):
         build("html", scene, traj, html)
     with pytest.raises(ValueError, match="plan is for"):
@@ -332,6 +332,45 @@ def test_building_an_export_stops_at_its_time_limit(scene, traj):
     with pytest.raises(ExportTimeout, match="building the GIF took more than"):
         build("gif", scene, traj, time_limit=1e-9, width=640, duration=1)
     assert build("json", scene, traj, time_limit=60) == export("json", scene, traj)
+
+
+def _exports_page():
+    """A page with only the exports of a 60-step default scene (``AppTest.from_function``)."""
+    from dataclasses import replace
+
+    from optviz.scene import DEFAULT_SCENARIO
+    from optviz.ui import share
+    from optviz.views import simulate_scenario
+
+    scene = replace(DEFAULT_SCENARIO, steps=60).validated()
+    share.exports(scene, simulate_scenario(scene))
+
+
+def test_the_page_offers_a_decimated_csv_and_refused_pictures_with_their_reasons(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from optviz.exports import budget
+
+    monkeypatch.setattr(budget, "MAX_EXPORT_BYTES", 20_000)  # the 60-step CSV is ~30 kB
+    monkeypatch.setattr(budget, "MAX_DRAWN_POINTS", 100)
+    at = AppTest.from_function(_exports_page, default_timeout=60).run()
+    assert not at.exception, at.exception
+    labels = {b.proto.label for b in at.get("download_button")}
+    assert any(label.startswith("CSV · every ") for label in labels), labels
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("The CSV keeps every") and "over the 20 kB limit" in c
+               for c in captions), captions
+    assert any(c.startswith("Pictures (PNG, GIF, MP4) are drawn for at most 100") and
+               "244" in c for c in captions), captions  # 4 runs × 61 steps
+    assert at.button(key="dl.png").disabled
+    assert "render.gif" not in [b.key for b in at.button]  # refused: no render button
+    # within the budgets: every file whole, nothing said
+    monkeypatch.setattr(budget, "MAX_EXPORT_BYTES", 25_000_000)
+    monkeypatch.setattr(budget, "MAX_DRAWN_POINTS", 150_000)
+    at = AppTest.from_function(_exports_page, default_timeout=60).run()
+    assert not at.exception and not at.caption
+    assert {"HTML", "PNG", "CSV", "JSON"} <= {b.proto.label for b in at.get("download_button")}
+    assert "render.gif" in [b.key for b in at.button]
 
 
 # ----------------------------------------------------------------------------- pictures

@@ -227,6 +227,27 @@ def test_simulation_runs_in_a_worker_with_progress_and_timeout(pool2):
 # --- the app's caches ----------------------------------------------------------------------
 
 
+def test_an_export_is_built_in_a_worker_under_its_time_limit(pool2):
+    """The app's downloads are pool jobs (optviz/ui/downloads.py): the same bytes as built
+    here, and a build past its time limit stops with ExportTimeout."""
+    from dataclasses import replace
+
+    from optviz.exports import export
+    from optviz.exports.budget import ExportTimeout, export_job, plan
+    from optviz.scene import DEFAULT_SCENARIO
+    from optviz.views import simulate_scenario
+
+    scene = replace(DEFAULT_SCENARIO, steps=30).validated()
+    traj = simulate_scenario(scene)
+    job = pool2.submit("A", export_job, "csv", scene, traj, plan("csv", scene, traj), 20.0,
+                       slot="export.csv")
+    assert job.result(timeout=120) == export("csv", scene, traj)
+    job = pool2.submit("A", export_job, "gif", scene, traj, plan("gif", scene, traj), 1e-9,
+                       640, 1, slot="export.gif")
+    with pytest.raises(ExportTimeout, match="building the GIF took more than"):
+        job.result(timeout=120)
+
+
 def test_byte_lru_bounds_bytes_age_and_item_size(monkeypatch):
     import numpy as np
 

@@ -77,7 +77,7 @@ class Plan:
     ``every``: 1 for every step, k for every k-th step and the last (CSV and JSON only);
     ``size``: the estimated bytes of the file offered (``None`` where not estimated: PNG, GIF
     and MP4, whose size the picture sets); ``full_size``: the whole file's estimate;
-    ``refused``: why it is not offered (``None``: it is).
+    ``refused``: why it is not offered (``None``: it is); ``limit``: the byte budget.
     """
 
     fmt: str
@@ -85,6 +85,7 @@ class Plan:
     size: int | None = None
     full_size: int | None = None
     refused: str | None = None
+    limit: int = MAX_EXPORT_BYTES  # the byte budget it was planned for
 
     @property
     def decimated(self) -> bool:
@@ -101,14 +102,18 @@ class Plan:
         if self.decimated:
             return (f"The {self.fmt.upper()} keeps every {_ordinal(self.every)} step and the "
                     f"last ({_mb(self.size)}): with every step it would be about "
-                    f"{_mb(self.full_size)}, over the {_mb(MAX_EXPORT_BYTES)} limit for a "
+                    f"{_mb(self.full_size)}, over the {_mb(self.limit)} limit for a "
                     f"download. For every step, use {REDUCE}, or `python -m optviz run` on "
                     "your own machine.")
         return None
 
 
 def _mb(n: int | None) -> str:
-    return "?" if n is None else f"{n / 1e6:.1f} MB" if n < 10e6 else f"{n / 1e6:.0f} MB"
+    if n is None:
+        return "?"
+    if n < 1e6:
+        return f"{n / 1e3:.0f} kB"
+    return f"{n / 1e6:.1f} MB" if n < 10e6 else f"{n / 1e6:.0f} MB"
 
 
 def _ordinal(k: int) -> str:
@@ -136,9 +141,13 @@ _SIZES: dict[str, Callable[[Scenario, Trajectories, int], int]] = {
     "csv": csv_size, "json": json_size}
 
 
-def plan(fmt: str, scenario: Scenario, traj: Trajectories, *,
-         max_bytes: int = MAX_EXPORT_BYTES, max_points: int = MAX_DRAWN_POINTS) -> Plan:
-    """How ``fmt`` (a key of :data:`optviz.exports.FORMATS`) is offered for this scene."""
+def plan(fmt: str, scenario: Scenario, traj: Trajectories, *, max_bytes: int | None = None,
+         max_points: int | None = None) -> Plan:
+    """How ``fmt`` (a key of :data:`optviz.exports.FORMATS`) is offered for this scene, within
+    ``max_bytes`` (default :data:`~optviz.limits.MAX_EXPORT_BYTES`) and ``max_points``
+    (default :data:`~optviz.limits.MAX_DRAWN_POINTS`)."""
+    max_bytes = MAX_EXPORT_BYTES if max_bytes is None else max_bytes
+    max_points = MAX_DRAWN_POINTS if max_points is None else max_points
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
     matched(scenario, traj)
@@ -146,28 +155,29 @@ def plan(fmt: str, scenario: Scenario, traj: Trajectories, *,
         size = _SIZES[fmt]
         full = size(scenario, traj, 1)
         if full * MARGIN <= max_bytes:
-            return Plan(fmt, 1, full, full)
+            return Plan(fmt, 1, full, full, limit=max_bytes)
         every = max(2, math.ceil(full * MARGIN / max_bytes))
         for _ in range(64):  # the estimate shrinks about as 1/k; a few more k at most
             estimate = size(scenario, traj, every)
             if estimate * MARGIN <= max_bytes or every > traj.steps:
-                return Plan(fmt, every, estimate, full)
+                return Plan(fmt, every, estimate, full, limit=max_bytes)
             every += max(1, every // 20)
-        return Plan(fmt, every, size(scenario, traj, every), full)  # pragma: no cover
+        return Plan(fmt, every, size(scenario, traj, every), full,  # pragma: no cover
+                    limit=max_bytes)
     if fmt == "html":
         full = html_size(traj)
         if full <= max_bytes:
-            return Plan(fmt, 1, full, full)
-        return Plan(fmt, 1, None, full, refused=(
+            return Plan(fmt, 1, full, full, limit=max_bytes)
+        return Plan(fmt, 1, None, full, limit=max_bytes, refused=(
             f"The HTML page would be about {_mb(full)}, over the {_mb(max_bytes)} limit for a "
             f"download: use {REDUCE}."))
     points = drawn_points(traj)
     if points > max_points:
-        return Plan(fmt, refused=(
+        return Plan(fmt, limit=max_bytes, refused=(
             f"Pictures (PNG, GIF, MP4) are drawn for at most {max_points:,} path points "
             f"(runs × starts × steps); this scene has {points:,}: use {REDUCE} (the race "
             "above and the HTML export show them all)."))
-    return Plan(fmt)
+    return Plan(fmt, limit=max_bytes)
 
 
 def _ticker(fmt: str, progress: Callable[[float], None] | None,
