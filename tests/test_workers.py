@@ -248,6 +248,30 @@ def test_an_export_is_built_in_a_worker_under_its_time_limit(pool2):
         job.result(timeout=120)
 
 
+def test_the_apps_download_waits_for_its_pool_job_with_progress(pool2, monkeypatch):
+    """optviz.ui.downloads.make under a real server: submitted to the pool in the session's
+    export slot, its queue position or progress reported, the file's bytes returned."""
+    from dataclasses import replace
+
+    from optviz.exports import export
+    from optviz.exports.budget import plan
+    from optviz.scene import DEFAULT_SCENARIO
+    from optviz.ui import cache, downloads
+    from optviz.views import simulate_scenario
+
+    monkeypatch.setattr(cache, "_pool", lambda: pool2)
+    scene = replace(DEFAULT_SCENARIO, steps=30).validated()
+    traj = simulate_scenario(scene)
+    blockers = [pool2.submit("B", nap, 0.5), pool2.submit("C", nap, 0.5)]  # both workers busy
+    texts: list[str] = []
+    data = downloads.make("json", scene, traj, plan("json", scene, traj), "A",
+                          lambda fraction, text: texts.append(text))
+    assert data == export("json", scene, traj)
+    assert texts and texts[0].startswith("Waiting for a free worker"), texts
+    for job in blockers:
+        job.result(timeout=30)
+
+
 def test_byte_lru_bounds_bytes_age_and_item_size(monkeypatch):
     import numpy as np
 
