@@ -96,7 +96,10 @@ def scene_query(name: str, index: int, distinct: bool) -> dict[str, str]:
 class Result:
     race_s: float | None = None  # request -> the race element arrived
     done_s: float | None = None  # request -> the app's run finished
-    error: str | None = None
+    error: str | None = None  # the last error or exception element, or why the session failed
+    end: float | None = None  # time.monotonic() when the app's run finished
+    progress: list[str] = field(default_factory=list)  # the progress texts shown, in order
+    errors: list[str] = field(default_factory=list)  # every error and exception element
 
 
 class Jar:
@@ -123,10 +126,12 @@ class Jar:
 
 async def ws_session(base: str, query: dict[str, str], timeout: float,
                      then: Callable[[str, Jar], Awaitable[None]] | None = None,
-                     agent: str = "optviz-load") -> Result:
+                     agent: str = "optviz-load", clear_cache: bool = False) -> Result:
     """Open the page's link as a browser does (HTML, health, websocket), ask for the app's run
     with the query string and read the stream until the run finishes; ``then(session id,
-    cookies)`` runs after that, while the session's socket is still open."""
+    cookies)`` runs after that, while the session's socket is still open. ``clear_cache``:
+    first send Streamlit's ``clear_cache`` message (the menu's "Clear cache"), as any client
+    may."""
     import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -146,6 +151,10 @@ async def ws_session(base: str, query: dict[str, str], timeout: float,
                     additional_headers={"Cookie": jar.header(), "Origin": base},
                     max_size=None, open_timeout=timeout, user_agent_header=agent) as ws:
                 session_id = ""
+                if clear_cache:
+                    clear = BackMsg()
+                    clear.clear_cache = True
+                    await ws.send(clear.SerializeToString())
                 msg = BackMsg()
                 msg.rerun_script.query_string = qs
                 msg.rerun_script.page_script_hash = ""
@@ -159,15 +168,20 @@ async def ws_session(base: str, query: dict[str, str], timeout: float,
                     elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
                         element = fm.delta.new_element
                         what = element.WhichOneof("type")
-                        if what == "exception":
+                        if what == "progress":
+                            result.progress.append(element.progress.text)
+                        elif what == "exception":
+                            result.errors.append(element.exception.message)
                             result.error = f"exception: {element.exception.message[:120]}"
                         elif what == "alert" and element.alert.format == element.alert.ERROR:
+                            result.errors.append(element.alert.body)
                             result.error = f"error: {element.alert.body[:120]}"
                         elif (result.race_s is None and what in ("plotly_chart", "bidi_component")
                               and getattr(element, what).id.endswith("-race")):
                             result.race_s = time.perf_counter() - t0
                     elif kind == "script_finished":
                         result.done_s = time.perf_counter() - t0
+                        result.end = time.monotonic()
                         break
                 if then is not None:
                     await then(session_id, jar)

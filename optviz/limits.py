@@ -36,3 +36,18 @@ MAX_QUERY_CHARS = 16_384  # a whole URL query (keys + values): a longer one is r
 MAX_VALUE_CHARS = 2_048  # one query value (the formula also has its own length limit)
 MAX_JSON_CHARS = 65_536  # a scene document
 MAX_NUMBER_CHARS = 40  # a number written as text
+
+# ---- exports (what the app offers for download; the CLI writes whatever it is asked for)
+#: The largest file the app builds for a download, in bytes, estimated before it is built
+#: (``optviz.exports.budget``): a CSV or JSON that would be larger keeps every k-th step, the
+#: smallest k that fits (stated in the file, its name and the page); an HTML page over it is
+#: refused. 25 MB: a spreadsheet or pandas opens it in seconds, and the server builds it in a
+#: few seconds of one worker (the largest allowed scene's full CSV is ~160 MB, 27-50 s here).
+MAX_EXPORT_BYTES = 25_000_000
+#: Path points (runs × starts × recorded steps) the app draws into a PNG, GIF or MP4: Pillow
+#: draws ~25-60 µs per point here (one joint per point), so the largest allowed scene
+#: (640,128 points) took 23-40 s for a PNG and 46 s for a GIF; above this the pictures are
+#: refused with what to reduce (the race and the HTML export still show every point).
+MAX_DRAWN_POINTS = 150_000
+#: Seconds of compute one export may take (the simulation's own limit in the app, 20 s).
+EXPORT_TIME_LIMIT = 20.0

@@ -41,14 +41,24 @@ from optviz.exports import (
     trajectories_csv,
     trajectories_json,
 )
-from optviz.exports.tables import CSV_COLUMNS
+from optviz.exports.budget import (
+    MARGIN,
+    ExportRefused,
+    ExportTimeout,
+    build,
+    drawn_points,
+    html_size,
+    plan,
+)
+from optviz.exports.tables import CSV_COLUMNS, csv_size, json_size
 from optviz.exports.torch_expr import CONST_HELPER, TORCH_FUNCTIONS, torch_source
 from optviz.figures import Landscape, Track, landscape_image
 from optviz.formula import FUNCTIONS, compile_formula
+from optviz.limits import MAX_EXPORT_BYTES, MAX_RUNS, MAX_SCENE_STEPS, MAX_STARTS
 from optviz.optimizers import diag_newton as diag_newton_kernel
 from optviz.optimizers import get_variant, list_optimizers
 from optviz.render import FrameRenderer, LegendEntry, _swatch_width, plan_layout
-from optviz.runner import simulate
+from optviz.runner import Trajectories, simulate
 from optviz.scene import DEFAULT_SCENARIO, PALETTE, RunConfig, Scenario
 from optviz.views import simulate_scenario
 
@@ -119,6 +129,8 @@ def test_csv_holds_every_row_exactly(scene, traj):
         assert row["optimizer"] == scene.runs[r].optimizer
         assert row["label"] == scene.runs[r].display_label()
         assert json.loads(row["hyperparameters"]) == scene.runs[r].to_dict()["hparams"]
+        assert json.loads(row["extras"]) == {}  # no schedule, no clipping
+        assert row["every"] == "1"
         assert (float(row["start_x"]), float(row["start_y"])) == scene.starts[s]
 
 
@@ -164,17 +176,201 @@ def test_scene_json_reads_back(diverging):
 
 
 def test_export_dispatch_and_names(scene, traj):
-    calls: list[float] = []
     for fmt in ("csv", "json", "png"):
+        calls: list[float] = []
         data = export(fmt, scene, traj, calls.append)
         assert isinstance(data, bytes) and data
-    assert calls == [1.0, 1.0, 1.0]
+        assert calls[-1] == 1.0 and calls == sorted(calls), (fmt, calls)
+        # CSV and JSON report each track (a time limit can stop them between tracks)
+        assert len(calls) == (1 if fmt == "png" else len(scene.runs) * len(scene.starts) + 1)
     assert export("csv", scene, traj).decode() == trajectories_csv(scene, traj)
     with pytest.raises(ValueError, match="unknown export format"):
         export("bmp", scene, traj)
     assert set(FORMATS) == {"html", "gif", "mp4", "png", "csv", "json"}
     assert file_name(scene, "gif") == "optviz-rosenbrock.gif"
     assert file_name(scene, "py", "-run2") == "optviz-rosenbrock-run2.py"
+
+
+# ----------------------------------------------------------------------------- budgets
+
+
+def _extras_scene() -> Scenario:
+    """Run 2 has a schedule whose T_max follows the run, and clipping by norm and value."""
+    runs = (RunConfig.make("sgd"),
+            RunConfig.make("adam", {"lr": 0.05}, slot=1, steps=40, extras={
+                "schedule": {"name": "CosineAnnealingLR"}, "clip_norm": 1.0,
+                "clip_value": 5.0}))
+    return Scenario(surface="rosenbrock", runs=runs, starts=((-1.5, 2.0), (0.5, -0.5)),
+                    steps=40).validated()
+
+
+def test_csv_and_json_record_each_runs_schedule_and_clipping():
+    scene = _extras_scene()
+    traj = simulate_scenario(scene)
+    want = {"schedule": {"name": "CosineAnnealingLR", "T_max": 40, "eta_min": 0.0},
+            "clip_norm": 1.0, "clip_value": 5.0}  # T_max resolved: what torch was given
+    rows = _read_csv(trajectories_csv(scene, traj))
+    assert {json.dumps(json.loads(r["extras"]), sort_keys=True) for r in rows if r["run"] == "1"} \
+        == {"{}"}
+    assert all(json.loads(r["extras"]) == want for r in rows if r["run"] == "2")
+    doc = json.loads(trajectories_json(scene, traj))
+    assert [run["extras"] for run in doc["runs"]] == [{}, want]
+    # the scene inside the JSON still reads back with its extras (None: follows the run)
+    assert Scenario.from_json(json.dumps(doc["scene"])) == (scene, [])
+
+
+def test_every_kth_step_is_stated_in_the_file(scene, traj):
+    rows = _read_csv(trajectories_csv(scene, traj, every=7))
+    steps = sorted({int(r["step"]) for r in rows})
+    assert steps == [*range(0, scene.steps + 1, 7), scene.steps]  # and always the last
+    assert {r["every"] for r in rows} == {"7"}
+    for row in rows[::5]:
+        r, s, k = int(row["run"]) - 1, int(row["start"]) - 1, int(row["step"])
+        assert float(row["loss"]) == traj.loss[r, s, k]
+    doc = json.loads(trajectories_json(scene, traj, every=7))
+    assert doc["every"] == 7 and doc["step"] == steps and doc["steps"] == scene.steps
+    track = doc["runs"][0]["tracks"][0]
+    assert track["x"] == [traj.xy[0, 0, k, 0] for k in steps]
+    assert json.loads(trajectories_json(scene, traj))["step"] == list(range(scene.steps + 1))
+    with pytest.raises(ValueError, match="every"):
+        trajectories_csv(scene, traj, every=0)
+
+
+@pytest.mark.parametrize("every", [1, 7])
+def test_size_estimates_are_within_two_per_cent(scene, traj, diverging, diverging_traj, every):
+    for s, t in ((scene, traj), (diverging, diverging_traj), (_big_scene(300), None)):
+        t = _fake_traj(s) if t is None else t
+        for size, make in ((csv_size, trajectories_csv), (json_size, trajectories_json)):
+            real = len(make(s, t, every).encode("utf-8"))
+            assert size(s, t, every) == pytest.approx(real, rel=0.02), (size.__name__, every)
+
+
+def _big_scene(steps: int = MAX_SCENE_STEPS) -> Scenario:
+    """The largest scene the app accepts: MAX_RUNS runs × MAX_STARTS starts × steps."""
+    variants = ["sgd", "momentum", "rmsprop", "adam", "adamw", "nesterov", "adagrad", "nadam"]
+    runs = tuple(RunConfig.make(v, {}, slot=i) for i, v in enumerate(variants[:MAX_RUNS]))
+    starts = tuple((-1.5 + 0.1 * i, 2.0 - 0.1 * i) for i in range(MAX_STARTS))
+    return Scenario(surface="rosenbrock", runs=runs, starts=starts, steps=steps).validated()
+
+
+def _fake_traj(scene: Scenario) -> Trajectories:
+    """Trajectories of the scene's shape with random 17-digit floats: the longest numbers a
+    file can hold (real paths that converge write shorter ones), made in milliseconds."""
+    n_runs, n_starts, n = len(scene.runs), len(scene.starts), scene.steps + 1
+    rng = np.random.default_rng(0)
+    xy = rng.normal(size=(n_runs, n_starts, n, 2))
+    xy[:, :, 0] = np.asarray(scene.starts)
+    return Trajectories(
+        surface=scene.surface, runs=tuple((r.optimizer, r.kwargs()) for r in scene.runs),
+        starts=np.asarray(scene.starts), steps=scene.steps, seed=scene.seed, noise=0.0, xy=xy,
+        loss=rng.lognormal(size=(n_runs, n_starts, n)), grad=rng.normal(size=(n_runs, n_starts,
+                                                                              n, 2)),
+        diverged_at=-np.ones((n_runs, n_starts), dtype=int))
+
+
+def test_the_largest_scenes_exports_stay_within_their_budgets():
+    """By estimate (the full CSV would be ~160 MB): CSV and JSON keep every k-th step to fit
+    25 MB and say so; the HTML page fits whole; pictures are refused, saying what to reduce."""
+    scene = _big_scene()
+    traj = _fake_traj(scene)
+    plans = {fmt: plan(fmt, scene, traj) for fmt in FORMATS}
+    csv_plan, json_plan = plans["csv"], plans["json"]
+    assert csv_plan.full_size > 150e6 and json_plan.full_size > 50e6  # as measured before
+    for p in (csv_plan, json_plan):
+        assert p.refused is None and p.every > 1
+        assert p.size * MARGIN <= MAX_EXPORT_BYTES
+        assert p.size > 0.8 * MAX_EXPORT_BYTES  # not decimated more than it needs
+        # the estimate the plan used is the file's, decimated
+        size = csv_size if p.fmt == "csv" else json_size
+        assert size(scene, traj, p.every) == p.size
+        note = p.note()
+        assert f"every {p.every}" in note and "25 MB limit" in note and "fewer steps" in note
+        assert p.suffix() == f"-every{p.every}"
+    assert csv_plan.every == 7  # 165 MB / 7: 23.6 MB
+    assert plans["html"].refused is None and plans["html"].size <= MAX_EXPORT_BYTES
+    for fmt in ("png", "gif", "mp4"):
+        assert plans[fmt].refused and f"{drawn_points(traj):,}" in plans[fmt].refused
+        assert "fewer steps, starts or runs" in plans[fmt].refused
+        with pytest.raises(ExportRefused, match="at most 150,000 path points"):
+            build(fmt, scene, traj, plans[fmt])
+    # the default scene (4 runs × 300 steps) is offered whole, every format
+    default = DEFAULT_SCENARIO.validated()
+    small = {fmt: plan(fmt, default, _fake_traj(default)) for fmt in FORMATS}
+    assert all(p.refused is None and p.every == 1 and p.note() is None for p in small.values())
+
+
+def test_an_oversized_export_is_decimated_to_its_budget_when_built(scene, traj):
+    whole = len(trajectories_csv(scene, traj).encode())
+    p = plan("csv", scene, traj, max_bytes=whole // 3)
+    assert p.every >= 3 and p.note().startswith(f"The CSV keeps every {p.every}")
+    data = build("csv", scene, traj, p)
+    assert len(data) <= whole // 3
+    rows = _read_csv(data.decode())
+    assert {r["every"] for r in rows} == {str(p.every)}
+    assert file_name(scene, "csv", p.suffix()) == f"optviz-rosenbrock-every{p.every}.csv"
+    # an HTML page over a (tiny) budget is refused with its size; a bad plan is refused
+    html = plan("html", scene, traj, max_bytes=2_000_000)
+    assert html.refused and "over the 2.0 MB limit" in html.refused
+    with pytest.raises(ExportRefused, match="HTML page would be about"):
+        build("html", scene, traj, html)
+    with pytest.raises(ValueError, match="plan is for"):
+        build("json", scene, traj, p)
+
+
+def test_html_size_estimate_bounds_the_page(scene, traj):
+    page = len(export_html(scene, traj).encode())
+    assert page <= html_size(traj) <= page + 1_500_000
+    mid = _big_scene(300)  # 8 × 16 × 301 points: float32 arrays
+    mid_traj = _fake_traj(mid)
+    page = len(export_html(mid, mid_traj).encode())
+    assert page <= html_size(mid_traj) <= page + 1_500_000
+
+
+def test_building_an_export_stops_at_its_time_limit(scene, traj):
+    with pytest.raises(ExportTimeout, match="building the CSV took more than"):
+        build("csv", scene, traj, time_limit=1e-9)
+    with pytest.raises(ExportTimeout, match="building the GIF took more than"):
+        build("gif", scene, traj, time_limit=1e-9, width=640, duration=1)
+    assert build("json", scene, traj, time_limit=60) == export("json", scene, traj)
+
+
+def _exports_page():
+    """A page with only the exports of a 60-step default scene (``AppTest.from_function``)."""
+    from dataclasses import replace
+
+    from optviz.scene import DEFAULT_SCENARIO
+    from optviz.ui import share
+    from optviz.views import simulate_scenario
+
+    scene = replace(DEFAULT_SCENARIO, steps=60).validated()
+    share.exports(scene, simulate_scenario(scene))
+
+
+def test_the_page_offers_a_decimated_csv_and_refused_pictures_with_their_reasons(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from optviz.exports import budget
+
+    monkeypatch.setattr(budget, "MAX_EXPORT_BYTES", 20_000)  # the 60-step CSV is ~30 kB
+    monkeypatch.setattr(budget, "MAX_DRAWN_POINTS", 100)
+    at = AppTest.from_function(_exports_page, default_timeout=60).run()
+    assert not at.exception, at.exception
+    labels = {b.proto.label for b in at.get("download_button")}
+    assert any(label.startswith("CSV · every ") for label in labels), labels
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("The CSV keeps every") and "over the 20 kB limit" in c
+               for c in captions), captions
+    assert any(c.startswith("Pictures (PNG, GIF, MP4) are drawn for at most 100") and
+               "244" in c for c in captions), captions  # 4 runs × 61 steps
+    assert at.button(key="dl.png").disabled
+    assert "render.gif" not in [b.key for b in at.button]  # refused: no render button
+    # within the budgets: every file whole, nothing said
+    monkeypatch.setattr(budget, "MAX_EXPORT_BYTES", 25_000_000)
+    monkeypatch.setattr(budget, "MAX_DRAWN_POINTS", 150_000)
+    at = AppTest.from_function(_exports_page, default_timeout=60).run()
+    assert not at.exception and not at.caption
+    assert {"HTML", "PNG", "CSV", "JSON"} <= {b.proto.label for b in at.get("download_button")}
+    assert "render.gif" in [b.key for b in at.button]
 
 
 # ----------------------------------------------------------------------------- pictures

@@ -227,6 +227,51 @@ def test_simulation_runs_in_a_worker_with_progress_and_timeout(pool2):
 # --- the app's caches ----------------------------------------------------------------------
 
 
+def test_an_export_is_built_in_a_worker_under_its_time_limit(pool2):
+    """The app's downloads are pool jobs (optviz/ui/downloads.py): the same bytes as built
+    here, and a build past its time limit stops with ExportTimeout."""
+    from dataclasses import replace
+
+    from optviz.exports import export
+    from optviz.exports.budget import ExportTimeout, export_job, plan
+    from optviz.scene import DEFAULT_SCENARIO
+    from optviz.views import simulate_scenario
+
+    scene = replace(DEFAULT_SCENARIO, steps=30).validated()
+    traj = simulate_scenario(scene)
+    job = pool2.submit("A", export_job, "csv", scene, traj, plan("csv", scene, traj), 20.0,
+                       slot="export.csv")
+    assert job.result(timeout=120) == export("csv", scene, traj)
+    job = pool2.submit("A", export_job, "gif", scene, traj, plan("gif", scene, traj), 1e-9,
+                       640, 1, slot="export.gif")
+    with pytest.raises(ExportTimeout, match="building the GIF took more than"):
+        job.result(timeout=120)
+
+
+def test_the_apps_download_waits_for_its_pool_job_with_progress(pool2, monkeypatch):
+    """optviz.ui.downloads.make under a real server: submitted to the pool in the session's
+    export slot, its queue position or progress reported, the file's bytes returned."""
+    from dataclasses import replace
+
+    from optviz.exports import export
+    from optviz.exports.budget import plan
+    from optviz.scene import DEFAULT_SCENARIO
+    from optviz.ui import cache, downloads
+    from optviz.views import simulate_scenario
+
+    monkeypatch.setattr(cache, "_pool", lambda: pool2)
+    scene = replace(DEFAULT_SCENARIO, steps=30).validated()
+    traj = simulate_scenario(scene)
+    blockers = [pool2.submit("B", nap, 0.5), pool2.submit("C", nap, 0.5)]  # both workers busy
+    texts: list[str] = []
+    data = downloads.make("json", scene, traj, plan("json", scene, traj), "A",
+                          lambda fraction, text: texts.append(text))
+    assert data == export("json", scene, traj)
+    assert texts and texts[0].startswith("Waiting for a free worker"), texts
+    for job in blockers:
+        job.result(timeout=30)
+
+
 def test_byte_lru_bounds_bytes_age_and_item_size(monkeypatch):
     import numpy as np
 
@@ -314,49 +359,29 @@ def pooled_app(tmp_path):
         print((tmp_path / "app.log").read_text()[-2000:])
 
 
-async def _session(base: str, query: dict[str, str], timeout: float,
-                   clear_cache: bool = False) -> dict:
-    """One websocket session (as bench/load.py's, keeping the progress texts it was shown);
-    ``clear_cache``: first send the ``clear_cache`` message (the menu's "Clear cache")."""
-    import urllib.parse
+def load_bench():
+    """bench/load.py as a module, as tests/test_deploy.py loads it (bench/ is not put on
+    sys.path: its app.py would shadow the app's)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
 
-    import websockets
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    name = "optviz_bench_load"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = Path(__file__).resolve().parents[1] / "bench" / "load.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
-    out: dict = {"race": False, "progress": [], "errors": [], "end": None}
-    qs = urllib.parse.urlencode(query)
-    async with asyncio.timeout(timeout):
-        async with websockets.connect(base.replace("http://", "ws://") + "/_stcore/stream",
-                                      subprotocols=["streamlit"], max_size=None,
-                                      additional_headers={"Origin": base}) as ws:
-            if clear_cache:
-                clear = BackMsg()
-                clear.clear_cache = True
-                await ws.send(clear.SerializeToString())
-            msg = BackMsg()
-            msg.rerun_script.query_string = qs
-            msg.rerun_script.page_script_hash = ""
-            await ws.send(msg.SerializeToString())
-            while True:
-                fm = ForwardMsg()
-                fm.ParseFromString(await ws.recv())
-                kind = fm.WhichOneof("type")
-                if kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
-                    el = fm.delta.new_element
-                    what = el.WhichOneof("type")
-                    if what == "progress":
-                        out["progress"].append(el.progress.text)
-                    elif what == "alert" and el.alert.format == el.alert.ERROR:
-                        out["errors"].append(el.alert.body)
-                    elif what == "exception":
-                        out["errors"].append(el.exception.message)
-                    elif what in ("plotly_chart", "bidi_component") and getattr(
-                            el, what).id.endswith("-race"):
-                        out["race"] = True
-                elif kind == "script_finished":
-                    out["end"] = time.monotonic()
-                    return out
+
+def _session(base: str, query: dict[str, str], timeout: float, clear_cache: bool = False):
+    """One websocket session of the load bench (its ``Result``: race, progress texts shown,
+    error elements, when the run ended); ``clear_cache``: first send the ``clear_cache``
+    message (the menu's "Clear cache")."""
+    return load_bench().ws_session(base, query, timeout, clear_cache=clear_cache)
 
 
 def test_app_light_session_finishes_before_a_heavy_one(pooled_app):
@@ -368,19 +393,19 @@ def test_app_light_session_finishes_before_a_heavy_one(pooled_app):
         return await asyncio.gather(later(HEAVY, 0.0), later(LIGHT, 1.5))
 
     heavy, light = _run(both())
-    print("light:", light, "\nheavy:", {k: v for k, v in heavy.items() if k != "progress"},
-          heavy["progress"][:3], heavy["progress"][-3:])
-    assert not light["errors"] and light["race"], light
-    assert light["end"] < heavy["end"]
+    print("light:", light, "\nheavy:", heavy.race_s, heavy.end, heavy.errors,
+          heavy.progress[:3], heavy.progress[-3:])
+    assert not light.errors and light.race_s is not None, light
+    assert light.end < heavy.end
     # the heavy scene showed its progress while it computed in its worker (and finished there,
     # or said it was too heavy)
     assert any(t.startswith("Running the optimizers") and t != "Running the optimizers… 0%"
-               for t in heavy["progress"]), heavy["progress"]
-    assert heavy["race"] or any("too long" in e for e in heavy["errors"]), heavy["errors"]
+               for t in heavy.progress), heavy.progress
+    assert heavy.race_s is not None or any("too long" in e for e in heavy.errors), heavy.errors
     # Any client may send clear_cache: the light scene stays cached (no simulation this time).
     again = _run(_session(pooled_app, LIGHT, timeout=240, clear_cache=True))
-    assert again["race"] and not again["errors"], again
-    assert again["progress"] == [], again["progress"]
+    assert again.race_s is not None and not again.errors, again
+    assert again.progress == [], again.progress
 
 
 def test_job_callbacks_run_without_the_pool_lock(pool2):

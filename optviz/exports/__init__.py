@@ -7,14 +7,17 @@ format     function                                         what                
 ``gif``    :func:`render_gif` ``(..., progress) -> bytes``  animation, loops          ~2 s
 ``mp4``    :func:`render_mp4` ``(..., progress) -> bytes``  H.264 (imageio-ffmpeg)    ~3 s
 ``png``    :func:`render_png` ``(scenario, traj) -> bytes`` final frame               <1 s
-``csv``    :func:`trajectories_csv` ``-> str``              one row per run/start/step fast
-``json``   :func:`trajectories_json` ``-> str``             scene + per-track arrays  fast
+``csv``    :func:`trajectories_csv` ``-> str``              one row per run/start/step ~6 MB/s
+``json``   :func:`trajectories_json` ``-> str``             scene + per-track arrays  ~10 MB/s
 =========  ===============================================  ========================  =====
 
 plus :func:`scene_json` (the scene alone, read back by ``Scenario.from_json``) and
 :func:`pytorch_script` (one run as a plain-PyTorch script). :func:`export` dispatches on the
 format name; :data:`FORMATS` says each format's MIME type, whether it is slow and what file name
 suits it (:func:`file_name`).
+
+The app's downloads go through :mod:`optviz.exports.budget`: a byte budget (a CSV or JSON over
+25 MB keeps every k-th step, saying so), a drawing budget for pictures and a time limit.
 """
 
 from __future__ import annotations
@@ -84,14 +87,17 @@ FORMATS: dict[str, ExportFormat] = {
 
 def export(
     fmt: str, scenario: Scenario, traj: Trajectories, progress: Progress | None = None, *,
-    width: int | None = None, duration: float | None = None,
+    width: int | None = None, duration: float | None = None, every: int = 1,
 ) -> bytes:
     """The file of format ``fmt`` (a key of :data:`FORMATS`) as bytes (text in UTF-8).
 
-    ``progress(fraction)`` is called during GIF and MP4 rendering; the others finish at once
-    (it is then called once with 1.0). ``width`` (pixels, 320-1920) sizes GIF, MP4 and PNG
-    pictures and ``duration`` (seconds, 1-60) times GIF and MP4 animations (see
-    :mod:`optviz.exports.media`); other formats ignore them. Raises ``ValueError`` for an
+    ``progress(fraction)`` is called during GIF and MP4 rendering (each frame) and CSV and
+    JSON writing (each track), and with 1.0 at the end; it may raise to stop the export.
+    ``width`` (pixels, 320-1920) sizes GIF, MP4 and PNG pictures and ``duration`` (seconds,
+    1-60) times GIF and MP4 animations (see :mod:`optviz.exports.media`); ``every=k`` keeps
+    every k-th step (and the last) of a CSV or JSON (see :mod:`optviz.exports.tables`); other
+    formats ignore them. The app decides these with :mod:`optviz.exports.budget` (a byte
+    budget, a drawing budget and a time limit). Raises ``ValueError`` for an
     unknown format or a bad width or duration (naming it) and ``RuntimeError`` for MP4
     without its encoder; ``TypeError`` for a wrong argument type.
     """
@@ -109,11 +115,13 @@ def export(
         return render_gif(scenario, traj, progress, width=width, duration=duration)
     if fmt == "mp4":
         return render_mp4(scenario, traj, progress, width=width, duration=duration)
-    makers: dict[str, Callable[[Scenario, Trajectories], str | bytes]] = {
-        "html": export_html, "png": lambda s, t: render_png(s, t, width=width),
-        "csv": trajectories_csv, "json": trajectories_json,
-    }
-    data = makers[fmt](scenario, traj)
+    if fmt in ("csv", "json"):
+        every = whole("every", every, 1, 10**9)
+        maker = trajectories_csv if fmt == "csv" else trajectories_json
+        data: str | bytes = maker(scenario, traj, every, progress)
+    else:
+        data = export_html(scenario, traj) if fmt == "html" else render_png(scenario, traj,
+                                                                             width=width)
     if progress is not None:
         progress(1.0)
     return data.encode("utf-8") if isinstance(data, str) else data

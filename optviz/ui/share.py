@@ -3,7 +3,8 @@
 * Presets (:mod:`optviz.presets`): a select box that loads a teaching scene; its "what to
   watch" sentences show above the figures while that scene is on screen.
 * Exports (:mod:`optviz.exports`): download buttons whose data is a callable, so a file is made
-  only when its button is pressed (never on a rerun). GIF and MP4 take seconds: a "Render"
+  only when its button is pressed (never on a rerun), by a worker of the pool, within a byte
+  budget and a time limit (:mod:`optviz.ui.downloads`). GIF and MP4 take seconds: a "Render"
   button draws them with a progress bar, then a download button offers the result.
 * A scene file (the scene as JSON) downloads, and uploads back through
   :meth:`Scenario.from_json` (bad fields fall back with a warning each).
@@ -11,15 +12,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import streamlit as st
 
-from optviz.exports import FORMATS, export, file_name, mp4_available, pytorch_script, scene_json
+from optviz.exports import FORMATS, file_name, mp4_available, pytorch_script, scene_json
+from optviz.exports.budget import Plan
 from optviz.presets import get_preset, list_presets
 from optviz.runner import Trajectories
 from optviz.scene import Scenario, ScenarioError
-from optviz.ui import state
+from optviz.ui import cache, downloads, state
 from optviz.ui.media_options import media_options
 from optviz.ui.style import md_escape
 
@@ -86,31 +86,29 @@ def scene_upload() -> None:
 # exports
 
 
-def _lazy(fmt: str, scene: Scenario, traj: Trajectories) -> Callable[[], bytes]:
-    return lambda: export(fmt, scene, traj)
-
-
 def exports(scene: Scenario, traj: Trajectories) -> None:
-    """Download buttons (made on click), GIF/MP4 rendering with progress, PyTorch code."""
+    """Download buttons (made on click, within their budgets: :mod:`optviz.ui.downloads`),
+    GIF/MP4 rendering with progress, PyTorch code."""
     st.markdown("##### Export")
+    plans = downloads.plans(scene, traj)
     with st.container(horizontal=True, gap="small"):
         for fmt, label in (("html", "HTML"), ("png", "PNG"), ("csv", "CSV"), ("json", "JSON")):
-            spec = FORMATS[fmt]
-            st.download_button(
-                label, _lazy(fmt, scene, traj), file_name=file_name(scene, spec.ext),
-                mime=spec.mime, key=f"dl.{fmt}", help=spec.label, on_click="ignore",
-                icon=":material/download:")
+            downloads.button(fmt, label, scene, traj, plans[fmt])
         st.download_button(
             "Scene", lambda: scene_json(scene), file_name=file_name(scene, "json", "-scene"),
             mime="application/json", key="dl.scene", on_click="ignore",
             icon=":material/download:",
             help="The scene as JSON: load it back below, or with `python -m optviz`.")
-    media(scene, traj)
+    downloads.notes(plans)
+    media(scene, traj, plans)
     code(scene)
 
 
-def media(scene: Scenario, traj: Trajectories) -> None:
+def media(scene: Scenario, traj: Trajectories, plans: dict[str, Plan] | None = None) -> None:
     """GIF (and MP4 where an encoder is installed): render on request, then download."""
+    plans = downloads.plans(scene, traj) if plans is None else plans
+    if plans["gif"].refused is not None:
+        return  # the note above says why and what to reduce
     formats = ["gif", *(["mp4"] if mp4_available() else [])]
     options = media_options()
     scene_key = (scene.sim_key(), tuple(r.color for r in scene.runs),
@@ -125,7 +123,7 @@ def media(scene: Scenario, traj: Trajectories) -> None:
                 f"Render {fmt.upper()}", key=f"render.{fmt}", icon=":material/movie:",
                 help=f"{spec.label}: takes a few seconds")
             if pressed:
-                data = _render(fmt, scene, traj, options)
+                data = _render(fmt, scene, traj, options, plans[fmt])
                 if data is not None:  # keep only the latest render of each format
                     st.session_state[RENDERED] = {
                         (fmt, scene_key): data,
@@ -138,14 +136,18 @@ def media(scene: Scenario, traj: Trajectories) -> None:
 
 
 def _render(fmt: str, scene: Scenario, traj: Trajectories,
-            options: dict[str, int | float]) -> bytes | None:
-    bar = st.progress(0.0, text=f"Rendering the {fmt.upper()}…")
+            options: dict[str, int | float], the_plan: Plan) -> bytes | None:
+    """Render in the pool (or here without one) under the export time limit, with progress."""
+    text = f"Rendering the {fmt.upper()}…"
+    bar = st.progress(0.0, text=text)
 
-    def progress(fraction: float) -> None:
-        bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"Rendering the {fmt.upper()}…")
+    def progress(fraction: float, _what: str) -> None:
+        bar.progress(min(max(float(fraction), 0.0), 1.0),
+                     text=_what if _what.startswith("Waiting") else text)
 
     try:
-        data = export(fmt, scene, traj, progress, **options)
+        data = downloads.make(fmt, scene, traj, the_plan, cache._session_id(), progress,
+                              **options)
     except Exception as exc:  # a failed render is a message, not a broken page
         bar.empty()
         st.error(f"Could not render the {fmt.upper()}: {md_escape(exc)}",
