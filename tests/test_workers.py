@@ -259,7 +259,7 @@ def test_the_apps_download_waits_for_its_pool_job_with_progress(pool2, monkeypat
     from optviz.ui import cache, downloads
     from optviz.views import simulate_scenario
 
-    monkeypatch.setattr(cache, "_pool", lambda: pool2)
+    monkeypatch.setattr(cache, "pool", lambda: pool2)
     scene = replace(DEFAULT_SCENARIO, steps=30).validated()
     traj = simulate_scenario(scene)
     blockers = [pool2.submit("B", nap, 0.5), pool2.submit("C", nap, 0.5)]  # both workers busy

@@ -85,8 +85,8 @@ def trajectories(sim_key: tuple, _scene: Scenario, *,
     hit = SIMULATIONS.get(key)
     if hit is not None:
         return hit
-    pool = _pool()
-    if pool is None:
+    shared = pool()
+    if shared is None:
         text = "Recording the optimizers' state…" if record_state else "Running the optimizers…"
         with st.spinner(text):
             CALLS["simulate_state" if record_state else "simulate"] += 1
@@ -94,7 +94,7 @@ def trajectories(sim_key: tuple, _scene: Scenario, *,
                                      record_state=record_state)
         SIMULATIONS.put(key, traj)
         return traj
-    return _through_pool(pool, key, _scene, record_state)
+    return _through_pool(shared, key, _scene, record_state)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -149,14 +149,14 @@ def _session_alive(session: str) -> bool:
     return Runtime.instance().is_active_session(session)
 
 
-def _pool() -> workers.Pool | None:
+def pool() -> workers.Pool | None:
     """The worker pool under a real server (``None``: compute inline)."""
     if not _real_server() or workers.default_size() == 0:
         return None
     return workers.shared_pool(alive=_session_alive)
 
 
-def _session_id() -> str:
+def session_id() -> str:
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
@@ -203,7 +203,7 @@ def _wait_text(job: workers.Job) -> tuple[float, str]:
 def _through_pool(pool: workers.Pool, sim_key: tuple, scene: Scenario,
                   record_state: bool = False) -> Trajectories:
     """Submit (or join) the simulation and show its queue position and progress until done."""
-    session = _session_id()
+    session = session_id()
     placeholder = st.empty()
     shown: tuple[float, str] | None = None
     sent = 0.0

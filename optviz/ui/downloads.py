@@ -85,7 +85,7 @@ def notes(the_plans: dict[str, Plan]) -> None:
 def deferred(fmt: str, scene: Scenario, traj: Trajectories, the_plan: Plan
              ) -> Callable[[], bytes]:
     """The data of a download button: a callable that makes the file when pressed."""
-    session = cache._session_id()
+    session = cache.session_id()
     return lambda: make(fmt, scene, traj, the_plan, session)
 
 
@@ -96,7 +96,7 @@ def make(fmt: str, scene: Scenario, traj: Trajectories, the_plan: Plan, session:
     ``progress(fraction, text)`` is called while it waits (queue position, then progress).
     Raises what building raised (:class:`~optviz.exports.budget.ExportTimeout`,
     :class:`~optviz.exports.budget.ExportRefused`, ``workers.Cancelled``)."""
-    pool = cache._pool()
+    pool = cache.pool()
     if pool is None:
         inline = None if progress is None else (lambda f: progress(f, _running(fmt, f)))
         return build(fmt, scene, traj, the_plan, inline, time_limit=EXPORT_TIME_LIMIT,

@@ -146,7 +146,7 @@ def _render(fmt: str, scene: Scenario, traj: Trajectories,
                      text=_what if _what.startswith("Waiting") else text)
 
     try:
-        data = downloads.make(fmt, scene, traj, the_plan, cache._session_id(), progress,
+        data = downloads.make(fmt, scene, traj, the_plan, cache.session_id(), progress,
                               **options)
     except Exception as exc:  # a failed render is a message, not a broken page
         bar.empty()
