@@ -16,6 +16,11 @@
  * step changed (debounced, STEP_MS), so the host may answer with update(payload) carrying the
  * same token and inspect = {track, step, glyphs: step_glyphs(...)} for that step. step is
  * never payload.steps (the step k -> k + 1 needs k + 1: the last one asked is steps - 1).
+ * The player is the only one that asks (a host never needs to). Answers are kept by track
+ * and step, so one that arrives late, out of order or twice never hides the glyphs of the
+ * shown step (a step answered before shows its kept glyphs at once and is asked again, for
+ * glyphs switched on or off since); an ask that got no answer for that track and step is
+ * repeated (ASK_RETRY_MS, at most ASK_TRIES in all).
  *
  * The "3D" button shows base.surface3d as a Plotly surface with the paths (z = f) and heads on
  * it, driven by the same loop (LOSS_MS apart while playing, at once on a seek).
@@ -31,6 +36,9 @@
   var LOSS_MS = 100; // while playing, the loss chart is redrawn at most this often
   var STEP_MS = 150; // host.onStep follows the shown step this long after it stops changing
   var THREE_MS = 100; // while playing, the 3D view is redrawn at most this often
+  var ASK_RETRY_MS = 4000; // an unanswered host.onStep is asked again after this long ...
+  var ASK_TRIES = 3; // ... at most this many times in all
+  var KEPT_ANSWERS = 32; // glyph answers kept per race (by track and step)
   /** Glyph colours (distinct from the runs' palette), in legend order. */
   var GLYPH_COLORS = ["#111111", "#e6007e", "#ff8c00", "#00a693", "#6a3d9a", "#b15928",
                       "#1e90ff", "#9acd32", "#8b0000", "#708090"];
@@ -425,6 +433,8 @@
       // step inspector: payload.inspect, glyphs switched off in the legend (by name), whether
       // the race shows glyphs now, the pending host.onStep timer and the last step asked
       inspect: null, hidden: {}, glyphsShown: false, stepTimer: 0, asked: null, glyphRows: 0,
+      // answers by "track:step" (glyphs and label, newest last) and the retry timer
+      answers: new Map(), retryTimer: 0,
       // 3D view: shown, log z, plotted (its trace ids), last redraw, race needs a redraw
       three: { on: false, log: null, ids: null, at: 0 }, raceDirty: false,
     };
@@ -454,8 +464,9 @@
           S.three.at = now;
           render3d(k);
         }
-      } else if (wantGlyphs() !== S.glyphsShown) {
-        drawRace(); // glyphs appear or go: the race drawn anew, at step k
+      } else if (wantGlyphs() !== S.glyphsShown || (S.glyphsShown && S.glyphsFor !== k)) {
+        drawRace(); // glyphs appear, go or change: the race drawn anew, at step k
+        setNotes();
       } else {
         restyleRace(k);
       }
@@ -502,14 +513,30 @@
 
     /* -- step inspector --------------------------------------------------- */
 
-    /** The glyphs to draw now: those of the shown step, while paused, in the 2D race. */
-    function wantGlyphs() {
+    /** The answer ({step, glyphs, label}) for the inspected track at the shown step, or null:
+     *  from the answers kept, whichever update brought it. */
+    function shownAnswer() {
       var ins = S.inspect;
-      return !!(ins && ins.glyphs && !S.playing && ins.step === S.step &&
-                ins.track >= 0 && ins.track < S.tracks.length);
+      if (!ins || !(ins.track >= 0 && ins.track < S.tracks.length)) return null;
+      return S.answers.get(ins.track + ":" + S.step) || null;
     }
 
-    /** Ask the host (debounced) for the glyphs of the shown step k -> k + 1. */
+    /** The glyphs to draw now: those of the shown step, while paused, in the 2D race. */
+    function wantGlyphs() {
+      return !S.playing && !!shownAnswer();
+    }
+
+    /** Keep an answer of the host (newest last; the oldest go beyond KEPT_ANSWERS). */
+    function keepAnswer(ins) {
+      if (!ins || !ins.glyphs || typeof ins.step !== "number") return;
+      var key = ins.track + ":" + ins.step;
+      S.answers.delete(key);
+      S.answers.set(key, { step: ins.step, glyphs: ins.glyphs, label: ins.label });
+      while (S.answers.size > KEPT_ANSWERS) S.answers.delete(S.answers.keys().next().value);
+    }
+
+    /** Ask the host (debounced) for the glyphs of the shown step k -> k + 1, unless they are
+     *  here already or were asked for a moment ago. */
     function askStep() {
       if (!S.inspect || typeof host.onStep !== "function") return;
       if (S.stepTimer) clearTimeout(S.stepTimer);
@@ -519,9 +546,18 @@
         if (S.dead || S.playing || !ins || S.payload.steps < 1) return;
         var k = Math.max(0, Math.min(S.step, S.payload.steps - 1));
         var key = ins.track + ":" + k;
-        if (ins.step === k || S.asked === key) return;
-        S.asked = key;
+        if (ins.step === k) return;
+        var now = performance.now(), asked = S.asked;
+        if (asked && asked.key === key &&
+            (asked.tries >= ASK_TRIES || now - asked.at < ASK_RETRY_MS)) return;
+        S.asked = { key: key, at: now, tries: asked && asked.key === key ? asked.tries + 1 : 1 };
         host.onStep({ track: ins.track, step: k });
+        // no answer for this step in a while (an ask can be lost on its way): ask again
+        if (S.retryTimer) clearTimeout(S.retryTimer);
+        S.retryTimer = setTimeout(function () {
+          S.retryTimer = 0;
+          if (!S.dead && !S.playing) askStep();
+        }, ASK_RETRY_MS + 10);
       }, STEP_MS);
     }
 
@@ -530,12 +566,13 @@
     function glyphLegendRows() {
       var ins = S.inspect;
       if (!ins) return 0;
-      if (!ins.glyphs) return S.glyphRows;
+      var shown = shownAnswer();
+      if (!shown) return S.glyphRows;
       var font = S.payload.classroom ? 18 : 12;
       var lay = S.payload.base.layout, m = lay.margin;
       var width = Math.max(200, (dom.main.clientWidth || 700) - m.l - m.r);
       var used = 0;
-      (ins.glyphs.legend || []).forEach(function (e) {
+      (shown.glyphs.legend || []).forEach(function (e) {
         used += String(e.name).length * font * 0.6 + 3.5 * font;
       });
       S.glyphRows = used ? Math.ceil(used / width) + 1 : 0;
@@ -630,6 +667,7 @@
     function drawAll() {
       var payload = S.payload;
       S.inspect = payload.inspect || null;
+      keepAnswer(S.inspect);
       S.tracks = payload.tracks.map(prepareTrack);
       S.starts = payload.starts.map(function (p) { return [p[0], p[1]]; });
       dom.box.classList.toggle("optviz-classroom", !!payload.classroom);
@@ -663,9 +701,10 @@
       var payload = S.payload;
       var show = wantGlyphs();
       var race = raceTraces(payload, S.tracks,
-        show ? glyphTraces(S.inspect.glyphs, payload.classroom, S.hidden) : []);
+        show ? glyphTraces(shownAnswer().glyphs, payload.classroom, S.hidden) : []);
       S.ids = race;
       S.glyphsShown = show;
+      S.glyphsFor = show ? S.step : -1;
       if (S.three.on) {
         S.raceDirty = true;
         return;
@@ -850,11 +889,11 @@
       var box = dom.notes;
       while (box.firstChild) box.removeChild(box.firstChild);
       (S.payload.notes || []).forEach(function (n) { el("div", "ovp-note", box, n); });
-      var ins = S.inspect;
-      if (ins && ins.glyphs && ins.glyphs.note) {
+      var ans = shownAnswer();
+      if (ans && ans.glyphs.note) {
         el("div", "ovp-glyph-note", box,
-           (ins.label ? ins.label + ", step " + ins.step + " → " + (ins.step + 1) + ": " : "") +
-           ins.glyphs.note);
+           (ans.label ? ans.label + ", step " + ans.step + " → " + (ans.step + 1) + ": " : "") +
+           ans.glyphs.note);
       }
     }
 
@@ -1141,6 +1180,7 @@
       }
       pause();
       S.asked = null;
+      S.answers = new Map();
       S.down = null;
       // always the complete new race at once; speed and loss mode are kept
       S.payload = Object.assign({}, newPayload, { initial_step: "end" });
@@ -1162,9 +1202,16 @@
       var old = S.inspect;
       S.inspect = ins;
       S.payload = Object.assign({}, S.payload, { inspect: ins });
+      keepAnswer(ins);
       var key = ins ? ins.track + ":" + ins.step : null;
-      if (!ins || !old || S.asked !== key) S.asked = null; // a late answer: ask again
-      if (!ins) S.glyphRows = 0;
+      // turned on, or off, or another track: ask afresh; the answer to the ask: done
+      if (!ins || !old || old.track !== ins.track || (S.asked && S.asked.key === key)) {
+        S.asked = null;
+      }
+      if (!ins) {
+        S.glyphRows = 0;
+        S.answers = new Map();
+      }
       setNotes();
       setStepReadout();
       if (!S.three.on) drawRace();
@@ -1178,6 +1225,7 @@
       S.dead = true;
       if (S.startsRaf) cancelAnimationFrame(S.startsRaf);
       if (S.stepTimer) clearTimeout(S.stepTimer);
+      if (S.retryTimer) clearTimeout(S.retryTimer);
       if (ro) ro.disconnect();
       globalThis.removeEventListener("resize", onWindowResize);
       globalThis.removeEventListener("mousemove", onMove, true);
