@@ -165,7 +165,13 @@ def _surface3d(land: Landscape) -> dict[str, Any]:
     grid points (evenly spaced rows and columns of ``land``, the first and last kept), values as
     7-digit floats, ``None`` where not finite. ``minimum``: f* when known and not above the
     sampled minimum, else the sampled minimum; ``log_ok``: some finite value lies above it, so
-    that log10(f − minimum + 1e-12) is drawable."""
+    that log10(f − minimum + log_delta) is drawable.
+
+    ``log_delta`` (:func:`_log_floor`): what the log view adds to f − minimum. A grid this
+    coarse cannot resolve a narrow valley: whether a grid point falls on its floor, where
+    f − f* is 1e-9, or beside it, where it is 1, is chance, and a bare log10(f − f*) turns that
+    chance into spikes decades deep along the floor (Rosenbrock). Values below the grid's
+    resolution are drawn as what they are at this resolution: "about as low as the floor"."""
     xs, ys, z = (np.asarray(a, dtype=float) for a in (land.xs, land.ys, land.z))
     ix = np.unique(np.round(np.linspace(0, len(xs) - 1, min(len(xs), SURFACE3D_MAX))).astype(int))
     iy = np.unique(np.round(np.linspace(0, len(ys) - 1, min(len(ys), SURFACE3D_MAX))).astype(int))
@@ -179,12 +185,33 @@ def _surface3d(land: Landscape) -> dict[str, Any]:
     def short(v: float) -> float | None:
         return float(f"{v:.7g}") if np.isfinite(v) else None
 
+    log_ok = bool(finite.size) and hi > minimum
     return {
         "x": [float(v) for v in xs[ix]], "y": [float(v) for v in ys[iy]],
         "z": [[short(v) for v in row] for row in sub.tolist()],
         "zmin": short(lo), "zmax": short(hi), "minimum": short(minimum),
-        "log_ok": bool(finite.size) and hi > minimum, "log_default": bool(land.log_scale),
+        "log_ok": log_ok, "log_default": bool(land.log_scale),
+        "log_delta": float(f"{_log_floor(finite - minimum, max(sub.shape)):.3g}")
+        if log_ok else LOG_DELTA_MIN,
     }
+
+
+#: The least ``log_delta`` (relative to max(1, range)), as the log view added before.
+LOG_DELTA_MIN = 1e-12
+
+
+def _log_floor(gap: np.ndarray, side: int) -> float:
+    """``log_delta`` for the gaps f − minimum of a ``side`` × ``side`` grid: the gap that
+    about one grid point per row lies below (the 1/side quantile), i.e. the lowest the grid
+    can tell apart from the floor; at least LOG_DELTA_MIN × max(1, largest gap).
+
+    A bowl loses little (its lowest percent of points is near its bottom); a narrow valley
+    stops being drawn as a comb of isolated pits one grid point wide."""
+    gap = gap[np.isfinite(gap) & (gap >= 0)]
+    if gap.size == 0:
+        return LOG_DELTA_MIN
+    least = LOG_DELTA_MIN * max(1.0, float(gap.max()))
+    return max(float(np.quantile(gap, 1.0 / max(side, 1))), least)
 
 
 def _loss(tracks: Sequence[Track], minimum_value: float | None,

@@ -735,12 +735,14 @@
       if (S.three.on) build3d();
     }
 
-    /** f -> the 3D view's z: f, or log10(f − minimum + 1e-12) with log z (null if <= 0). */
+    /** f -> the 3D view's z: f, or log10(f − minimum + δ) with log z (null if <= 0); δ is
+     *  s3.log_delta, the lowest gap the surface's grid resolves (race_payload). */
     function zOf(s3, log) {
+      var delta = s3.log_delta > 0 ? s3.log_delta : 1e-12;
       return function (f) {
         if (f === null || f === undefined || !isFinite(f)) return null;
         if (!log) return f;
-        var d = f - s3.minimum + 1e-12;
+        var d = f - s3.minimum + delta;
         return d > 0 ? Math.log10(d) : null;
       };
     }
@@ -749,7 +751,7 @@
       var payload = S.payload, s3 = payload.base.surface3d;
       var log = !!(S.three.log && s3.log_ok);
       var zf = zOf(s3, log);
-      var zt = log ? "log₁₀(f − f*)" : "f";
+      var zt = log ? "log₁₀(f − f* + δ)" : "f";
       var sz = s3.z.map(function (row) { return row.map(zf); });
       var lo = Infinity, hi = -Infinity;
       sz.forEach(function (row) {
@@ -810,7 +812,8 @@
                   font: { size: font } },
         uirevision: "3d",
         scene: {
-          xaxis: axis("x", xr), yaxis: axis("y", yr), zaxis: axis(zt),
+          xaxis: axis("x", xr), yaxis: axis("y", yr),
+          zaxis: axis(log ? zt + ", δ = " + fmtNum(s3.log_delta || 1e-12) : zt),
           aspectmode: "manual", aspectratio: { x: 1, y: ratio, z: 0.7 },
           camera: (old && old.camera) || S.three.camera || CAMERAS["default"], uirevision: "3d",
         },
