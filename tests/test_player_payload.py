@@ -258,3 +258,43 @@ def test_surface3d_log_view_has_no_pits_along_rosenbrocks_valley():
     b3 = race_payload(bowl, [_track()], None)["base"]["surface3d"]
     assert b3["log_delta"] < 0.02 * b3["zmax"] and _log_spikes(b3).max() < 0.6
 
+
+def test_schedule_free_tracks_carry_their_gradient_points_exactly():
+    """Issue 9: schedule-free AdamW reports x and takes its gradients at y; simulate() keeps y
+    (Trajectories.grad_point, also without record_state, equal to its recorded state), and
+    the payload carries it for those tracks only, bit for bit, with its legend name."""
+    import optviz
+
+    runs = [("adamw_schedulefree", {"lr": 0.05}), ("adam", {"lr": 0.05})]
+    starts = [(-1.5, 2.0), (1.2, -0.5)]
+    traj = optviz.simulate("rosenbrock", runs, starts=starts, steps=25)
+    recorded = optviz.simulate("rosenbrock", runs, starts=starts, steps=25, record_state=True)
+    assert traj.grad_point.shape == traj.xy.shape
+    assert np.array_equal(traj.grad_point[0], recorded.state[0]["grad_point"], equal_nan=True)
+    assert np.isnan(traj.grad_point[1]).all() and np.isnan(traj.grad_point[0, :, -1]).all()
+    assert np.array_equal(traj.xy, recorded.xy)
+    # one particle alone: the same y, bit for bit
+    alone = optviz.simulate("rosenbrock", runs[:1], starts=starts[1:], steps=25)
+    assert np.array_equal(alone.grad_point[0, 0], traj.grad_point[0, 1], equal_nan=True)
+    assert optviz.simulate("rosenbrock", runs[1:], starts=starts, steps=5).grad_point is None
+
+    tracks = [Track(label=f"r{r}s{s}", color="#1f77b4", xy=traj.xy[r, s],
+                    loss=traj.loss[r, s], run=r, start=s,
+                    grad_point=traj.grad_point[r, s] if r == 0 else None)
+              for r in range(2) for s in range(2)]
+    p = race_payload(_land(), tracks, starts)
+    for t, out in zip(tracks, p["tracks"], strict=True):
+        if t.grad_point is None:
+            assert "grad_point" not in out and "ghost_legend" not in out
+            continue
+        assert out["ghost_legend"] == f"{t.legend_name} · gradient point y"
+        got = np.frombuffer(base64.b64decode(out["grad_point"]["b64"]), dtype="<f8")
+        assert np.array_equal(got.reshape(-1, 2), t.grad_point, equal_nan=True)
+    # the app's and the export's tracks carry it too (optviz.views.tracks_for)
+    from optviz.scene import Scenario
+    from optviz.views import simulate_scenario, tracks_for
+
+    scene, _ = Scenario.from_query({"surface": "rosenbrock", "steps": "12",
+                                    "run": "adamw_schedulefree;adam"})
+    made = tracks_for(scene, simulate_scenario(scene))
+    assert made[0].grad_point is not None and made[1].grad_point is None

@@ -317,10 +317,15 @@ def race_payload(
     if minimum_value is None:
         minimum_value = land.minimum_value
     classroom = bool(classroom)
-    base = _base(land, legend_names(tracks), classroom)
+    # the legend: the runs, then the ghost paths of schedule-free runs (its rows size the margin)
+    ghosts = [f"{t.legend_name} · gradient point y"
+              for t, (_, first) in zip(tracks, legend_entries(tracks), strict=True)
+              if first and t.grad_point is not None]
+    base = _base(land, legend_names(tracks) + ghosts, classroom)
     curves, loss_layout = _loss(tracks, minimum_value, classroom)
     n_steps = max((t.steps for t in tracks), default=0)
-    total = sum(len(t.xy) * 5 for t in tracks)  # xy (2), loss, curve, gnorm per step
+    # xy (2), loss, curve, gnorm per step; a schedule-free run's gradient point y (2)
+    total = sum(len(t.xy) * (5 if t.grad_point is None else 7) for t in tracks)
     dtype = "f8" if total <= F8_LIMIT else "f4"
     out_tracks = []
     for t, curve, (_, first) in zip(tracks, curves, legend_entries(tracks), strict=True):
@@ -331,13 +336,21 @@ def race_payload(
         gnorm = (np.hypot(t.grad[:, 0], t.grad[:, 1]) if t.grad is not None
                  else np.full(len(t.loss), np.nan))
         symbol, shade = start_style(t.color, t.start)
+        ghost = {}
+        if t.grad_point is not None:  # schedule-free: where its gradients were taken
+            point = np.full(t.grad_point.shape, np.nan)
+            if last >= 0:
+                point[: last + 1] = pull_far(t.grad_point[: last + 1], land.x_range,
+                                             land.y_range)
+            ghost = {"grad_point": _typed(point, dtype),
+                     "ghost_legend": f"{t.legend_name} · gradient point y"}
         out_tracks.append({
             "name": t.label, "legend": t.legend_name, "show_legend": first,
             "color": shade, "run_color": t.color, "symbol": symbol, "run": int(t.run),
             "start": int(t.start), "diverged_at": int(t.diverged_at), "last": int(last),
             "steps": int(t.steps),
             "xy": _typed(xy, dtype), "loss": _typed(t.loss, dtype),
-            "curve": _typed(curve, dtype), "gnorm": _typed(gnorm, dtype),
+            "curve": _typed(curve, dtype), "gnorm": _typed(gnorm, dtype), **ghost,
         })
     if starts is None:
         starts = [t.xy[0] for t in tracks if np.isfinite(t.xy[0]).all()]

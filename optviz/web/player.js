@@ -108,11 +108,17 @@
     var last = t.last;
     var stride = Math.max(1, Math.ceil((last + 1) / MAX_DRAWN));
     var steps = [], xs = [], ys = [], rows = [], cx = [], cy = [];
+    var gxy = t.grad_point ? decode(t.grad_point) : null; // schedule-free: the ghost path y
+    var gxs = [], gys = [];
     for (var k = 0; k <= last; k += stride) {
       steps.push(k);
       xs.push(xy[2 * k]);
       ys.push(xy[2 * k + 1]);
       rows.push([k, num(loss[k]), num(gnorm[k])]);
+      if (gxy) {
+        gxs.push(num(gxy[2 * k]));
+        gys.push(num(gxy[2 * k + 1]));
+      }
     }
     var cstride = Math.max(1, Math.ceil(curve.length / MAX_DRAWN));
     for (var j = 0; j < curve.length; j += cstride) {
@@ -122,7 +128,24 @@
     return {
       meta: t, xy: xy, loss: loss, curve: curve, gnorm: gnorm, last: last, stride: stride,
       steps: steps, xs: xs, ys: ys, rows: rows, cx: cx, cy: cy, cstride: cstride,
+      gxy: gxy, gxs: gxs, gys: gys,
     };
+  }
+
+  /** A schedule-free track's gradient points y at step k, decimated as pathAt (null where
+   *  there is none: y_k exists for the steps taken, not for the last one). */
+  function ghostAt(tr, k) {
+    var s = Math.min(k, tr.last);
+    if (s < 0 || !tr.gxy) return { x: [], y: [], rows: [] };
+    var n = Math.floor(s / tr.stride) + 1;
+    var x = tr.gxs.slice(0, n), y = tr.gys.slice(0, n);
+    var rows = tr.steps.slice(0, n).map(function (j) { return [j]; });
+    if (tr.steps[n - 1] !== s) {
+      x.push(num(tr.gxy[2 * s]));
+      y.push(num(tr.gxy[2 * s + 1]));
+      rows.push([s]);
+    }
+    return { x: x, y: y, rows: rows };
   }
 
   /** Drawn points of a track at step k: decimated steps <= k, then exactly min(k, last). */
@@ -158,6 +181,7 @@
       "<b>" + escapeLabel(t.name) + "</b>" +
       (several ? "<br>start " + (t.start + 1) : "") +
       "<br>step %{customdata[0]}<br>x=%{x:.6g}, y=%{y:.6g}" +
+      (t.grad_point ? "<br>the reported point x (its gradients are taken at y)" : "") +
       "<br>f=%{customdata[1]:.6g}<br>|∇f|=%{customdata[2]:.6g}<extra></extra>"
     );
   }
@@ -166,7 +190,9 @@
    * The race figure's traces: landscape traces of the base (below), paths, the traces the
    * base marks meta "above" (minima, saddles), start markers, then one head per track.
    * Glyph traces (step inspector) go between those and the start markers.
-   * Returns {data, pathIds, headIds, startId, glyphIds, glyphNames}.
+   * A schedule-free track's gradient points y (its ghost path) go just above the paths.
+   * Returns {data, pathIds, headIds, startId, glyphIds, glyphNames, ghostIds} (ghostIds[i]:
+   * -1 for a track without one).
    */
   function raceTraces(payload, tracks, glyphs) {
     var style = payload.style;
@@ -185,6 +211,24 @@
         legendgroup: "g:" + t.legend, showlegend: t.show_legend,
         line: { color: t.color, width: style.line_width },
         hovertemplate: hoverTemplate(t, payload.several_starts), uid: "path" + i,
+      });
+    });
+    var ghostIds = [];
+    tracks.forEach(function (tr, i) {
+      var t = tr.meta;
+      if (!tr.gxy) {
+        ghostIds.push(-1);
+        return;
+      }
+      ghostIds.push(data.length);
+      data.push({
+        type: "scatter", mode: "lines", x: [], y: [], customdata: [], name: t.ghost_legend,
+        legendgroup: "ghost:" + t.legend, showlegend: t.show_legend, opacity: 0.6,
+        line: { color: t.color, width: Math.max(1, 0.6 * style.line_width), dash: "dot" },
+        hovertemplate: "<b>" + escapeLabel(t.name) + "</b> · gradient point y" +
+          (payload.several_starts ? "<br>start " + (t.start + 1) : "") +
+          "<br>step %{customdata[0]}<br>x=%{x:.6g}, y=%{y:.6g}<extra></extra>",
+        uid: "ghost" + i,
       });
     });
     data = data.concat(above);
@@ -215,7 +259,7 @@
       });
     });
     return { data: data, pathIds: pathIds, headIds: headIds, startId: startId,
-             glyphIds: glyphIds, glyphNames: glyphNames };
+             glyphIds: glyphIds, glyphNames: glyphNames, ghostIds: ghostIds };
   }
 
   /**
@@ -493,6 +537,13 @@
         ys.push(n ? [p.y[n - 1]] : []);
         cds.push(n ? [p.rows[n - 1]] : []);
         ids.push(S.ids.headIds[i]);
+        if (S.ids.ghostIds[i] >= 0) {
+          var g = ghostAt(tr, k);
+          xs.push(g.x);
+          ys.push(g.y);
+          cds.push(g.rows);
+          ids.push(S.ids.ghostIds[i]);
+        }
       });
       if (ids.length) P.restyle(dom.race, { x: xs, y: ys, customdata: cds }, ids);
     }
@@ -505,6 +556,10 @@
         Object.assign(data[ids.headIds[i]], {
           x: n ? [p.x[n - 1]] : [], y: n ? [p.y[n - 1]] : [], customdata: n ? [p.rows[n - 1]] : [],
         });
+        if (ids.ghostIds[i] >= 0) {
+          var g = ghostAt(tr, k);
+          Object.assign(data[ids.ghostIds[i]], { x: g.x, y: g.y, customdata: g.rows });
+        }
       });
       var st = data[ids.startId];
       st.x = S.starts.map(function (p) { return p[0]; });
