@@ -32,7 +32,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -78,6 +78,11 @@ class Trajectories:
     # with record_state: (n_runs, n_starts, steps + 1), the learning rate in the optimizer's
     # param group at index k, i.e. the one step k -> k + 1 uses (schedules included)
     lr: np.ndarray | None = None
+    # schedule-free runs (gradient at y, reports x): (n_runs, n_starts, steps + 1, 2), y_k (the
+    # point step k -> k + 1 takes its gradient at), NaN for other runs, at the last step and
+    # from divergence on; None when no run has a gradient point (recorded with or without
+    # record_state)
+    grad_point: np.ndarray | None = None
 
     @property
     def n_runs(self) -> int:
@@ -545,6 +550,8 @@ class _Simulation:
         state_hist: list[dict[str, torch.Tensor]] = [{} for _ in self.groups]
         lr_hist = (torch.full((steps + 1, m), float("nan"), dtype=torch.float64)
                    if self.record_state and on_step is None else None)
+        gp_hist = (torch.full((steps + 1, m, 2), float("nan"), dtype=torch.float64)
+                   if self.averaging and on_step is None else None)
         deadline = None if self.time_limit is None else time.monotonic() + self.time_limit
         loss_limit: torch.Tensor | float = LOSS_BOUND
 
@@ -583,6 +590,8 @@ class _Simulation:
             for group in self.groups:
                 if group.averaging:
                     group.set_grad(self._gradient_point(group, step, state_hist))
+                    if gp_hist is not None:  # the parameters hold y now (train())
+                        gp_hist[step, group.rows] = group.positions()
                     group.optimizer.step()
                 elif not group.closure_based:
                     group.set_grad(grad[group.rows])
@@ -596,7 +605,13 @@ class _Simulation:
         diverged_at = _mark_divergence(
             ok_hist, xy_hist, loss_hist, grad_hist, state_hist, self.groups
         )
-        return self._result(xy_hist, loss_hist, grad_hist, diverged_at, state_hist, lr_hist)
+        result = self._result(xy_hist, loss_hist, grad_hist, diverged_at, state_hist, lr_hist)
+        if gp_hist is None:
+            return result
+        for row in np.flatnonzero(diverged_at >= 0):
+            gp_hist[diverged_at[row]:, row] = float("nan")
+        return replace(result, grad_point=_arrange(gp_hist, self.order, len(self.runs),
+                                                   len(self.starts)))
 
     def _gradient_point(
         self, group: _Group, step: int, state_hist: list[dict[str, torch.Tensor]]
@@ -668,6 +683,12 @@ class _Simulation:
             state=state,
             lr=None if lr_hist is None else arrange(lr_hist),
         )
+
+
+def _arrange(hist: torch.Tensor, order: np.ndarray, n_runs: int, n_starts: int) -> np.ndarray:
+    """(steps+1, M, ...) combined rows -> (n_runs, n_starts, steps+1, ...), a copy."""
+    array = np.take(hist.numpy(), order, axis=1).swapaxes(0, 1)
+    return np.ascontiguousarray(array.reshape(n_runs, n_starts, *array.shape[1:]))
 
 
 #: what the runner keeps of torch's L-BFGS state per step (its history is whole-parameter)

@@ -122,6 +122,8 @@ def tracks_for(scenario: Scenario, traj: Trajectories) -> list[Track]:
                     grad=traj.grad[r, s],
                     run=r,
                     start=s,
+                    grad_point=None if traj.grad_point is None
+                    or np.isnan(traj.grad_point[r, s]).all() else traj.grad_point[r, s],
                 )
             )
     return tracks

@@ -220,3 +220,81 @@ def test_surface3d_is_the_landscape_on_at_most_80_by_80_points_and_nan_free():
     flat = Landscape(xs=xs[:5], ys=ys[:5], z=np.ones((5, 5)), minimum_value=3.0)
     f3 = race_payload(flat, [_track()], None)["base"]["surface3d"]
     assert f3["minimum"] == 1.0 and f3["log_ok"] is False
+
+
+def _log_spikes(s3: dict) -> np.ndarray:
+    """Per interior grid point of the 3D view's log surface (as the player draws it:
+    log10(f − minimum + log_delta)), how many decades it lies off the median of its 8
+    neighbours."""
+    z = np.array([[np.nan if v is None else v for v in row] for row in s3["z"]], dtype=float)
+    log = np.log10(z - s3["minimum"] + s3["log_delta"])
+    n, m = log.shape
+    ring = np.stack([log[1 + di:n - 1 + di, 1 + dj:m - 1 + dj]
+                     for di in (-1, 0, 1) for dj in (-1, 0, 1) if di or dj])
+    return np.abs(log[1:-1, 1:-1] - np.median(ring, axis=0))
+
+
+def test_surface3d_log_view_has_no_pits_along_rosenbrocks_valley():
+    """80 × 80 points cannot resolve Rosenbrock's narrow valley: a bare log10(f − f*) drew a
+    comb of pits up to 2.6 decades deep along its floor (a grid point on the floor or beside
+    it, by chance). log_delta floors the log at what the grid resolves; the log view keeps
+    its decades (the walls) and the valley is one smooth trough."""
+    from optviz.surfaces import get_surface
+    from optviz.views import landscape_for
+
+    land = landscape_for(get_surface("rosenbrock"))
+    s3 = race_payload(land, [_track()], None)["base"]["surface3d"]
+    assert s3["log_ok"] and 0 < s3["log_delta"] < 1e-3 * s3["zmax"]
+    bare = dict(s3, log_delta=1e-12)
+    assert _log_spikes(bare).max() > 2.0  # what it was
+    assert _log_spikes(s3).max() < 0.6
+    z = np.array([[np.nan if v is None else v for v in row] for row in s3["z"]], dtype=float)
+    log = np.log10(z - s3["minimum"] + s3["log_delta"])
+    assert np.nanmax(log) - np.nanmin(log) > 3.5  # still decades of landscape
+    # a bowl sampled on its minimum loses almost nothing at its bottom
+    xs = ys = np.linspace(-1.0, 1.0, 81)
+    mx, my = np.meshgrid(xs, ys)
+    bowl = Landscape(xs=xs, ys=ys, z=mx**2 + my**2, log_scale=True, minimum_value=0.0)
+    b3 = race_payload(bowl, [_track()], None)["base"]["surface3d"]
+    assert b3["log_delta"] < 0.02 * b3["zmax"] and _log_spikes(b3).max() < 0.6
+
+
+def test_schedule_free_tracks_carry_their_gradient_points_exactly():
+    """Issue 9: schedule-free AdamW reports x and takes its gradients at y; simulate() keeps y
+    (Trajectories.grad_point, also without record_state, equal to its recorded state), and
+    the payload carries it for those tracks only, bit for bit, with its legend name."""
+    import optviz
+
+    runs = [("adamw_schedulefree", {"lr": 0.05}), ("adam", {"lr": 0.05})]
+    starts = [(-1.5, 2.0), (1.2, -0.5)]
+    traj = optviz.simulate("rosenbrock", runs, starts=starts, steps=25)
+    recorded = optviz.simulate("rosenbrock", runs, starts=starts, steps=25, record_state=True)
+    assert traj.grad_point.shape == traj.xy.shape
+    assert np.array_equal(traj.grad_point[0], recorded.state[0]["grad_point"], equal_nan=True)
+    assert np.isnan(traj.grad_point[1]).all() and np.isnan(traj.grad_point[0, :, -1]).all()
+    assert np.array_equal(traj.xy, recorded.xy)
+    # one particle alone: the same y, bit for bit
+    alone = optviz.simulate("rosenbrock", runs[:1], starts=starts[1:], steps=25)
+    assert np.array_equal(alone.grad_point[0, 0], traj.grad_point[0, 1], equal_nan=True)
+    assert optviz.simulate("rosenbrock", runs[1:], starts=starts, steps=5).grad_point is None
+
+    tracks = [Track(label=f"r{r}s{s}", color="#1f77b4", xy=traj.xy[r, s],
+                    loss=traj.loss[r, s], run=r, start=s,
+                    grad_point=traj.grad_point[r, s] if r == 0 else None)
+              for r in range(2) for s in range(2)]
+    p = race_payload(_land(), tracks, starts)
+    for t, out in zip(tracks, p["tracks"], strict=True):
+        if t.grad_point is None:
+            assert "grad_point" not in out and "ghost_legend" not in out
+            continue
+        assert out["ghost_legend"] == f"{t.legend_name} · gradient point y"
+        got = np.frombuffer(base64.b64decode(out["grad_point"]["b64"]), dtype="<f8")
+        assert np.array_equal(got.reshape(-1, 2), t.grad_point, equal_nan=True)
+    # the app's and the export's tracks carry it too (optviz.views.tracks_for)
+    from optviz.scene import Scenario
+    from optviz.views import simulate_scenario, tracks_for
+
+    scene, _ = Scenario.from_query({"surface": "rosenbrock", "steps": "12",
+                                    "run": "adamw_schedulefree;adam"})
+    made = tracks_for(scene, simulate_scenario(scene))
+    assert made[0].grad_point is not None and made[1].grad_point is None

@@ -90,6 +90,9 @@ class Track:
     grad: np.ndarray | None = None
     run: int = 0
     start: int = 0
+    #: schedule-free runs (gradient at y, reports x): y_k per step, shape of ``xy`` (NaN where
+    #: there is none); None for every other optimizer
+    grad_point: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         xy = np.asarray(self.xy, dtype=float)
@@ -103,6 +106,12 @@ class Track:
             if grad.shape != xy.shape:
                 raise ValueError(f"grad must have the shape of xy {xy.shape}, got {grad.shape}")
             object.__setattr__(self, "grad", grad)
+        if self.grad_point is not None:
+            point = np.asarray(self.grad_point, dtype=float)
+            if point.shape != xy.shape:
+                raise ValueError(f"grad_point must have the shape of xy {xy.shape}, "
+                                 f"got {point.shape}")
+            object.__setattr__(self, "grad_point", point)
         object.__setattr__(self, "xy", xy)
         object.__setattr__(self, "loss", loss)
         object.__setattr__(self, "diverged_at", int(self.diverged_at))

@@ -165,7 +165,13 @@ def _surface3d(land: Landscape) -> dict[str, Any]:
     grid points (evenly spaced rows and columns of ``land``, the first and last kept), values as
     7-digit floats, ``None`` where not finite. ``minimum``: f* when known and not above the
     sampled minimum, else the sampled minimum; ``log_ok``: some finite value lies above it, so
-    that log10(f − minimum + 1e-12) is drawable."""
+    that log10(f − minimum + log_delta) is drawable.
+
+    ``log_delta`` (:func:`_log_floor`): what the log view adds to f − minimum. A grid this
+    coarse cannot resolve a narrow valley: whether a grid point falls on its floor, where
+    f − f* is 1e-9, or beside it, where it is 1, is chance, and a bare log10(f − f*) turns that
+    chance into spikes decades deep along the floor (Rosenbrock). Values below the grid's
+    resolution are drawn as what they are at this resolution: "about as low as the floor"."""
     xs, ys, z = (np.asarray(a, dtype=float) for a in (land.xs, land.ys, land.z))
     ix = np.unique(np.round(np.linspace(0, len(xs) - 1, min(len(xs), SURFACE3D_MAX))).astype(int))
     iy = np.unique(np.round(np.linspace(0, len(ys) - 1, min(len(ys), SURFACE3D_MAX))).astype(int))
@@ -179,12 +185,33 @@ def _surface3d(land: Landscape) -> dict[str, Any]:
     def short(v: float) -> float | None:
         return float(f"{v:.7g}") if np.isfinite(v) else None
 
+    log_ok = bool(finite.size) and hi > minimum
     return {
         "x": [float(v) for v in xs[ix]], "y": [float(v) for v in ys[iy]],
         "z": [[short(v) for v in row] for row in sub.tolist()],
         "zmin": short(lo), "zmax": short(hi), "minimum": short(minimum),
-        "log_ok": bool(finite.size) and hi > minimum, "log_default": bool(land.log_scale),
+        "log_ok": log_ok, "log_default": bool(land.log_scale),
+        "log_delta": float(f"{_log_floor(finite - minimum, max(sub.shape)):.3g}")
+        if log_ok else LOG_DELTA_MIN,
     }
+
+
+#: The least ``log_delta`` (relative to max(1, range)), as the log view added before.
+LOG_DELTA_MIN = 1e-12
+
+
+def _log_floor(gap: np.ndarray, side: int) -> float:
+    """``log_delta`` for the gaps f − minimum of a ``side`` × ``side`` grid: the gap that
+    about one grid point per row lies below (the 1/side quantile), i.e. the lowest the grid
+    can tell apart from the floor; at least LOG_DELTA_MIN × max(1, largest gap).
+
+    A bowl loses little (its lowest percent of points is near its bottom); a narrow valley
+    stops being drawn as a comb of isolated pits one grid point wide."""
+    gap = gap[np.isfinite(gap) & (gap >= 0)]
+    if gap.size == 0:
+        return LOG_DELTA_MIN
+    least = LOG_DELTA_MIN * max(1.0, float(gap.max()))
+    return max(float(np.quantile(gap, 1.0 / max(side, 1))), least)
 
 
 def _loss(tracks: Sequence[Track], minimum_value: float | None,
@@ -290,10 +317,15 @@ def race_payload(
     if minimum_value is None:
         minimum_value = land.minimum_value
     classroom = bool(classroom)
-    base = _base(land, legend_names(tracks), classroom)
+    # the legend: the runs, then the ghost paths of schedule-free runs (its rows size the margin)
+    ghosts = [f"{t.legend_name} · gradient point y"
+              for t, (_, first) in zip(tracks, legend_entries(tracks), strict=True)
+              if first and t.grad_point is not None]
+    base = _base(land, legend_names(tracks) + ghosts, classroom)
     curves, loss_layout = _loss(tracks, minimum_value, classroom)
     n_steps = max((t.steps for t in tracks), default=0)
-    total = sum(len(t.xy) * 5 for t in tracks)  # xy (2), loss, curve, gnorm per step
+    # xy (2), loss, curve, gnorm per step; a schedule-free run's gradient point y (2)
+    total = sum(len(t.xy) * (5 if t.grad_point is None else 7) for t in tracks)
     dtype = "f8" if total <= F8_LIMIT else "f4"
     out_tracks = []
     for t, curve, (_, first) in zip(tracks, curves, legend_entries(tracks), strict=True):
@@ -304,13 +336,21 @@ def race_payload(
         gnorm = (np.hypot(t.grad[:, 0], t.grad[:, 1]) if t.grad is not None
                  else np.full(len(t.loss), np.nan))
         symbol, shade = start_style(t.color, t.start)
+        ghost = {}
+        if t.grad_point is not None:  # schedule-free: where its gradients were taken
+            point = np.full(t.grad_point.shape, np.nan)
+            if last >= 0:
+                point[: last + 1] = pull_far(t.grad_point[: last + 1], land.x_range,
+                                             land.y_range)
+            ghost = {"grad_point": _typed(point, dtype),
+                     "ghost_legend": f"{t.legend_name} · gradient point y"}
         out_tracks.append({
             "name": t.label, "legend": t.legend_name, "show_legend": first,
             "color": shade, "run_color": t.color, "symbol": symbol, "run": int(t.run),
             "start": int(t.start), "diverged_at": int(t.diverged_at), "last": int(last),
             "steps": int(t.steps),
             "xy": _typed(xy, dtype), "loss": _typed(t.loss, dtype),
-            "curve": _typed(curve, dtype), "gnorm": _typed(gnorm, dtype),
+            "curve": _typed(curve, dtype), "gnorm": _typed(gnorm, dtype), **ghost,
         })
     if starts is None:
         starts = [t.xy[0] for t in tracks if np.isfinite(t.xy[0]).all()]

@@ -75,14 +75,35 @@ def controls(scene: Scenario, view: StepView | None) -> None:
             if view is None:
                 st.caption("Pause the race or step it with ← → to inspect a step.")
     if on and view is not None:
-        names = st.session_state.get(_glyph_key(view), [])
-        st.pills("glyphs", _GLYPH_NAMES.get(view.optimizer, names), selection_mode="multi",
-                 key=_glyph_key(view), label_visibility="collapsed",
+        options = _GLYPH_NAMES.get(view.optimizer, [])
+        off = _switched_off(view.optimizer)
+        # the row's value is the session's "switched off" set (its own key), given as the
+        # widget's default: a browser that never showed the row's last value (a slow one,
+        # where the next run's row replaced it before it was drawn) reports that default
+        st.pills("glyphs", options, selection_mode="multi", key=_glyph_key(view),
+                 default=[n for n in options if n not in off], label_visibility="collapsed",
+                 on_change=_remember_off, args=(view.optimizer, _glyph_key(view)),
                  help="Which of this optimizer's quantities are drawn at the head.")
 
 
 def _glyph_key(view: StepView) -> str:
     return f"optviz.inspect.glyphs.{view.optimizer}"
+
+
+def _off_key(optimizer: str) -> str:
+    return f"optviz.inspect.glyphs_off.{optimizer}"
+
+
+def _switched_off(optimizer: str) -> set[str]:
+    off = st.session_state.get(_off_key(optimizer))
+    return set(off) if isinstance(off, set | list | tuple) else set()
+
+
+def _remember_off(optimizer: str, key: str) -> None:
+    """The row of glyph toggles changed: remember which glyphs are switched off."""
+    value = st.session_state.get(key)
+    on = set(value) if isinstance(value, list) else set()
+    st.session_state[_off_key(optimizer)] = set(_GLYPH_NAMES.get(optimizer, [])) - on
 
 
 #: Glyph names last drawn per optimizer (the options of its row of toggles).
@@ -132,12 +153,9 @@ def shown_glyphs(glyphs: dict[str, Any], view: StepView) -> dict[str, Any]:
     names = [g["name"] for g in glyphs["legend"]]
     if not names:
         return glyphs
-    key = _glyph_key(view)
     known = _GLYPH_NAMES.setdefault(view.optimizer, [])
     known.extend(n for n in names if n not in known)
-    if not isinstance(st.session_state.get(key), list):
-        st.session_state[key] = list(known)
-    on = set(st.session_state[key])
+    on = set(names) - _switched_off(view.optimizer)
     out = dict(glyphs)
     for kind in ("arrows", "boxes", "ellipses"):
         out[kind] = [g for g in glyphs[kind] if g["name"] in on]

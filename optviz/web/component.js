@@ -5,7 +5,10 @@
 // browser keeps them), mounts one player per component instance, and hands every new payload to it. The landscape part of a
 // payload ("base") is sent by Python once per session and layout: later payloads carry only
 // its token, and the base comes from the page-wide cache here. Start-point edits go back to
-// Python as the "start" trigger value; "need_base" asks Python to send a base again.
+// Python as the "start" trigger value; "need_base" asks Python to send a base again;
+// "inspect_step" asks for the step inspector's glyphs of the shown step (only the player asks:
+// one trigger per shown step, so that asks never crowd out the other triggers of this
+// component, which Streamlit sends as one value).
 const here = import.meta.url;
 const MAX_CACHED_BASES = 8;
 
@@ -66,28 +69,25 @@ function loadStyle(name) {
   document.head.appendChild(link);
 }
 
-/** The payload with its base filled in from the page cache (null: not cached here). */
-function withBase(payload) {
-  const bases = (window.__optvizBases = window.__optvizBases || new Map());
-  if (payload.base) {
-    bases.delete(payload.base_token);
-    bases.set(payload.base_token, payload.base);
-    while (bases.size > MAX_CACHED_BASES) bases.delete(bases.keys().next().value);
-    return payload;
-  }
-  const base = bases.get(payload.base_token);
-  return base ? { ...payload, base } : null;
+function pageBases() {
+  return (window.__optvizBases = window.__optvizBases || new Map());
 }
 
-/** With the step inspector just turned on (or another track chosen), explain the step the
- *  player shows now: the player itself asks only when its step changes. */
-function askForShownStep(player, payload, send) {
-  const inspect = payload.inspect;
-  if (!inspect || player.playing) return;
-  const step = Math.max(0, Math.min(Number(player.step), payload.steps - 1));
-  if (Number.isFinite(step) && inspect.step !== step) {
-    send("inspect_step", { track: inspect.track, step });
-  }
+/** Keep a payload's base in the page cache (at once, whether or not this payload is the one
+ *  drawn: a later payload may carry only its token). */
+function keepBase(payload) {
+  if (!payload.base) return;
+  const bases = pageBases();
+  bases.delete(payload.base_token);
+  bases.set(payload.base_token, payload.base);
+  while (bases.size > MAX_CACHED_BASES) bases.delete(bases.keys().next().value);
+}
+
+/** The payload with its base filled in from the page cache (null: not cached here). */
+function withBase(payload) {
+  if (payload.base) return payload;
+  const base = pageBases().get(payload.base_token);
+  return base ? { ...payload, base } : null;
 }
 
 /** The component's data: the player's arrives as UTF-8 JSON bytes, {payload, inspect}
@@ -115,10 +115,15 @@ export default function (component) {
     parentElement.appendChild(root);
   }
   let alive = true;
+  // Only the newest payload of this instance is drawn: Streamlit calls this function once per
+  // payload and calls no cleanup when a newer one arrives, and while the scripts load an older
+  // call may wake up after a newer one (and draw an older race, or an older inspection).
+  const seq = (root.__optvizSeq = (root.__optvizSeq || 0) + 1);
+  keepBase(data.payload);
   loadStyle("player.css");
   loadPlayer()
     .then(() => {
-      if (!alive) return;
+      if (!alive || seq !== root.__optvizSeq) return;
       const payload = withBase(data.payload);
       if (!payload) {
         setTriggerValue("need_base", data.payload.base_token);
@@ -135,7 +140,6 @@ export default function (component) {
         };
         root.__optvizPlayer = window.OptvizPlayer.mount(root, payload, host);
       }
-      askForShownStep(root.__optvizPlayer, payload, root.__optvizSend);
     })
     .catch((err) => {
       root.textContent = String(err && err.message ? err.message : err);

@@ -16,6 +16,11 @@
  * step changed (debounced, STEP_MS), so the host may answer with update(payload) carrying the
  * same token and inspect = {track, step, glyphs: step_glyphs(...)} for that step. step is
  * never payload.steps (the step k -> k + 1 needs k + 1: the last one asked is steps - 1).
+ * The player is the only one that asks (a host never needs to). Answers are kept by track
+ * and step, so one that arrives late, out of order or twice never hides the glyphs of the
+ * shown step (a step answered before shows its kept glyphs at once and is asked again, for
+ * glyphs switched on or off since); an ask that got no answer for that track and step is
+ * repeated (ASK_RETRY_MS, at most ASK_TRIES in all).
  *
  * The "3D" button shows base.surface3d as a Plotly surface with the paths (z = f) and heads on
  * it, driven by the same loop (LOSS_MS apart while playing, at once on a seek).
@@ -39,6 +44,9 @@
   var THREE_MS = 100; // while playing, the 3D view is redrawn at most this often
   var CLOUD_MISSING = 65535; // the start cloud's code of a diverged particle
   var CLOUD_ABOVE_PX = 72; // a start cloud fits the window less this (it sits low on a page)
+  var ASK_RETRY_MS = 4000; // an unanswered host.onStep is asked again after this long ...
+  var ASK_TRIES = 3; // ... at most this many times in all
+  var KEPT_ANSWERS = 32; // glyph answers kept per race (by track and step)
   /** Glyph colours (distinct from the runs' palette), in legend order. */
   var GLYPH_COLORS = ["#111111", "#e6007e", "#ff8c00", "#00a693", "#6a3d9a", "#b15928",
                       "#1e90ff", "#9acd32", "#8b0000", "#708090"];
@@ -108,11 +116,17 @@
     var last = t.last;
     var stride = Math.max(1, Math.ceil((last + 1) / MAX_DRAWN));
     var steps = [], xs = [], ys = [], rows = [], cx = [], cy = [];
+    var gxy = t.grad_point ? decode(t.grad_point) : null; // schedule-free: the ghost path y
+    var gxs = [], gys = [];
     for (var k = 0; k <= last; k += stride) {
       steps.push(k);
       xs.push(xy[2 * k]);
       ys.push(xy[2 * k + 1]);
       rows.push([k, num(loss[k]), num(gnorm[k])]);
+      if (gxy) {
+        gxs.push(num(gxy[2 * k]));
+        gys.push(num(gxy[2 * k + 1]));
+      }
     }
     var cstride = Math.max(1, Math.ceil(curve.length / MAX_DRAWN));
     for (var j = 0; j < curve.length; j += cstride) {
@@ -122,7 +136,24 @@
     return {
       meta: t, xy: xy, loss: loss, curve: curve, gnorm: gnorm, last: last, stride: stride,
       steps: steps, xs: xs, ys: ys, rows: rows, cx: cx, cy: cy, cstride: cstride,
+      gxy: gxy, gxs: gxs, gys: gys,
     };
+  }
+
+  /** A schedule-free track's gradient points y at step k, decimated as pathAt (null where
+   *  there is none: y_k exists for the steps taken, not for the last one). */
+  function ghostAt(tr, k) {
+    var s = Math.min(k, tr.last);
+    if (s < 0 || !tr.gxy) return { x: [], y: [], rows: [] };
+    var n = Math.floor(s / tr.stride) + 1;
+    var x = tr.gxs.slice(0, n), y = tr.gys.slice(0, n);
+    var rows = tr.steps.slice(0, n).map(function (j) { return [j]; });
+    if (tr.steps[n - 1] !== s) {
+      x.push(num(tr.gxy[2 * s]));
+      y.push(num(tr.gxy[2 * s + 1]));
+      rows.push([s]);
+    }
+    return { x: x, y: y, rows: rows };
   }
 
   /** Drawn points of a track at step k: decimated steps <= k, then exactly min(k, last). */
@@ -158,6 +189,7 @@
       "<b>" + escapeLabel(t.name) + "</b>" +
       (several ? "<br>start " + (t.start + 1) : "") +
       "<br>step %{customdata[0]}<br>x=%{x:.6g}, y=%{y:.6g}" +
+      (t.grad_point ? "<br>the reported point x (its gradients are taken at y)" : "") +
       "<br>f=%{customdata[1]:.6g}<br>|∇f|=%{customdata[2]:.6g}<extra></extra>"
     );
   }
@@ -166,7 +198,9 @@
    * The race figure's traces: landscape traces of the base (below), paths, the traces the
    * base marks meta "above" (minima, saddles), start markers, then one head per track.
    * Glyph traces (step inspector) go between those and the start markers.
-   * Returns {data, pathIds, headIds, startId, glyphIds, glyphNames}.
+   * A schedule-free track's gradient points y (its ghost path) go just above the paths.
+   * Returns {data, pathIds, headIds, startId, glyphIds, glyphNames, ghostIds} (ghostIds[i]:
+   * -1 for a track without one).
    */
   function raceTraces(payload, tracks, glyphs) {
     var style = payload.style;
@@ -185,6 +219,24 @@
         legendgroup: "g:" + t.legend, showlegend: t.show_legend,
         line: { color: t.color, width: style.line_width },
         hovertemplate: hoverTemplate(t, payload.several_starts), uid: "path" + i,
+      });
+    });
+    var ghostIds = [];
+    tracks.forEach(function (tr, i) {
+      var t = tr.meta;
+      if (!tr.gxy) {
+        ghostIds.push(-1);
+        return;
+      }
+      ghostIds.push(data.length);
+      data.push({
+        type: "scatter", mode: "lines", x: [], y: [], customdata: [], name: t.ghost_legend,
+        legendgroup: "ghost:" + t.legend, showlegend: t.show_legend, opacity: 0.6,
+        line: { color: t.color, width: Math.max(1, 0.6 * style.line_width), dash: "dot" },
+        hovertemplate: "<b>" + escapeLabel(t.name) + "</b> · gradient point y" +
+          (payload.several_starts ? "<br>start " + (t.start + 1) : "") +
+          "<br>step %{customdata[0]}<br>x=%{x:.6g}, y=%{y:.6g}<extra></extra>",
+        uid: "ghost" + i,
       });
     });
     data = data.concat(above);
@@ -215,7 +267,7 @@
       });
     });
     return { data: data, pathIds: pathIds, headIds: headIds, startId: startId,
-             glyphIds: glyphIds, glyphNames: glyphNames };
+             glyphIds: glyphIds, glyphNames: glyphNames, ghostIds: ghostIds };
   }
 
   /**
@@ -489,6 +541,8 @@
       // step inspector: payload.inspect, glyphs switched off in the legend (by name), whether
       // the race shows glyphs now, the pending host.onStep timer and the last step asked
       inspect: null, hidden: {}, glyphsShown: false, stepTimer: 0, asked: null, glyphRows: 0,
+      // answers by "track:step" (glyphs and label, newest last) and the retry timer
+      answers: new Map(), retryTimer: 0,
       // 3D view: shown, log z, plotted (its trace ids), last redraw, race needs a redraw
       three: { on: false, log: null, ids: null, at: 0 }, raceDirty: false,
     };
@@ -519,8 +573,9 @@
           S.three.at = now;
           render3d(k);
         }
-      } else if (wantGlyphs() !== S.glyphsShown) {
-        drawRace(); // glyphs appear or go: the race drawn anew, at step k
+      } else if (wantGlyphs() !== S.glyphsShown || (S.glyphsShown && S.glyphsFor !== k)) {
+        drawRace(); // glyphs appear, go or change: the race drawn anew, at step k
+        setNotes();
       } else {
         restyleRace(k);
       }
@@ -548,6 +603,13 @@
         ys.push(n ? [p.y[n - 1]] : []);
         cds.push(n ? [p.rows[n - 1]] : []);
         ids.push(S.ids.headIds[i]);
+        if (S.ids.ghostIds[i] >= 0) {
+          var g = ghostAt(tr, k);
+          xs.push(g.x);
+          ys.push(g.y);
+          cds.push(g.rows);
+          ids.push(S.ids.ghostIds[i]);
+        }
       });
       if (ids.length) P.restyle(dom.race, { x: xs, y: ys, customdata: cds }, ids);
     }
@@ -560,6 +622,10 @@
         Object.assign(data[ids.headIds[i]], {
           x: n ? [p.x[n - 1]] : [], y: n ? [p.y[n - 1]] : [], customdata: n ? [p.rows[n - 1]] : [],
         });
+        if (ids.ghostIds[i] >= 0) {
+          var g = ghostAt(tr, k);
+          Object.assign(data[ids.ghostIds[i]], { x: g.x, y: g.y, customdata: g.rows });
+        }
       });
       var st = data[ids.startId];
       st.x = S.starts.map(function (p) { return p[0]; });
@@ -568,14 +634,30 @@
 
     /* -- step inspector --------------------------------------------------- */
 
-    /** The glyphs to draw now: those of the shown step, while paused, in the 2D race. */
-    function wantGlyphs() {
+    /** The answer ({step, glyphs, label}) for the inspected track at the shown step, or null:
+     *  from the answers kept, whichever update brought it. */
+    function shownAnswer() {
       var ins = S.inspect;
-      return !!(ins && ins.glyphs && !S.playing && ins.step === S.step &&
-                ins.track >= 0 && ins.track < S.tracks.length);
+      if (!ins || !(ins.track >= 0 && ins.track < S.tracks.length)) return null;
+      return S.answers.get(ins.track + ":" + S.step) || null;
     }
 
-    /** Ask the host (debounced) for the glyphs of the shown step k -> k + 1. */
+    /** The glyphs to draw now: those of the shown step, while paused, in the 2D race. */
+    function wantGlyphs() {
+      return !S.playing && !!shownAnswer();
+    }
+
+    /** Keep an answer of the host (newest last; the oldest go beyond KEPT_ANSWERS). */
+    function keepAnswer(ins) {
+      if (!ins || !ins.glyphs || typeof ins.step !== "number") return;
+      var key = ins.track + ":" + ins.step;
+      S.answers.delete(key);
+      S.answers.set(key, { step: ins.step, glyphs: ins.glyphs, label: ins.label });
+      while (S.answers.size > KEPT_ANSWERS) S.answers.delete(S.answers.keys().next().value);
+    }
+
+    /** Ask the host (debounced) for the glyphs of the shown step k -> k + 1, unless they are
+     *  here already or were asked for a moment ago. */
     function askStep() {
       if (!S.inspect || typeof host.onStep !== "function") return;
       if (S.stepTimer) clearTimeout(S.stepTimer);
@@ -585,9 +667,18 @@
         if (S.dead || S.playing || !ins || S.payload.steps < 1) return;
         var k = Math.max(0, Math.min(S.step, S.payload.steps - 1));
         var key = ins.track + ":" + k;
-        if (ins.step === k || S.asked === key) return;
-        S.asked = key;
+        if (ins.step === k) return;
+        var now = performance.now(), asked = S.asked;
+        if (asked && asked.key === key &&
+            (asked.tries >= ASK_TRIES || now - asked.at < ASK_RETRY_MS)) return;
+        S.asked = { key: key, at: now, tries: asked && asked.key === key ? asked.tries + 1 : 1 };
         host.onStep({ track: ins.track, step: k });
+        // no answer for this step in a while (an ask can be lost on its way): ask again
+        if (S.retryTimer) clearTimeout(S.retryTimer);
+        S.retryTimer = setTimeout(function () {
+          S.retryTimer = 0;
+          if (!S.dead && !S.playing) askStep();
+        }, ASK_RETRY_MS + 10);
       }, STEP_MS);
     }
 
@@ -596,12 +687,13 @@
     function glyphLegendRows() {
       var ins = S.inspect;
       if (!ins) return 0;
-      if (!ins.glyphs) return S.glyphRows;
+      var shown = shownAnswer();
+      if (!shown) return S.glyphRows;
       var font = S.payload.classroom ? 18 : 12;
       var lay = S.payload.base.layout, m = lay.margin;
       var width = Math.max(200, (dom.main.clientWidth || 700) - m.l - m.r);
       var used = 0;
-      (ins.glyphs.legend || []).forEach(function (e) {
+      (shown.glyphs.legend || []).forEach(function (e) {
         used += String(e.name).length * font * 0.6 + 3.5 * font;
       });
       S.glyphRows = used ? Math.ceil(used / width) + 1 : 0;
@@ -696,6 +788,7 @@
     function drawAll() {
       var payload = S.payload;
       S.inspect = payload.inspect || null;
+      keepAnswer(S.inspect);
       S.tracks = payload.tracks.map(prepareTrack);
       loadCloud(payload);
       S.starts = payload.starts.map(function (p) { return [p[0], p[1]]; });
@@ -730,9 +823,10 @@
       var payload = S.payload;
       var show = wantGlyphs();
       var race = S.cloud ? cloudTraces(payload, S.cloud, S.step) : raceTraces(payload, S.tracks,
-        show ? glyphTraces(S.inspect.glyphs, payload.classroom, S.hidden) : []);
+        show ? glyphTraces(shownAnswer().glyphs, payload.classroom, S.hidden) : []);
       S.ids = race;
       S.glyphsShown = show;
+      S.glyphsFor = show ? S.step : -1;
       if (S.three.on) {
         S.raceDirty = true;
         return;
@@ -793,12 +887,14 @@
       if (S.three.on) build3d();
     }
 
-    /** f -> the 3D view's z: f, or log10(f − minimum + 1e-12) with log z (null if <= 0). */
+    /** f -> the 3D view's z: f, or log10(f − minimum + δ) with log z (null if <= 0); δ is
+     *  s3.log_delta, the lowest gap the surface's grid resolves (race_payload). */
     function zOf(s3, log) {
+      var delta = s3.log_delta > 0 ? s3.log_delta : 1e-12;
       return function (f) {
         if (f === null || f === undefined || !isFinite(f)) return null;
         if (!log) return f;
-        var d = f - s3.minimum + 1e-12;
+        var d = f - s3.minimum + delta;
         return d > 0 ? Math.log10(d) : null;
       };
     }
@@ -807,7 +903,7 @@
       var payload = S.payload, s3 = payload.base.surface3d;
       var log = !!(S.three.log && s3.log_ok);
       var zf = zOf(s3, log);
-      var zt = log ? "log₁₀(f − f*)" : "f";
+      var zt = log ? "log₁₀(f − f* + δ)" : "f";
       var sz = s3.z.map(function (row) { return row.map(zf); });
       var lo = Infinity, hi = -Infinity;
       sz.forEach(function (row) {
@@ -868,7 +964,8 @@
                   font: { size: font } },
         uirevision: "3d",
         scene: {
-          xaxis: axis("x", xr), yaxis: axis("y", yr), zaxis: axis(zt),
+          xaxis: axis("x", xr), yaxis: axis("y", yr),
+          zaxis: axis(log ? zt + ", δ = " + fmtNum(s3.log_delta || 1e-12) : zt),
           aspectmode: "manual", aspectratio: { x: 1, y: ratio, z: 0.7 },
           camera: (old && old.camera) || S.three.camera || CAMERAS["default"], uirevision: "3d",
         },
@@ -948,11 +1045,11 @@
       var box = dom.notes;
       while (box.firstChild) box.removeChild(box.firstChild);
       (S.payload.notes || []).forEach(function (n) { el("div", "ovp-note", box, n); });
-      var ins = S.inspect;
-      if (ins && ins.glyphs && ins.glyphs.note) {
+      var ans = shownAnswer();
+      if (ans && ans.glyphs.note) {
         el("div", "ovp-glyph-note", box,
-           (ins.label ? ins.label + ", step " + ins.step + " → " + (ins.step + 1) + ": " : "") +
-           ins.glyphs.note);
+           (ans.label ? ans.label + ", step " + ans.step + " → " + (ans.step + 1) + ": " : "") +
+           ans.glyphs.note);
       }
     }
 
@@ -1239,6 +1336,7 @@
       }
       pause();
       S.asked = null;
+      S.answers = new Map();
       S.down = null;
       // always the complete new race at once; speed and loss mode are kept
       S.payload = Object.assign({}, newPayload,
@@ -1261,9 +1359,16 @@
       var old = S.inspect;
       S.inspect = ins;
       S.payload = Object.assign({}, S.payload, { inspect: ins });
+      keepAnswer(ins);
       var key = ins ? ins.track + ":" + ins.step : null;
-      if (!ins || !old || S.asked !== key) S.asked = null; // a late answer: ask again
-      if (!ins) S.glyphRows = 0;
+      // turned on, or off, or another track: ask afresh; the answer to the ask: done
+      if (!ins || !old || old.track !== ins.track || (S.asked && S.asked.key === key)) {
+        S.asked = null;
+      }
+      if (!ins) {
+        S.glyphRows = 0;
+        S.answers = new Map();
+      }
       setNotes();
       setStepReadout();
       if (!S.three.on) drawRace();
@@ -1277,6 +1382,7 @@
       S.dead = true;
       if (S.startsRaf) cancelAnimationFrame(S.startsRaf);
       if (S.stepTimer) clearTimeout(S.stepTimer);
+      if (S.retryTimer) clearTimeout(S.retryTimer);
       if (ro) ro.disconnect();
       globalThis.removeEventListener("resize", onWindowResize);
       globalThis.removeEventListener("mousemove", onMove, true);

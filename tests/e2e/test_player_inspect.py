@@ -262,7 +262,7 @@ def test_3d_view_plays_logs_turns_and_goes_back(open_player):  # noqa: F811
     page.click(".ovp-logz")
     after = page.evaluate(THREE)["z00"]
     f = s3["z"][40][40]
-    logged = np.log10(f - s3["minimum"] + 1e-12)
+    logged = np.log10(f - s3["minimum"] + s3["log_delta"])
     assert (before, after) in ((pytest.approx(logged), pytest.approx(f)),
                                (pytest.approx(f), pytest.approx(logged)))
     page.click(".ovp-logz")

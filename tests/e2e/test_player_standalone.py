@@ -493,3 +493,52 @@ def test_update_keeps_speed_and_loss_mode_and_destroy_stops_everything(open_play
     assert page.evaluate("window.__frames") == 0  # no animation loop left behind
     assert page.evaluate("document.querySelector('.optviz-player')") is None
     assert page.evaluate("window.__optvizPlayers.length") == 0
+
+
+def test_schedule_free_ghost_path_follows_the_step_and_toggles(open_player):
+    """Issue 9: a schedule-free run reports x and takes its gradients at y; its path is x
+    (the hover says so) and y is drawn as a faint dotted ghost path with its own legend entry
+    ("… gradient point y"), cut at the same step as the path, hidden by its legend entry."""
+    import optviz
+
+    steps = 30
+    traj = optviz.simulate("rosenbrock", [("adamw_schedulefree", {"lr": 0.05}), ("adam", {})],
+                           starts=[(-1.5, 2.0)], steps=steps)
+    tracks = [Track(label=name, color=COLORS[r], xy=traj.xy[r, 0], loss=traj.loss[r, 0],
+                    grad=traj.grad[r, 0], run=r,
+                    grad_point=None if r else traj.grad_point[0, 0])
+              for r, name in enumerate(["Schedule-Free AdamW", "Adam"])]
+    page = open_player(race_payload(_land(), tracks, [[-1.5, 2.0]], initial_step=0))
+    ghost = """() => { const d = document.querySelector('.ovp-race').data;
+        return d.filter(t => String(t.uid).startsWith('ghost'))
+                .map(t => ({uid: t.uid, name: t.name, x: t.x, y: t.y, dash: t.line.dash,
+                            opacity: t.opacity, visible: t.visible === undefined ? true
+                            : t.visible, hover: t.hovertemplate})); }"""
+    g = page.evaluate(ghost)
+    assert [t["uid"] for t in g] == ["ghost0"]  # Adam has none
+    assert g[0]["name"] == "Schedule-Free AdamW · gradient point y"
+    assert g[0]["dash"] == "dot" and g[0]["opacity"] < 1
+    y = traj.grad_point[0, 0]
+    assert g[0]["x"] == [pytest.approx(y[0, 0])] and g[0]["y"] == [pytest.approx(y[0, 1])]
+    path_hover = page.evaluate("() => document.querySelector('.ovp-race').data"
+                               ".find(t => t.uid === 'path0').hovertemplate")
+    assert "reported point x" in path_hover
+    for k in (5, 17, steps):
+        page.evaluate(f"window.__player.seek({k})")
+        g = page.evaluate(ghost)[0]
+        upto = min(k, steps - 1)  # y exists for the steps taken, not after the last one
+        assert len(g["x"]) == k + 1
+        assert g["x"][: upto + 1] == pytest.approx(list(y[: upto + 1, 0]), abs=1e-12)
+        assert g["y"][: upto + 1] == pytest.approx(list(y[: upto + 1, 1]), abs=1e-12)
+        if k == steps:
+            assert g["x"][-1] is None
+    legend = page.locator(".ovp-race .legend .traces", has_text="gradient point y").first
+    legend.click()  # plotly waits out a double click first
+    page.wait_for_function("() => document.querySelector('.ovp-race').data"
+                           ".find(t => t.uid === 'ghost0').visible === 'legendonly'")
+    path = page.evaluate("() => document.querySelector('.ovp-race').data"
+                         ".find(t => t.uid === 'path0').visible")
+    assert path in (None, True)  # the path itself stays
+    page.evaluate("window.__player.seek(8)")  # stays hidden while stepping
+    g = page.evaluate(ghost)[0]
+    assert g["visible"] == "legendonly" and len(g["x"]) == 9
