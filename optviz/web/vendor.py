@@ -18,7 +18,9 @@ class opening a link at once pays it thirty times); a ``.gz`` file is served as 
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
+import threading
 from pathlib import Path
 
 import plotly
@@ -44,15 +46,22 @@ def ensure_plotly_js() -> Path:
     if _complete(source):
         return PLOTLY_JS
     VENDOR_DIR.mkdir(exist_ok=True)
-    plain = VENDOR_DIR / "plotly.min.js.part"
-    packed = VENDOR_DIR / "plotly.min.js.gz.part"
-    shutil.copyfile(source, plain)
-    # gzip's own mtime field 0: the same plotly.js always gives the same bytes
-    packed.write_bytes(gzip.compress(plain.read_bytes(), compresslevel=9, mtime=0))
-    # atomic renames, the plain file first: two sessions starting at once never see half a
-    # file, and a .gz at least as new as the plain file means both are complete
-    plain.replace(PLOTLY_JS)
-    packed.replace(PLOTLY_JS_GZ)
+    # temporary names of this process and thread: two sessions (or processes) writing at once
+    # never rename each other's half-written file
+    tag = f"{os.getpid()}.{threading.get_ident()}"
+    plain = VENDOR_DIR / f"plotly.min.js.{tag}.part"
+    packed = VENDOR_DIR / f"plotly.min.js.gz.{tag}.part"
+    try:
+        shutil.copyfile(source, plain)
+        # gzip's own mtime field 0: the same plotly.js always gives the same bytes
+        packed.write_bytes(gzip.compress(plain.read_bytes(), compresslevel=9, mtime=0))
+        # atomic renames, the plain file first: nobody sees half a file, and a .gz at least
+        # as new as the plain file means both are complete
+        plain.replace(PLOTLY_JS)
+        packed.replace(PLOTLY_JS_GZ)
+    finally:
+        plain.unlink(missing_ok=True)
+        packed.unlink(missing_ok=True)
     return PLOTLY_JS
 
 
