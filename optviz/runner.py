@@ -93,7 +93,11 @@ class _Group:
     """One optimizer instance, its parameters and the rows of the combined tensor it owns.
 
     ``leaves`` is one ``(n, 2)`` leaf (elementwise optimizers: rows are particles) or one leaf
-    per particle (per-tensor and per-particle optimizers, shaped as the spec says).
+    per particle (per-tensor and per-particle optimizers, shaped as the spec says). Those
+    per-particle leaves are views into ``flat`` (the ``(n, 2)`` points) and their ``.grad`` views
+    into ``grads`` (set once): a step writes the gradients with one copy and reads the points
+    with none, whatever the number of parameters (the classes update their parameters and read
+    their gradients in place, so they never notice).
     """
 
     run: int
@@ -105,6 +109,8 @@ class _Group:
     averaging: bool = False  # schedule-free: gradient at y (train()), reports x (eval())
     scheduler: Any = None  # a torch.optim.lr_scheduler, stepped after each step
     clip: tuple[float | None, float | None] = (None, None)  # (clip_norm, clip_value)
+    flat: torch.Tensor | None = None  # per-particle leaves: the (n, 2) points they view
+    grads: torch.Tensor | None = None  # ... and the (n, 2) gradients their .grad views
 
     def clipped(self, grad: torch.Tensor) -> torch.Tensor:
         """``grad`` (its rows) clipped per particle as the run's extras say."""
@@ -113,12 +119,17 @@ class _Group:
 
     def positions(self) -> torch.Tensor:
         """The current points, ``(n, 2)``."""
+        if self.flat is not None:
+            return self.flat
         if len(self.leaves) == 1:
             return self.leaves[0].detach().reshape(-1, 2)
         return torch.cat([leaf.detach().reshape(-1, 2) for leaf in self.leaves])
 
     def set_grad(self, grad: torch.Tensor) -> None:
         """Hand each parameter its rows of ``grad`` (``(n, 2)``) as ``.grad``."""
+        if self.grads is not None:
+            self.grads.copy_(grad)
+            return
         if len(self.leaves) == 1:
             self.leaves[0].grad = grad.reshape(self.leaves[0].shape)
             return
@@ -423,6 +434,19 @@ def _mark_divergence(ok_hist, xy_hist, loss_hist, grad_hist, state_hist, groups)
     return diverged_at
 
 
+def _views(
+    flat: torch.Tensor, grads: torch.Tensor, shape: tuple[int, ...]
+) -> list[torch.Tensor]:
+    """One leaf per row of ``flat`` (``(n, 2)``), shaped ``shape``, viewing that row; its
+    ``.grad`` is the same row of ``grads``, so writing ``grads`` hands every leaf its gradient."""
+    leaves = []
+    for point, grad in zip(flat, grads, strict=True):
+        leaf = point.view(shape).requires_grad_(True)
+        leaf.grad = grad.view(shape)
+        leaves.append(leaf)
+    return leaves
+
+
 class _Simulation:
     """The lock-step loop behind :func:`simulate` (one use)."""
 
@@ -489,13 +513,18 @@ class _Simulation:
                 chunks = [np.array([i]) for i in range(n_starts)]
             else:
                 chunks = [np.arange(n_starts)]
+            # per-tensor / per-particle: the run's points and gradients, one (n, 2) tensor each
+            run_flat = torch.tensor(self.starts, dtype=torch.float64)
+            run_grads = torch.zeros_like(run_flat)
             for chunk in chunks:
-                points = torch.tensor(self.starts[chunk], dtype=torch.float64)
+                flat = grads = None
                 if spec.execution == "elementwise":
+                    points = torch.tensor(self.starts[chunk], dtype=torch.float64)
                     leaves = [points.requires_grad_(True)]
                 else:  # one parameter per particle, shaped as the optimizer expects
-                    leaves = [point.reshape(spec.param_shape).clone().requires_grad_(True)
-                              for point in points]
+                    part = slice(int(chunk[0]), int(chunk[-1]) + 1)
+                    flat, grads = run_flat[part], run_grads[part]
+                    leaves = _views(flat, grads, spec.param_shape)
                 optimizer = build_optimizer(key, leaves, kwargs, **extra)
                 rows = slice(row, row + len(chunk))
                 extras = self.extras[run]
@@ -503,7 +532,7 @@ class _Simulation:
                              if "schedule" in extras else None)
                 clip = (extras.get("clip_norm"), extras.get("clip_value"))
                 groups.append(_Group(run, leaves, optimizer, rows, chunk, spec.needs_closure,
-                                     spec.reports_average, scheduler, clip))
+                                     spec.reports_average, scheduler, clip, flat, grads))
                 row += len(chunk)
         return groups
 
