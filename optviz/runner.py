@@ -478,6 +478,8 @@ class _Simulation:
         specs = [get_optimizer(key) for key, _ in runs]
         self.hessians = _StepCache(hessian_fn, self._rows_of(specs, "needs_hessian"))
         self.clean_grads = _StepCache(grad_fn, self._rows_of(specs, "needs_grad_fn"))
+        self.points: torch.Tensor | None = None  # the (M, 2) rows every group's leaves view
+        self.grads: torch.Tensor | None = None  # ... and the (M, 2) gradients their .grad view
         self.groups = self._build_groups() if fused is None else self._fused_group()
         self.clipping = [g for g in self.groups if g.clip != (None, None)]
         self.averaging = [g for g in self.groups if g.averaging]
@@ -498,6 +500,13 @@ class _Simulation:
         ]
 
     def _build_groups(self) -> list[_Group]:
+        """One group per (run, chunk of starts); every parameter is a view into ``self.points``
+        (the ``(M, 2)`` rows in the combined order) and its ``.grad`` a view into
+        ``self.grads``, so one copy hands every group its gradient and the points are read
+        without gathering them."""
+        self.points = torch.tensor(np.tile(self.starts, (len(self.runs), 1)),
+                                   dtype=torch.float64)
+        self.grads = torch.zeros_like(self.points)
         groups: list[_Group] = []
         row = 0
         n_starts = len(self.starts)
@@ -513,25 +522,20 @@ class _Simulation:
                 chunks = [np.array([i]) for i in range(n_starts)]
             else:
                 chunks = [np.arange(n_starts)]
-            # per-tensor / per-particle: the run's points and gradients, one (n, 2) tensor each
-            run_flat = torch.tensor(self.starts, dtype=torch.float64)
-            run_grads = torch.zeros_like(run_flat)
             for chunk in chunks:
-                flat = grads = None
-                if spec.execution == "elementwise":
-                    points = torch.tensor(self.starts[chunk], dtype=torch.float64)
-                    leaves = [points.requires_grad_(True)]
+                block = slice(row, row + len(chunk))
+                flat, grads = self.points[block], self.grads[block]
+                if spec.execution == "elementwise":  # rows are particles: the block itself
+                    leaves = [flat.view(flat.shape).requires_grad_(True)]
+                    leaves[0].grad = grads
                 else:  # one parameter per particle, shaped as the optimizer expects
-                    part = slice(int(chunk[0]), int(chunk[-1]) + 1)
-                    flat, grads = run_flat[part], run_grads[part]
                     leaves = _views(flat, grads, spec.param_shape)
                 optimizer = build_optimizer(key, leaves, kwargs, **extra)
-                rows = slice(row, row + len(chunk))
                 extras = self.extras[run]
                 scheduler = (build_schedule(optimizer, extras["schedule"])
                              if "schedule" in extras else None)
                 clip = (extras.get("clip_norm"), extras.get("clip_value"))
-                groups.append(_Group(run, leaves, optimizer, rows, chunk, spec.needs_closure,
+                groups.append(_Group(run, leaves, optimizer, block, chunk, spec.needs_closure,
                                      spec.reports_average, scheduler, clip, flat, grads))
                 row += len(chunk)
         return groups
@@ -580,7 +584,8 @@ class _Simulation:
         for step in range(steps + 1):
             for group in self.averaging:
                 group.optimizer.eval()  # the parameters now hold the reported average x
-            xy = torch.cat([g.positions() for g in self.groups])
+            xy = (self.points.clone() if self.points is not None
+                  else torch.cat([g.positions() for g in self.groups]))
             loss, grad = self.value_and_grad(xy)
             if step == 0:
                 loss_limit = LOSS_BOUND * torch.nan_to_num(loss.abs(), nan=1.0).clamp(min=1.0)
@@ -609,12 +614,15 @@ class _Simulation:
                 )
             self.hessians.start_step(xy)
             self.clean_grads.start_step(xy)
+            if self.grads is not None:
+                self.grads.copy_(grad)  # every group's .grad at once (views into it)
             for group in self.groups:
                 if group.averaging:
                     group.set_grad(self._gradient_point(group, step, state_hist))
                     group.optimizer.step()
                 elif not group.closure_based:
-                    group.set_grad(grad[group.rows])
+                    if self.grads is None:
+                        group.set_grad(grad[group.rows])
                     group.optimizer.step()
                 elif ok[group.rows].all():  # a dead L-BFGS particle stops searching
                     group.optimizer.step(self._closure_for(group, step))
