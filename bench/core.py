@@ -191,7 +191,9 @@ def per_particle_table(n: int = 1_000, steps: int = 100) -> None:
           f"{'x naive':>7} | {'floor ps/s':>10} | {'floor x naive':>13} | {'optviz adds':>11}")
     for key in keys:
         spec = optviz.get_optimizer(key)
-        total, inside = min(timed_simulate([(key, {})], starts(n), steps) for _ in range(2))
+        total, inside = timed_simulate([(key, {})], starts(n), steps)
+        if total < 5.0:  # a second try where it is cheap (the least disturbed one counts)
+            total, inside = min((total, inside), timed_simulate([(key, {})], starts(n), steps))
         sim_rate, floor = n * steps / total, n * steps / inside
         naive = naive_rate_of(key)
         print(f"{key:>10} | {spec.execution:>12} | {sim_rate:>13,.0f} | {naive:>10,.0f} | "
