@@ -8,8 +8,12 @@ Prints, from ONE run (these machines are noisy, ratios from one run are steadier
   ``simulate`` does, and of the same loop without recording (pure arithmetic);
 - the wall time of the default scene (4 different optimizers, 1 start each, 500 steps).
 - per-tensor and per-particle optimizers (one parameter, or one instance, per particle) at
-  N = 1,000 against their own naive loop, and one scene with every optimizer added after the first
-  release (Adafactor, Muon and the optimizer packages), 1 start, 500 steps.
+  N = 1,000 against their own naive loop, next to the class's floor (the time inside its own
+  ``step()`` calls in the same run) and what optviz adds over it; and one scene with every
+  optimizer added after the first release (Adafactor, Muon and the optimizer packages), 1 start,
+  500 steps, with the share of its time inside the classes' ``step()``.
+``--only SECTION ...`` runs some sections (adam, scene, per_particle, new_families,
+record_state); ``--n`` sets the per-particle table's N.
 - issue 11: 8 runs x 5,000 steps with and without ``record_state`` (ratio; target <= 2x) and the
   mean time of ``optviz.inspect_step`` (target < 10 ms).
 Targets (issue 2): ≥ 500x the naive loop at N = 1,000; ≥ 0.3 of the numpy limit at N = 10,000;

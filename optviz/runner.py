@@ -13,7 +13,9 @@ take gradients at y (``train()``, one more evaluation of their rows) and report 
 
 Each step evaluates the surface and its gradient ONCE for all particles of all runs together
 (closed-form sympy gradient by default, autograd on request), adds per-particle Gaussian noise
-(:mod:`optviz.noise`), hands each optimizer its slice as ``.grad`` and calls ``step()``. Newton's
+(:mod:`optviz.noise`), hands every optimizer its rows as ``.grad`` with one copy (every
+parameter views its rows of one ``(M, 2)`` tensor of points, and its ``.grad`` the same rows of
+one of gradients) and calls ``step()``. Newton's
 Hessian and the noise-free gradient that curvature estimators ask for are likewise evaluated once
 per step for all the rows that need them.
 
