@@ -149,26 +149,31 @@ def naive_rate_of(key: str, n: int = 10, steps: int = 100) -> float:
 def timed_simulate(runs: list, pts, steps: int) -> tuple[float, float]:
     """``simulate`` once: its wall time and the part spent inside the optimizers' own
     ``step()`` calls (each instance's ``step`` wrapped by a timer, torch's wrapper and hooks
-    included, so SophiaH's Hessian hook counts as the class's). The rest is optviz: surface and
-    gradient evaluation, handing gradients out, recording, bounds."""
+    included, so SophiaH's Hessian hook counts as the class's; Schedule-Free's ``train()`` and
+    ``eval()`` count too). The rest is optviz: surface and gradient evaluation, handing
+    gradients out, recording, bounds."""
     from optviz import runner
 
     inside = 0.0
 
     def timed(*args, **kwargs):
         opt = build_optimizer(*args, **kwargs)
-        step = opt.step
+        opt.step = timed_call(opt.step)
+        for name in ("train", "eval"):  # Schedule-Free's own moves between x and y
+            if callable(getattr(opt, name, None)):
+                setattr(opt, name, timed_call(getattr(opt, name)))
+        return opt
 
-        def timed_step(*a, **k):
+    def timed_call(fn):
+        def call(*a, **k):
             nonlocal inside
             t0 = time.perf_counter()
             try:
-                return step(*a, **k)
+                return fn(*a, **k)
             finally:
                 inside += time.perf_counter() - t0
 
-        opt.step = timed_step
-        return opt
+        return call
 
     original = runner.build_optimizer
     runner.build_optimizer = timed

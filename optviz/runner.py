@@ -562,7 +562,8 @@ class _Simulation:
             loss, g = self.value_and_grad(group.positions())
             if self.sigma > 0:
                 g = g + self._noise(group.rows, step, next(calls))
-            group.set_grad(group.clipped(g).clone())
+            g = group.clipped(g)
+            group.set_grad(g if group.grads is not None else g.clone())  # copied, or kept
             return loss.sum()
 
         return closure
