@@ -150,12 +150,16 @@ class _Group:
                 if torch.is_tensor(value) and value.shape[: leaf.dim()] == leaf.shape
             }
         states = [self.optimizer.state.get(leaf, {}) for leaf in self.leaves]
+        shape = self.leaves[0].shape  # every leaf has the spec's param_shape
         out = {}
-        for name in states[0]:
-            values = [st.get(name) for st in states]
-            if all(torch.is_tensor(v) and v.shape == leaf.shape
-                   for v, leaf in zip(values, self.leaves, strict=True)):
-                out[name] = torch.stack([v.reshape(2) for v in values])
+        for name, first in states[0].items():
+            if not (torch.is_tensor(first) and first.shape == shape):
+                continue
+            try:  # one stack; it refuses a missing or differently shaped value
+                stacked = torch.stack([st[name] for st in states])
+            except (KeyError, RuntimeError, TypeError):
+                continue
+            out[name] = stacked.reshape(len(states), 2)
         return out
 
 

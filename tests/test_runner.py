@@ -369,6 +369,19 @@ def test_recorded_state_equals_torchs_own_state_after_k_steps() -> None:
             np.testing.assert_array_equal(r.state[0][name][0, k], opt.state[p][name].numpy())
 
 
+@pytest.mark.parametrize("key", ["adafactor", "muon", "lamb", "soap"])
+def test_per_tensor_state_of_a_batch_equals_each_start_alone(key: str) -> None:
+    """A per-tensor run records each parameter's state stacked over its particles; that equals
+    the same start run alone (one parameter), state by state and step by step."""
+    starts = [(-1.5, 2.0), (0.5, -0.5), (1.2, 1.0)]
+    batch = simulate("rosenbrock", [(key, {})], starts, steps=25, record_state=True)
+    assert batch.state[0], key
+    for s, start in enumerate(starts):
+        alone = simulate("rosenbrock", [(key, {})], [start], steps=25, record_state=True)
+        for name, values in batch.state[0].items():
+            np.testing.assert_array_equal(values[s], alone.state[0][name][0], err_msg=name)
+
+
 def test_loss_bound_is_relative_to_the_start() -> None:
     steep = optviz.surface_from_formula("1e13*(x**2 + y**2) + 1e14", ((-2, 2), (-2, 2)))
     r = simulate(steep, [("adam", {"lr": 0.01})], [(1.0, 1.0)], steps=20)
