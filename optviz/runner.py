@@ -13,7 +13,9 @@ take gradients at y (``train()``, one more evaluation of their rows) and report 
 
 Each step evaluates the surface and its gradient ONCE for all particles of all runs together
 (closed-form sympy gradient by default, autograd on request), adds per-particle Gaussian noise
-(:mod:`optviz.noise`), hands each optimizer its slice as ``.grad`` and calls ``step()``. Newton's
+(:mod:`optviz.noise`), hands every optimizer its rows as ``.grad`` with one copy (every
+parameter views its rows of one ``(M, 2)`` tensor of points, and its ``.grad`` the same rows of
+one of gradients) and calls ``step()``. Newton's
 Hessian and the noise-free gradient that curvature estimators ask for are likewise evaluated once
 per step for all the rows that need them.
 
@@ -98,7 +100,11 @@ class _Group:
     """One optimizer instance, its parameters and the rows of the combined tensor it owns.
 
     ``leaves`` is one ``(n, 2)`` leaf (elementwise optimizers: rows are particles) or one leaf
-    per particle (per-tensor and per-particle optimizers, shaped as the spec says).
+    per particle (per-tensor and per-particle optimizers, shaped as the spec says). Those
+    per-particle leaves are views into ``flat`` (the ``(n, 2)`` points) and their ``.grad`` views
+    into ``grads`` (set once): a step writes the gradients with one copy and reads the points
+    with none, whatever the number of parameters (the classes update their parameters and read
+    their gradients in place, so they never notice).
     """
 
     run: int
@@ -110,6 +116,8 @@ class _Group:
     averaging: bool = False  # schedule-free: gradient at y (train()), reports x (eval())
     scheduler: Any = None  # a torch.optim.lr_scheduler, stepped after each step
     clip: tuple[float | None, float | None] = (None, None)  # (clip_norm, clip_value)
+    flat: torch.Tensor | None = None  # per-particle leaves: the (n, 2) points they view
+    grads: torch.Tensor | None = None  # ... and the (n, 2) gradients their .grad views
 
     def clipped(self, grad: torch.Tensor) -> torch.Tensor:
         """``grad`` (its rows) clipped per particle as the run's extras say."""
@@ -118,12 +126,17 @@ class _Group:
 
     def positions(self) -> torch.Tensor:
         """The current points, ``(n, 2)``."""
+        if self.flat is not None:
+            return self.flat
         if len(self.leaves) == 1:
             return self.leaves[0].detach().reshape(-1, 2)
         return torch.cat([leaf.detach().reshape(-1, 2) for leaf in self.leaves])
 
     def set_grad(self, grad: torch.Tensor) -> None:
         """Hand each parameter its rows of ``grad`` (``(n, 2)``) as ``.grad``."""
+        if self.grads is not None:
+            self.grads.copy_(grad)
+            return
         if len(self.leaves) == 1:
             self.leaves[0].grad = grad.reshape(self.leaves[0].shape)
             return
@@ -142,12 +155,16 @@ class _Group:
                 if torch.is_tensor(value) and value.shape[: leaf.dim()] == leaf.shape
             }
         states = [self.optimizer.state.get(leaf, {}) for leaf in self.leaves]
+        shape = self.leaves[0].shape  # every leaf has the spec's param_shape
         out = {}
-        for name in states[0]:
-            values = [st.get(name) for st in states]
-            if all(torch.is_tensor(v) and v.shape == leaf.shape
-                   for v, leaf in zip(values, self.leaves, strict=True)):
-                out[name] = torch.stack([v.reshape(2) for v in values])
+        for name, first in states[0].items():
+            if not (torch.is_tensor(first) and first.shape == shape):
+                continue
+            try:  # one stack; it refuses a missing or differently shaped value
+                stacked = torch.stack([st[name] for st in states])
+            except (KeyError, RuntimeError, TypeError):
+                continue
+            out[name] = stacked.reshape(len(states), 2)
         return out
 
 
@@ -428,6 +445,19 @@ def _mark_divergence(ok_hist, xy_hist, loss_hist, grad_hist, state_hist, groups)
     return diverged_at
 
 
+def _views(
+    flat: torch.Tensor, grads: torch.Tensor, shape: tuple[int, ...]
+) -> list[torch.Tensor]:
+    """One leaf per row of ``flat`` (``(n, 2)``), shaped ``shape``, viewing that row; its
+    ``.grad`` is the same row of ``grads``, so writing ``grads`` hands every leaf its gradient."""
+    leaves = []
+    for point, grad in zip(flat, grads, strict=True):
+        leaf = point.view(shape).requires_grad_(True)
+        leaf.grad = grad.view(shape)
+        leaves.append(leaf)
+    return leaves
+
+
 class _Simulation:
     """The lock-step loop behind :func:`simulate` (one use)."""
 
@@ -459,6 +489,8 @@ class _Simulation:
         specs = [get_optimizer(key) for key, _ in runs]
         self.hessians = _StepCache(hessian_fn, self._rows_of(specs, "needs_hessian"))
         self.clean_grads = _StepCache(grad_fn, self._rows_of(specs, "needs_grad_fn"))
+        self.points: torch.Tensor | None = None  # the (M, 2) rows every group's leaves view
+        self.grads: torch.Tensor | None = None  # ... and the (M, 2) gradients their .grad view
         self.groups = self._build_groups() if fused is None else self._fused_group()
         self.clipping = [g for g in self.groups if g.clip != (None, None)]
         self.averaging = [g for g in self.groups if g.averaging]
@@ -479,6 +511,13 @@ class _Simulation:
         ]
 
     def _build_groups(self) -> list[_Group]:
+        """One group per (run, chunk of starts); every parameter is a view into ``self.points``
+        (the ``(M, 2)`` rows in the combined order) and its ``.grad`` a view into
+        ``self.grads``, so one copy hands every group its gradient and the points are read
+        without gathering them."""
+        self.points = torch.tensor(np.tile(self.starts, (len(self.runs), 1)),
+                                   dtype=torch.float64)
+        self.grads = torch.zeros_like(self.points)
         groups: list[_Group] = []
         row = 0
         n_starts = len(self.starts)
@@ -495,20 +534,20 @@ class _Simulation:
             else:
                 chunks = [np.arange(n_starts)]
             for chunk in chunks:
-                points = torch.tensor(self.starts[chunk], dtype=torch.float64)
-                if spec.execution == "elementwise":
-                    leaves = [points.requires_grad_(True)]
+                block = slice(row, row + len(chunk))
+                flat, grads = self.points[block], self.grads[block]
+                if spec.execution == "elementwise":  # rows are particles: the block itself
+                    leaves = [flat.view(flat.shape).requires_grad_(True)]
+                    leaves[0].grad = grads
                 else:  # one parameter per particle, shaped as the optimizer expects
-                    leaves = [point.reshape(spec.param_shape).clone().requires_grad_(True)
-                              for point in points]
+                    leaves = _views(flat, grads, spec.param_shape)
                 optimizer = build_optimizer(key, leaves, kwargs, **extra)
-                rows = slice(row, row + len(chunk))
                 extras = self.extras[run]
                 scheduler = (build_schedule(optimizer, extras["schedule"])
                              if "schedule" in extras else None)
                 clip = (extras.get("clip_norm"), extras.get("clip_value"))
-                groups.append(_Group(run, leaves, optimizer, rows, chunk, spec.needs_closure,
-                                     spec.reports_average, scheduler, clip))
+                groups.append(_Group(run, leaves, optimizer, block, chunk, spec.needs_closure,
+                                     spec.reports_average, scheduler, clip, flat, grads))
                 row += len(chunk)
         return groups
 
@@ -532,7 +571,8 @@ class _Simulation:
             loss, g = self.value_and_grad(group.positions())
             if self.sigma > 0:
                 g = g + self._noise(group.rows, step, next(calls))
-            group.set_grad(group.clipped(g).clone())
+            g = group.clipped(g)
+            group.set_grad(g if group.grads is not None else g.clone())  # copied, or kept
             return loss.sum()
 
         return closure
@@ -558,7 +598,8 @@ class _Simulation:
         for step in range(steps + 1):
             for group in self.averaging:
                 group.optimizer.eval()  # the parameters now hold the reported average x
-            xy = torch.cat([g.positions() for g in self.groups])
+            xy = (self.points.clone() if self.points is not None
+                  else torch.cat([g.positions() for g in self.groups]))
             loss, grad = self.value_and_grad(xy)
             if step == 0:
                 loss_limit = LOSS_BOUND * torch.nan_to_num(loss.abs(), nan=1.0).clamp(min=1.0)
@@ -587,6 +628,8 @@ class _Simulation:
                 )
             self.hessians.start_step(xy)
             self.clean_grads.start_step(xy)
+            if self.grads is not None:
+                self.grads.copy_(grad)  # every group's .grad at once (views into it)
             for group in self.groups:
                 if group.averaging:
                     group.set_grad(self._gradient_point(group, step, state_hist))
@@ -594,7 +637,8 @@ class _Simulation:
                         gp_hist[step, group.rows] = group.positions()
                     group.optimizer.step()
                 elif not group.closure_based:
-                    group.set_grad(grad[group.rows])
+                    if self.grads is None:
+                        group.set_grad(grad[group.rows])
                     group.optimizer.step()
                 elif ok[group.rows].all():  # a dead L-BFGS particle stops searching
                     group.optimizer.step(self._closure_for(group, step))

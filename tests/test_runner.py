@@ -287,6 +287,31 @@ def test_own_optimizers_batched_equal_one_at_a_time() -> None:
             np.testing.assert_array_equal(batch.xy[0, s], alone.xy[0, 0], err_msg=key)
 
 
+def test_every_parameter_stays_a_view_of_the_shared_rows() -> None:
+    """The runner reads all points from one (M, 2) tensor and hands out all gradients with one
+    copy into another: every class must update its parameters in place and read ``p.grad``
+    without replacing it. After stepping, each parameter (and its ``.grad``) still views the
+    shared tensors and holds the last recorded position, for every optimizer in the registry."""
+    from optviz.runner import _prepare, _Simulation
+
+    keys = optviz.list_optimizers()
+    starts = [(-1.5, 2.0), (0.5, -0.5)]
+    setup = _prepare("rosenbrock", [(k, {}) for k in keys], starts, 12, 0, 0.0, "closed_form",
+                     None)
+    with torch.no_grad():
+        sim = _Simulation(*setup[:9], False, None)
+        result = sim.run()
+    assert (result.diverged_at == -1).all()
+    for group in sim.groups:
+        key = keys[group.run]
+        for leaf in group.leaves:
+            assert leaf.untyped_storage().data_ptr() == sim.points.untyped_storage().data_ptr()
+            assert leaf.grad.untyped_storage().data_ptr() == sim.grads.untyped_storage().data_ptr()
+        own = torch.cat([leaf.detach().reshape(-1, 2) for leaf in group.leaves])
+        assert torch.equal(own, sim.points[group.rows]), key
+        assert torch.equal(own, torch.from_numpy(result.xy[group.run, group.starts, -1])), key
+
+
 def test_newton_through_simulate_reaches_rosenbrock_minimum() -> None:
     r = simulate("rosenbrock", [("newton", {})], [(-1.2, 1.0)], steps=10)
     np.testing.assert_allclose(r.xy[0, 0, -1], [1.0, 1.0], atol=1e-6)
@@ -342,6 +367,19 @@ def test_recorded_state_equals_torchs_own_state_after_k_steps() -> None:
         opt.step()
         for name in ("exp_avg", "exp_avg_sq"):
             np.testing.assert_array_equal(r.state[0][name][0, k], opt.state[p][name].numpy())
+
+
+@pytest.mark.parametrize("key", ["adafactor", "muon", "lamb", "soap"])
+def test_per_tensor_state_of_a_batch_equals_each_start_alone(key: str) -> None:
+    """A per-tensor run records each parameter's state stacked over its particles; that equals
+    the same start run alone (one parameter), state by state and step by step."""
+    starts = [(-1.5, 2.0), (0.5, -0.5), (1.2, 1.0)]
+    batch = simulate("rosenbrock", [(key, {})], starts, steps=25, record_state=True)
+    assert batch.state[0], key
+    for s, start in enumerate(starts):
+        alone = simulate("rosenbrock", [(key, {})], [start], steps=25, record_state=True)
+        for name, values in batch.state[0].items():
+            np.testing.assert_array_equal(values[s], alone.state[0][name][0], err_msg=name)
 
 
 def test_loss_bound_is_relative_to_the_start() -> None:

@@ -37,12 +37,12 @@ def hutchinson_hook(
     """A step pre-hook for ``SophiaH``: ``step(hessian=[z ⊙ (H z) per parameter])`` on the steps
     where SophiaH refreshes its estimate (every ``update_period`` steps, the first included);
     ``hessian_fn`` maps ``(n, 2)`` points to their ``(n, 2, 2)`` Hessians."""
+    key = particle_keys(PROBE_SEED, np.zeros(1), np.zeros(1))  # the probe stream, hashed once
 
     def hook(optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> Any:
         taken = optimizer.param_groups[0].get("step", 0)  # steps taken before this one
         if taken % update_period:
             return None
-        key = particle_keys(PROBE_SEED, np.zeros(1), np.zeros(1))
         z = torch.from_numpy(standard_normal(key, taken, 0)[0])
         if distribution == "rademacher":
             z = torch.where(z < 0, -1.0, 1.0).to(torch.float64)
