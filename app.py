@@ -93,6 +93,8 @@ def main() -> None:
     if views.open:  # its five views' widgets are built only when it is opened
         with views:
             compare.render(good)
+    else:
+        compare.keep_settings()
     state.sync_url(good)
     st.session_state[FULL_RUN] = False  # from now on until the next full run: fragment runs
 

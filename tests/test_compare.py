@@ -262,9 +262,14 @@ def test_the_views_are_built_only_while_their_expander_is_open() -> None:
     at.session_state["optviz.compare.open"] = True  # what a click on its label does
     at.run()
     assert "Compute the sensitivity" in [b.label for b in at.button]
+    at.slider(key=f"{P}.lr.n").set_value(9).run()
     at.session_state["optviz.compare.open"] = False
     at.run()
     assert "Compute the sensitivity" not in [b.label for b in at.button]
+    at.run()  # a second run without the widgets: Streamlit would forget their values here
+    at.session_state["optviz.compare.open"] = True
+    at.run()
+    assert at.slider(key=f"{P}.lr.n").value == 9  # folding the section away kept the setting
 
 
 def test_sensitivity_button_draws_one_curve_per_run_and_keeps_it() -> None:

@@ -50,3 +50,14 @@ def test_the_payload_is_encoded_once_per_race_and_the_inspector_part_per_call(
     assert player.decode(second)["inspect"] == step
     assert player.decode(first)["inspect"] is None
     assert second.startswith(first[: -len(b',"inspect":null}')])
+
+
+def test_a_non_finite_glyph_number_drops_the_glyphs_not_the_page(payload: dict) -> None:
+    step = {"track": 0, "step": 3, "label": "SGD",
+            "glyphs": {"arrows": [{"scale": float("inf")}]}}
+    data = player.encode(dict(payload, inspect=step))
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    got = json.loads(data, parse_constant=refuse)  # strict, as the browser's JSON.parse
+    assert got["inspect"] == {"track": 0, "step": 3, "label": "SGD", "glyphs": None}

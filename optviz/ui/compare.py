@@ -492,11 +492,26 @@ def _fail(what: str, exc: BaseException) -> None:
              icon=":material/warning:")
 
 
+#: Session keys of the views' settings (widgets made by :func:`_widget`), process-wide: the
+#: same names in every session.
+SETTINGS: set[str] = set()
+
+
 def _widget(k: str, default: Any) -> str:
     full = f"{PREFIX}.{k}"
+    SETTINGS.add(full)
     if full not in st.session_state:
         st.session_state[full] = default
     return full
+
+
+def keep_settings() -> None:
+    """Keep the views' settings while their widgets are not drawn (the section folded away):
+    Streamlit forgets a widget's value after a run that did not draw it, which would put
+    every setting back to its default, and hide the computed results keyed by them."""
+    for key in list(SETTINGS):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
 
 
 def _positive(value: Any, name: str) -> float | None:

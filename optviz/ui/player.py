@@ -68,7 +68,11 @@ def encode(payload: dict[str, Any]) -> bytes:
     if data is None:
         data = json.dumps(body, separators=(",", ":"), allow_nan=False).encode("utf-8")
         ENCODED.put(key, data, size=len(data))
-    inspect = json.dumps(payload.get("inspect"), separators=(",", ":")).encode("utf-8")
+    try:
+        inspect = json.dumps(payload.get("inspect"), separators=(",", ":"), allow_nan=False)
+    except ValueError:  # a non-finite glyph number: the browser's JSON.parse would throw
+        inspect = json.dumps({**payload["inspect"], "glyphs": None}, separators=(",", ":"))
+    inspect = inspect.encode("utf-8")
     return b'{"payload":' + data + b',"inspect":' + inspect + b"}"
 
 
