@@ -12,6 +12,7 @@ Glyphs of one run share the scales of its first step, so a shrinking step size i
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Any
 
@@ -75,19 +76,34 @@ def controls(scene: Scenario, view: StepView | None) -> None:
             if view is None:
                 st.caption("Pause the race or step it with ← → to inspect a step.")
     if on and view is not None:
-        options = _GLYPH_NAMES.get(view.optimizer, [])
+        options = _known_names(view.optimizer)
         off = _switched_off(view.optimizer)
         # the row's value is the session's "switched off" set (its own key), given as the
         # widget's default: a browser that never showed the row's last value (a slow one,
-        # where the next run's row replaced it before it was drawn) reports that default
-        st.pills("glyphs", options, selection_mode="multi", key=_glyph_key(view),
+        # where the next run's row replaced it before it was drawn) reports that default.
+        # The key names the options too: a new glyph name makes a new row, whose default
+        # shows it on, as it is drawn.
+        key = _glyph_key(view.optimizer, options)
+        st.pills("glyphs", options, selection_mode="multi", key=key,
                  default=[n for n in options if n not in off], label_visibility="collapsed",
-                 on_change=_remember_off, args=(view.optimizer, _glyph_key(view)),
+                 on_change=_remember_off, args=(view.optimizer, key, tuple(options)),
                  help="Which of this optimizer's quantities are drawn at the head.")
 
 
-def _glyph_key(view: StepView) -> str:
-    return f"optviz.inspect.glyphs.{view.optimizer}"
+def _glyph_key(optimizer: str, options: list[str]) -> str:
+    digest = hashlib.blake2s("\n".join(options).encode("utf-8"), digest_size=4).hexdigest()
+    return f"optviz.inspect.glyphs.{optimizer}.{digest}"
+
+
+def _names_key(optimizer: str) -> str:
+    return f"optviz.inspect.glyph_names.{optimizer}"
+
+
+def _known_names(optimizer: str) -> list[str]:
+    """Glyph names this session has drawn for ``optimizer``, in order of first appearance
+    (the options of its row of toggles)."""
+    names = st.session_state.get(_names_key(optimizer))
+    return list(names) if isinstance(names, list) else []
 
 
 def _off_key(optimizer: str) -> str:
@@ -99,15 +115,11 @@ def _switched_off(optimizer: str) -> set[str]:
     return set(off) if isinstance(off, set | list | tuple) else set()
 
 
-def _remember_off(optimizer: str, key: str) -> None:
-    """The row of glyph toggles changed: remember which glyphs are switched off."""
+def _remember_off(optimizer: str, key: str, options: tuple[str, ...]) -> None:
+    """The row of glyph toggles changed: remember which of its glyphs are switched off."""
     value = st.session_state.get(key)
     on = set(value) if isinstance(value, list) else set()
-    st.session_state[_off_key(optimizer)] = set(_GLYPH_NAMES.get(optimizer, [])) - on
-
-
-#: Glyph names last drawn per optimizer (the options of its row of toggles).
-_GLYPH_NAMES: dict[str, list[str]] = {}
+    st.session_state[_off_key(optimizer)] = set(options) - on
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -153,8 +165,10 @@ def shown_glyphs(glyphs: dict[str, Any], view: StepView) -> dict[str, Any]:
     names = [g["name"] for g in glyphs["legend"]]
     if not names:
         return glyphs
-    known = _GLYPH_NAMES.setdefault(view.optimizer, [])
-    known.extend(n for n in names if n not in known)
+    known = _known_names(view.optimizer)
+    new = [n for n in names if n not in known]
+    if new:
+        st.session_state[_names_key(view.optimizer)] = known + new
     on = set(names) - _switched_off(view.optimizer)
     out = dict(glyphs)
     for kind in ("arrows", "boxes", "ellipses"):
