@@ -45,7 +45,12 @@ from optviz import noise as noise_stream
 from optviz.limits import MAX_PARTICLE_STEPS, MAX_PARTICLES, MAX_SEED, MAX_STEPS
 from optviz.optimizers import build_optimizer, get_optimizer
 from optviz.optimizers._kernel import autograd_hessian
-from optviz.optimizers.schedules import build_schedule, check_extras, clip_rows
+from optviz.optimizers.schedules import (
+    build_schedule,
+    check_extras,
+    check_line_search,
+    clip_rows,
+)
 from optviz.surfaces import Surface, get_surface
 
 RunSpec = tuple[str, Mapping[str, Any]]
@@ -231,6 +236,7 @@ def _as_runs(runs: Any, steps: int) -> tuple[tuple[str, dict[str, Any], dict[str
         try:
             kwargs = spec.validate(hparams)
             extras = check_extras(run[2] if len(run) == 3 else None, steps, kwargs.get("lr"))
+            check_line_search(key, kwargs, extras.get("schedule"), steps)
         except ValueError as err:
             raise ValueError(f"runs[{i}]: {err}") from err
         except TypeError as err:

@@ -220,3 +220,23 @@ def test_a_short_run_with_its_own_t_max_round_trips_through_json() -> None:
     scene = Scenario(runs=(RunConfig("sgd", schedule=(("name", "warmup_cosine"),
                                                       ("T_max", 1))),), steps=1).validated()
     assert Scenario.from_json(scene.to_json()) == (scene, [])
+
+
+def test_a_schedule_that_zeroes_lbfgs_line_searched_lr_is_refused_in_words() -> None:
+    """torch's strong-Wolfe line search divides by a zero step (ZeroDivisionError): the
+    scene and ``simulate`` refuse it up front, and say what to change."""
+    hp = {"lr": 0.01, "max_iter": 3, "line_search_fn": "strong_wolfe"}
+    cosine = {"name": "CosineAnnealingLR", "T_max": 20}
+    with pytest.raises(ValueError, match=r"reaches 0 at step 21.*eta_min above 0"):
+        simulate("rosenbrock", [("lbfgs", hp, {"schedule": cosine})], [(-1.5, 2)], 30)
+    lbfgs = RunConfig("lbfgs", tuple(hp.items()), "", "", schedule=tuple(cosine.items()))
+    with pytest.raises(ScenarioError) as err:
+        _scene(lbfgs, steps=30)
+    assert [p.loc for p in err.value.problems] == [("runs", 0, "schedule")]
+    assert "strong-Wolfe" in err.value.problems[0].msg
+    # what the message suggests works: eta_min above 0, a schedule that ends first, no search
+    for extras, kw in [({"schedule": {**cosine, "eta_min": 1e-4}}, hp),
+                       ({"schedule": cosine}, {**hp, "line_search_fn": None})]:
+        t = simulate("rosenbrock", [("lbfgs", kw, extras)], [(-1.5, 2)], 30)
+        assert np.isfinite(t.xy).all()
+    _scene(replace(lbfgs, schedule=(("name", "CosineAnnealingLR"), ("T_max", 40))), steps=30)

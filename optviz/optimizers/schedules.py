@@ -21,6 +21,8 @@ module does not import torch.
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -212,3 +214,27 @@ def learning_rates(schedule: Mapping[str, Any], lr: float, steps: int) -> list[f
         opt.step()
         sched.step()
     return [float(x) if math.isfinite(x) else float("nan") for x in out]
+
+
+def check_line_search(key: str, kwargs: Mapping[str, Any], schedule: Mapping[str, Any] | None,
+                      steps: int) -> None:
+    """Refuse a schedule that takes L-BFGS's learning rate to 0 while its strong-Wolfe line
+    search is on: torch's ``_strong_wolfe`` then divides by the zero step
+    (``ZeroDivisionError`` in ``_cubic_interpolate``). CosineAnnealingLR does so at ``T_max``
+    (and every ``2 T_max`` after) when ``eta_min`` is 0."""
+    if key != "lbfgs" or schedule is None or kwargs.get("line_search_fn") != "strong_wolfe":
+        return
+    zero = _first_zero(json.dumps(dict(schedule), sort_keys=True), float(kwargs["lr"]), steps)
+    if zero is not None:
+        raise ValueError(
+            f"schedule {schedule['name']}: the learning rate reaches 0 at step {zero + 1}, "
+            "where L-BFGS's strong-Wolfe line search divides by its step: set eta_min above "
+            "0, a shorter schedule or no line search")
+
+
+@functools.lru_cache(maxsize=256)
+def _first_zero(schedule: str, lr: float, steps: int) -> int | None:
+    """The first step index whose learning rate is exactly 0 (``schedule`` as JSON, so that a
+    scene checked on every rerun steps the scheduler once)."""
+    lrs = learning_rates(json.loads(schedule), lr, steps)
+    return next((t for t, value in enumerate(lrs) if value == 0.0), None)

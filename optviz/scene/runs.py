@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from optviz.optimizers import OptimizerSpec, Variant, get_optimizer, get_variant, list_variants
+from optviz.optimizers.schedules import check_line_search
 from optviz.scene.extras import (
     SHORT_NAMES,
     Schedule,
@@ -316,6 +317,11 @@ class RunConfig:
         except _ERRORS as exc:
             return None, [*problems, Problem(at, str(exc).removeprefix(f"{spec.key}: "))]
         extras = self._check_extras(at, steps, dict(hparams).get("lr"), problems)
+        if extras is not None and extras[0] is not None:
+            try:
+                check_line_search(spec.key, dict(hparams), dict(extras[0]), steps)
+            except ValueError as exc:
+                problems.append(Problem((*at, "schedule"), str(exc)))
         if problems or color is None or label is None or extras is None:
             return None, problems
         return RunConfig(self.variant, hparams, color, label, *extras), []
