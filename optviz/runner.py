@@ -153,7 +153,12 @@ class _Group:
         if len(self.leaves) == 1:
             leaf = self.leaves[0]
             n = leaf.reshape(-1, 2).shape[0]
-            state = self.optimizer.state.get(leaf, {})
+            state = dict(self.optimizer.state.get(leaf, {}))
+            inner = getattr(self.optimizer, "optimizer", None)
+            if isinstance(inner, torch.optim.Optimizer) and inner is not self.optimizer:
+                # a wrapper (Lookahead): its base optimizer's state too, as "base.<name>"
+                state.update((f"base.{name}", value)
+                             for name, value in inner.state.get(leaf, {}).items())
             return {
                 name: value.reshape(n, *value.shape[leaf.dim() - 1 :])
                 for name, value in state.items()

@@ -8,6 +8,7 @@ carry the rounding of θ itself.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from functools import cache
 
@@ -682,3 +683,32 @@ def test_fixed_scales_keep_adagrads_shrinking_box_visible() -> None:
     assert (np.diff(np.array(widths), axis=0) <= 0).all() and widths[-1][1] < widths[0][1] / 2
     with pytest.raises(ValueError, match="scale_hint"):
         step_glyphs(first, 0.0)
+
+
+@pytest.mark.parametrize("pullback", ["none", "reset", "pullback"])
+def test_lookahead_fast_steps_read_the_recorded_base_state_without_a_replay(
+    pullback: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The runner records Lookahead's base state (``base.<name>``): a fast step's view reads
+    it (no O(step) replay) and says exactly what the replay says; a sync step replays."""
+    from optviz.inspect import lookahead
+
+    hp = {"base": "momentum", "k": 4, "pullback_momentum": pullback}
+    traj = optviz.simulate("rosenbrock", [("lookahead", hp)], [(-1.5, 2.0)], 40,
+                           record_state=True)
+    assert {"base.momentum_buffer", "slow_params"} <= set(traj.state[0])
+    # the same run without the recorded base state: every view replays
+    bare = dataclasses.replace(traj, state=[{name: rows for name, rows in st.items()
+                                             if not name.startswith("base.")}
+                                            for st in traj.state])
+    replayed = {step: inspect_step(bare, 0, 0, step) for step in range(0, 40)}
+    calls = []
+    real = lookahead.replay
+    monkeypatch.setattr(lookahead, "replay", lambda d: calls.append(d.step) or real(d))
+    for step, want in replayed.items():
+        got = inspect_step(traj, 0, 0, step)
+        assert got.values.keys() == want.values.keys()
+        for name, value in want.values.items():
+            assert got.values[name] == value or (np.isnan(value) and np.isnan(got.values[name]))
+        assert got.latex == want.latex and got.why == want.why
+    assert calls == [s for s in range(40) if (s + 1) % 4 == 0]  # the sync steps only

@@ -4,13 +4,15 @@ r"""Lookahead (pytorch-optimizer's ``Lookahead``): k fast steps of the base, one
     \theta' = \operatorname{base\ step}(\theta),\quad \text{every } k\text{-th step: }
     \theta_{t+1} = \theta' + (1-\alpha)(\phi - \theta'),\ \phi \leftarrow \theta_{t+1}
 
-``φ`` is the recorded ``slow_params``. The runner records only Lookahead's own state, not the base
-optimizer's (it lives in ``Lookahead.optimizer.state``). The base's state depends only on the
-gradients it was handed and the points it stepped from, both recorded, so :func:`replay` rebuilds
-it: the base class itself (built as the variant runs alone) steps from each recorded point with
+``φ`` is the recorded ``slow_params``. The runner records the base optimizer's state too (it
+lives in ``Lookahead.optimizer.state``; recorded as ``base.<name>``), so a fast step reads it
+directly: rows ``step`` and ``step + 1``, and the fast point is the next recorded point. On a sync
+step the fast point θ' before the pull-back is recorded nowhere, so :func:`replay` rebuilds it:
+the base class itself (built as the variant runs alone) steps from each recorded point with
 each recorded gradient, and Lookahead's sync-time changes to SGD's ``momentum_buffer`` (reset,
-pullback) are applied as the package does. The fast step is then explained by the base's own
-family module from that state, and the sync step adds the interpolation toward φ.
+pullback) are applied as the package does (this costs O(step)). The fast step is then explained
+by the base's own family module from that state, and the sync step adds the interpolation
+toward φ.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from importlib import import_module
 import numpy as np
 
 from optviz.inspect._common import Parts, StepData, num, short, vec
+from optviz.optimizers.wrappers import base_of
 
 
 def replay(d: StepData) -> tuple[str, dict, dict[str, np.ndarray], np.ndarray]:
@@ -29,7 +32,6 @@ def replay(d: StepData) -> tuple[str, dict, dict[str, np.ndarray], np.ndarray]:
     import torch
 
     from optviz.optimizers import build_optimizer
-    from optviz.optimizers.wrappers import base_of
 
     key, kwargs = base_of(d.hp)
     k_sync = int(d.hp.get("k", 5))
@@ -69,7 +71,16 @@ def replay(d: StepData) -> tuple[str, dict, dict[str, np.ndarray], np.ndarray]:
 def explain(d: StepData) -> Parts:
     from optviz.inspect import FAMILIES
 
-    key, kwargs, rows, fast_point = replay(d)
+    k_sync = int(d.hp.get("k", 5))
+    recorded = {name.removeprefix("base."): rows for name, rows in d.state.items()
+                if name.startswith("base.")}
+    if recorded and (d.step + 1) % k_sync:
+        # a fast step: the base's state as the runner recorded it (rows step and step + 1)
+        # and no interpolation, so the fast point is the recorded next point
+        key, kwargs = base_of(d.hp)
+        rows, fast_point = recorded, d.theta + d.update
+    else:  # a sync step: the fast point θ' before the pull-back exists only in a replay
+        key, kwargs, rows, fast_point = replay(d)
     family = FAMILIES.get(key, "generic")
     module = import_module(f"optviz.inspect.{family}")
     base_data = replace(d, key=key, hp=dict(kwargs), state=rows, update=fast_point - d.theta)
