@@ -179,8 +179,9 @@ class _Group:
 
 
 @contextmanager
-def _single_thread() -> Iterator[None]:
-    """Two torch threads are slower than one on small tensors on shared cores (measured)."""
+def single_thread() -> Iterator[None]:
+    """Two torch threads are slower than one on small tensors on shared cores (measured); the
+    step inspector's replays use it too."""
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -384,7 +385,7 @@ def simulate(
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable, got {type(progress).__name__}")
     setup = _prepare(surface, runs, starts, steps, seed, noise, gradient, time_limit)
-    with _single_thread(), torch.no_grad():
+    with single_thread(), torch.no_grad():
         return _Simulation(*setup[:9], record_state, setup.time_limit).run(progress=progress)
 
 
@@ -419,7 +420,7 @@ def stream(
     if not callable(on_step):
         raise TypeError(f"on_step must be callable, got {type(on_step).__name__}")
     setup = _prepare(surface, runs, starts, steps, seed, noise, gradient, time_limit)
-    with _single_thread(), torch.no_grad():
+    with single_thread(), torch.no_grad():
         sim = _Simulation(*setup[:9], False, setup.time_limit, fused=fused,
                           common_noise=common_noise)
         sim.run(on_step)

@@ -126,6 +126,16 @@ def _rests(traj: Trajectories, r: int, s: int, ks: np.ndarray, every: int
             for i, k in enumerate(ks.tolist()))
 
 
+def _sampling(scenario: Scenario, traj: Trajectories, every: Any
+              ) -> tuple[int, np.ndarray, np.ndarray, list[int]]:
+    """What a size estimate reads: the checked ``every``, the steps a file keeps, the sampled
+    steps among them and the sampled starts."""
+    _check(scenario, traj)
+    every = _every(every)
+    ks = kept_steps(traj.steps, every)
+    return every, ks, _sample(ks), _sample_starts(len(scenario.starts))
+
+
 def _sample_starts(n: int) -> list[int]:
     """At most :data:`SAMPLE_STARTS` start indices of ``n``, evenly spread."""
     return sorted({round(i * (n - 1) / max(SAMPLE_STARTS - 1, 1)) for i in range(SAMPLE_STARTS)}
@@ -168,10 +178,7 @@ def trajectories_csv(scenario: Scenario, traj: Trajectories, every: int = 1,
 def csv_size(scenario: Scenario, traj: Trajectories, every: int = 1) -> int:
     """The bytes (UTF-8) :func:`trajectories_csv` would write, estimated from
     :data:`SAMPLE_ROWS` rows per track (within a few per cent; milliseconds)."""
-    _check(scenario, traj)
-    every = _every(every)
-    ks = kept_steps(traj.steps, every)
-    sample, starts = _sample(ks), _sample_starts(len(scenario.starts))
+    every, ks, sample, starts = _sampling(scenario, traj, every)
     total = len(",".join(CSV_COLUMNS)) + 1
     line = io.StringIO()
     out = csv.writer(line, lineterminator="\n")
@@ -257,10 +264,7 @@ def trajectories_json(scenario: Scenario, traj: Trajectories, every: int = 1,
 def json_size(scenario: Scenario, traj: Trajectories, every: int = 1) -> int:
     """The bytes (UTF-8) :func:`trajectories_json` would write, estimated from
     :data:`SAMPLE_ROWS` steps per track (within a few per cent; milliseconds)."""
-    _check(scenario, traj)
-    every = _every(every)
-    ks = kept_steps(traj.steps, every)
-    sample, starts = _sample(ks), _sample_starts(len(scenario.starts))
+    every, ks, sample, starts = _sampling(scenario, traj, every)
 
     def size(steps: np.ndarray, starts: list[int] | None) -> int:
         doc = _dict(scenario, traj, steps, every, None, starts)

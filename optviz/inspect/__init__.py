@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from optviz.inspect._common import StepData, single_thread
+from optviz.inspect._common import StepData
 from optviz.inspect.view import StepView
 
 __all__ = ["FAMILIES", "StepView", "inspect_step"]
@@ -101,6 +101,8 @@ def inspect_step(traj: Any, run: int, start: int, step: int, surface: Any = None
                     grad_row=traj.grad[run, start])
     family = FAMILIES.get(key, "generic")
     module = import_module(f"optviz.inspect.{family}")
+    from optviz.runner import single_thread  # torch on one thread, as the runner runs
+
     with single_thread():
         parts = (module.explain(data, spec.update_rule) if family == "generic"
                  else module.explain(data))

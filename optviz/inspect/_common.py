@@ -4,8 +4,6 @@ the number formatting of the LaTeX lines."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,20 +85,6 @@ class StepData:
 
     def state_shape(self, name: str) -> tuple[int, ...]:
         return tuple(self.state[name].shape[1:]) if name in self.state else (2,)
-
-
-@contextmanager
-def single_thread() -> Iterator[None]:
-    """torch on one thread while a view replays package ops (SOAP's QR, Lookahead's base):
-    on tiny tensors a thread pool costs milliseconds per call (as in the runner)."""
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def num(x: float, digits: int = 4) -> str:
