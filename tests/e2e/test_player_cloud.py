@@ -3,22 +3,17 @@ headless Chromium, no Streamlit: it plays over the frames, pauses, steps, shows 
 optimizer step, draws exactly the payload's positions, and edits no starts.
 
 A small page loads plotly.min.js, player.css and player.js from disk; the test fails on any
-page or console error. Reuses the ``browser`` fixture (and its skip logic) of ``conftest.py``.
+page or console error. Uses ``conftest.py``'s ``open_player`` page (and its skip logic).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import pytest
 
-from optviz.exports.html import script_json
 from optviz.figures import Landscape
 from optviz.figures.cloud import cloud_frames, cloud_payload
-from optviz.web import ASSET_DIR, plotly_js
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
@@ -41,45 +36,6 @@ def _cloud(n: int = 3000, frames: int = 41, steps: int = 200) -> tuple[np.ndarra
     return xy, [round(v) for v in np.linspace(0, steps, frames)]
 
 
-@pytest.fixture
-def open_cloud(browser, tmp_path) -> Iterator[Any]:
-    """``open_cloud(payload)``: a page with the player mounted on it (``window.__events``
-    collects ``host.onStart`` events); fails the test on any page or console error."""
-    (tmp_path / "plotly.min.js").write_text(plotly_js(), encoding="utf-8")
-    contexts, errors = [], []
-
-    def _open(payload: dict, width: int = 1366, height: int = 768) -> Any:
-        context = browser.new_context(viewport={"width": width, "height": height})
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-        page.on("console", lambda m: errors.append(f"console: {m.text}")
-                if m.type == "error" else None)
-        html = f"""<!DOCTYPE html><html><head><meta charset="utf-8">
-<style>body {{ margin: 0; }} #root {{ padding: 8px; }}</style>
-<link rel="stylesheet" href="{(ASSET_DIR / 'player.css').as_uri()}">
-<script src="plotly.min.js"></script>
-<script src="{(ASSET_DIR / 'player.js').as_uri()}"></script></head>
-<body><div id="root"></div>
-<script type="application/json" id="payload">{script_json(payload)}</script>
-<script>
-window.__events = [];
-window.__player = OptvizPlayer.mount(document.getElementById("root"),
-  JSON.parse(document.getElementById("payload").textContent),
-  {{onStart: function (e) {{ window.__events.push(e); }}}});
-</script></body></html>"""
-        path = tmp_path / f"cloud{len(contexts)}.html"
-        path.write_text(html, encoding="utf-8")
-        page.goto(path.as_uri())
-        page.wait_for_selector("[data-testid=optviz-player] .ovp-race .main-svg")
-        return page
-
-    yield _open
-    for context in contexts:
-        context.close()
-    assert not errors, errors
-
-
 def _step(page) -> int:
     return int(page.get_attribute("#root", "data-step"))
 
@@ -95,11 +51,11 @@ def _drawn(page) -> np.ndarray:
     return np.column_stack([np.array(x, dtype=float), np.array(y, dtype=float)])
 
 
-def test_cloud_plays_pauses_and_draws_the_payloads_frames(open_cloud, artifacts) -> None:
+def test_cloud_plays_pauses_and_draws_the_payloads_frames(open_player, artifacts) -> None:
     xy, steps = _cloud()
     payload = cloud_payload(_land(), xy, steps, "#d62728", "Adam (lr=0.05)")
     frames = cloud_frames(payload)
-    page = open_cloud(payload)
+    page = open_player(payload, width=1366, height=768)
     root = "#root"
     assert page.get_attribute(root, "data-mode") == "cloud"
     assert _step(page) == 0 and page.get_attribute(root, "data-playing") == "0"
@@ -154,10 +110,10 @@ def test_cloud_plays_pauses_and_draws_the_payloads_frames(open_cloud, artifacts)
     assert _step(page) == last
 
 
-def test_update_to_another_cloud_starts_at_its_first_frame(open_cloud) -> None:
+def test_update_to_another_cloud_starts_at_its_first_frame(open_player) -> None:
     xy, steps = _cloud(n=500, frames=11, steps=50)
     first = cloud_payload(_land(), xy, steps, "#1f77b4", "SGD")
-    page = open_cloud(first)
+    page = open_player(first, width=1366, height=768)
     page.keyboard.press("End")
     xy2, steps2 = _cloud(n=800, frames=21, steps=100)
     second = cloud_payload(_land(), xy2, steps2, "#2ca02c", "Adam")

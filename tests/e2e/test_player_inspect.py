@@ -2,7 +2,7 @@
 
 Real data: Adam (and Newton, for an ellipse) on Rosenbrock with ``simulate(record_state=True)``;
 the glyphs of a step come from ``inspect_step`` + ``step_glyphs``, as the host sends them.
-Reuses the ``open_player`` page of ``test_player_standalone.py`` (fails on any page or console
+Uses ``conftest.py``'s ``open_player`` page (fails on any page or console
 error) with a host whose ``onStep`` records its events in ``window.__steps``.
 """
 
@@ -14,14 +14,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_player_standalone import (  # noqa: F401
+from test_player_standalone import (
     _AXES,
     ARTIFACTS,
     _playing,
     _step,
     _to_page,
-    assets,
-    open_player,
 )
 
 import optviz
@@ -77,7 +75,7 @@ GLYPHS = """() => document.querySelector('.ovp-race').data
                 dash: t.line && t.line.dash}))"""
 
 
-def _mount(open_player, payload):  # noqa: F811
+def _mount(open_player, payload):
     page = open_player(payload)
     page.evaluate(HOST)  # the same page, mounted again with a host that has onStep
     page.wait_for_selector("[data-testid=optviz-player] .ovp-race .main-svg")
@@ -92,7 +90,7 @@ def _steps(page) -> list[dict]:
     return page.evaluate("window.__steps")
 
 
-def test_inspector_asks_for_the_shown_step_and_draws_its_glyphs(open_player):  # noqa: F811
+def test_inspector_asks_for_the_shown_step_and_draws_its_glyphs(open_player):
     page = _mount(open_player, _with_inspect(0, None))
     page.wait_for_timeout(400)
     assert [(e["track"], e["step"]) for e in _steps(page)] == [(0, 0)]  # initial step 0
@@ -157,7 +155,7 @@ def test_inspector_asks_for_the_shown_step_and_draws_its_glyphs(open_player):  #
     page.screenshot(path=str(ARTIFACTS / "player-inspect.png"), full_page=True)
 
 
-def test_legend_toggle_sticks_and_playing_hides_glyphs(open_player):  # noqa: F811
+def test_legend_toggle_sticks_and_playing_hides_glyphs(open_player):
     page = _mount(open_player, _with_inspect(0, None))
     page.evaluate("window.__player.seek(5)")
     _send(page, _with_inspect(0, 5))
@@ -199,7 +197,7 @@ def test_legend_toggle_sticks_and_playing_hides_glyphs(open_player):  # noqa: F8
     assert page.inner_text(".ovp-readout") == f"step 10 → 11 / {STEPS}"
 
 
-def test_newton_ellipse_is_a_closed_curve(open_player):  # noqa: F811
+def test_newton_ellipse_is_a_closed_curve(open_player):
     page = _mount(open_player, _with_inspect(1, None))
     page.evaluate("window.__player.seek(2)")
     reply = _with_inspect(1, 2)
@@ -213,7 +211,7 @@ def test_newton_ellipse_is_a_closed_curve(open_player):  # noqa: F811
         assert t["dash"] == ("dash" if any(e["negative"]) else "solid")
 
 
-def test_no_on_step_without_inspect_and_without_the_callback(open_player):  # noqa: F811
+def test_no_on_step_without_inspect_and_without_the_callback(open_player):
     page = _mount(open_player, copy.deepcopy(_base_payload()))
     page.evaluate("window.__player.seek(5)")
     page.wait_for_timeout(400)
@@ -235,7 +233,7 @@ THREE = """() => { const d = document.querySelector('.ovp-three');
           visible: d.offsetHeight > 0}; }"""
 
 
-def test_3d_view_plays_logs_turns_and_goes_back(open_player):  # noqa: F811
+def test_3d_view_plays_logs_turns_and_goes_back(open_player):
     page = _mount(open_player, _with_inspect(0, None))
     page.evaluate("window.__player.seek(2)")
     assert page.is_hidden(".ovp-logz")
@@ -304,7 +302,7 @@ def test_3d_view_plays_logs_turns_and_goes_back(open_player):  # noqa: F811
     assert _step(page) >= k and page.get_attribute("#root", "data-view") == "2d"
 
 
-def test_classroom_glyphs_fit_the_screen(open_player):  # noqa: F811
+def test_classroom_glyphs_fit_the_screen(open_player):
     p = _with_inspect(0, 5, classroom=True)
     p["initial_step"] = 5
     page = open_player(p, width=1366, height=768)

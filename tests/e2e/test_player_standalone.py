@@ -12,16 +12,13 @@ import json
 import math
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from optviz.exports.html import script_json
 from optviz.figures import Landscape, Track, race_payload
-from optviz.web import ASSET_DIR, plotly_js
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
@@ -80,52 +77,6 @@ def _payload(steps: int = 400, **kw: Any) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- page
-
-
-@pytest.fixture(scope="module")
-def assets(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("player")
-    (folder / "plotly.min.js").write_text(plotly_js(), encoding="utf-8")
-    return folder
-
-
-@pytest.fixture
-def open_player(browser, assets) -> Iterator[Any]:
-    """``open_player(payload, *more, width=1400, height=1000)``: a page with the player mounted
-    on ``payload`` (``window.__payloads`` holds all payloads, ``window.__events`` the
-    ``host.onStart`` events); fails the test on any page or console error."""
-    contexts, errors = [], []
-
-    def _open(payload: dict, *more: dict, width: int = 1400, height: int = 1000) -> Any:
-        context = browser.new_context(viewport={"width": width, "height": height})
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-        page.on("console", lambda m: errors.append(f"console: {m.text}")
-                if m.type == "error" else None)
-        html = f"""<!DOCTYPE html><html><head><meta charset="utf-8">
-<style>body {{ margin: 0; }} #root {{ padding: 8px; }}</style>
-<link rel="stylesheet" href="{(ASSET_DIR / 'player.css').as_uri()}">
-<script src="plotly.min.js"></script>
-<script src="{(ASSET_DIR / 'player.js').as_uri()}"></script></head>
-<body><div id="root"></div>
-<script type="application/json" id="payloads">{script_json([payload, *more])}</script>
-<script>
-window.__payloads = JSON.parse(document.getElementById("payloads").textContent);
-window.__events = [];
-window.__player = OptvizPlayer.mount(document.getElementById("root"), window.__payloads[0],
-  {{onStart: function (e) {{ e.t = performance.now(); window.__events.push(e); }}}});
-</script></body></html>"""
-        path = assets / f"page{len(contexts)}.html"
-        path.write_text(html, encoding="utf-8")
-        page.goto(path.as_uri())
-        page.wait_for_selector("[data-testid=optviz-player] .ovp-race .main-svg")
-        return page
-
-    yield _open
-    for context in contexts:
-        context.close()
-    assert not errors, errors
 
 
 def _step(page) -> int:
