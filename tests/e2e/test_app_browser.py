@@ -275,7 +275,13 @@ def test_shift_click_adds_a_start_and_dragging_moves_it(page, app_url) -> None:
     page.wait_for_timeout(500)
     settle(page)
     want = page_to_data(page, px - 60, py - 30)
-    moved = start_inputs(page, 1, several=True)
+    # the sidebar's two inputs are redrawn one after the other: read them once both show the
+    # release point (or after 10 s, and fail below), not in between
+    for _ in range(50):
+        moved = start_inputs(page, 1, several=True)
+        if all(abs(m - w) <= 1e-3 for m, w in zip(moved, want, strict=True)):
+            break
+        page.wait_for_timeout(200)
     assert moved[0] == pytest.approx(want[0], abs=1e-3)
     assert moved[1] == pytest.approx(want[1], abs=1e-3)
     assert start_inputs(page, 0, several=True) == (-1.5, 2.0)
