@@ -14,8 +14,10 @@ Prints, from ONE run (these machines are noisy, ratios from one run are steadier
   500 steps, with the share of its time inside the classes' ``step()``.
 ``--only SECTION ...`` runs some sections (adam, scene, per_particle, new_families,
 record_state); ``--n`` sets the per-particle table's N.
-- issue 11: 8 runs x 5,000 steps with and without ``record_state`` (ratio; target <= 2x) and the
-  mean time of ``optviz.inspect_step`` (target < 10 ms).
+- issue 11: 8 runs x 5,000 steps with and without ``record_state`` (ratio; target <= 2x), the
+  mean time of ``optviz.inspect_step`` on them, and the slowest StepView of every registry
+  optimizer (its own run from one start, at its last steps, where a view that replayed a
+  history would be slowest; target < 10 ms).
 Targets (issue 2): ≥ 500x the naive loop at N = 1,000; ≥ 0.3 of the numpy limit at N = 10,000;
 default scene ≤ 0.15 s. Issue 9: per-tensor optimizers ≥ 20x their naive loop at N = 1,000; the
 new families' scene ≤ 0.3 s.
@@ -256,7 +258,38 @@ def record_state_cost(steps: int = 5_000) -> tuple[float, float]:
           f"{rec / plain:.2f}x (target <= 2x)")
     print(f"inspect_step: {per_view * 1e3:.2f} ms per StepView (mean of {len(picks)}; "
           "target < 10 ms)")
+    slowest_views(steps)
     return rec / plain, per_view
+
+
+#: configurations beside the defaults whose views read more state (Lookahead's pull-back)
+VIEW_CONFIGS = [("lookahead", {"base": "momentum", "pullback_momentum": "pullback"}),
+                ("soap", {"precondition_frequency": 1})]
+
+
+def slowest_views(steps: int = 5_000, last: int = 10) -> float:
+    """The slowest ``inspect_step`` of every registry optimizer over the last ``last`` steps
+    of its own ``steps``-step run (1 start; the best of 3 calls each, after one warm-up call)."""
+    from optviz.optimizers import list_optimizers
+
+    rows = []
+    for key, hp in [(key, {}) for key in list_optimizers()] + VIEW_CONFIGS:
+        run_steps = min(steps, 500) if key == "lbfgs" else steps  # its line search: ~1 ms/step
+        traj = optviz.simulate("rosenbrock", [(key, hp)], [(-1.5, 2.0)], steps=run_steps,
+                               noise=0.0, record_state=True)
+        end = int(traj.diverged_at[0, 0]) - 1 if traj.diverged_at[0, 0] >= 0 else run_steps
+        picks = range(max(0, end - last), end)
+        optviz.inspect_step(traj, 0, 0, picks[0])
+        worst = max(best_of(lambda s=s, traj=traj: optviz.inspect_step(traj, 0, 0, s), repeats=3)
+                    for s in picks)
+        rows.append((worst, key + "".join(f" {k}={v}" for k, v in hp.items()), picks[-1]))
+    rows.sort(reverse=True)
+    print(f"\nslowest StepView per optimizer, over its last {last} steps of {steps:,} "
+          "(L-BFGS: 500; target < 10 ms):")
+    for worst, name, at in rows[:8]:
+        print(f"  {worst * 1e3:6.2f} ms  {name} (step {at:,})")
+    print(f"  ... {len(rows) - 8} more, all faster; the slowest of all: {rows[0][0] * 1e3:.2f} ms")
+    return rows[0][0]
 
 
 SECTIONS = ("adam", "scene", "per_particle", "new_families", "record_state")

@@ -123,6 +123,8 @@ class _Group:
     clip: tuple[float | None, float | None] = (None, None)  # (clip_norm, clip_value)
     flat: torch.Tensor | None = None  # per-particle leaves: the (n, 2) points they view
     grads: torch.Tensor | None = None  # ... and the (n, 2) gradients their .grad views
+    group_state: tuple[str, ...] = ()  # param-group scalars recorded as "group.<name>"
+    fast: dict[str, torch.Tensor] | None = None  # a wrapper's base, right after its step
 
     def clipped(self, grad: torch.Tensor) -> torch.Tensor:
         """``grad`` (its rows) clipped per particle as the run's extras say."""
@@ -148,40 +150,98 @@ class _Group:
         for i, leaf in enumerate(self.leaves):
             leaf.grad = grad[i].reshape(leaf.shape)
 
-    def state_rows(self) -> dict[str, torch.Tensor]:
-        """The optimizer's state tensors shaped like the points, stacked to ``(n, 2, ...)``."""
-        if len(self.leaves) == 1:
-            leaf = self.leaves[0]
-            n = leaf.reshape(-1, 2).shape[0]
-            state = dict(self.optimizer.state.get(leaf, {}))
-            inner = getattr(self.optimizer, "optimizer", None)
-            if isinstance(inner, torch.optim.Optimizer) and inner is not self.optimizer:
-                # a wrapper (Lookahead): its base optimizer's state too, as "base.<name>"
-                state.update((f"base.{name}", value)
-                             for name, value in inner.state.get(leaf, {}).items())
-            return {
-                name: value.reshape(n, *value.shape[leaf.dim() - 1 :])
-                for name, value in state.items()
-                if torch.is_tensor(value) and value.shape[: leaf.dim()] == leaf.shape
-            }
+    def state_rows(self) -> dict[str, torch.Tensor | float]:
+        """The optimizer's state, stacked per particle to ``(n, ...)`` rows: every state
+        tensor shaped like the parameter (``(n, 2, ...)``); every floating 0-dim one but the
+        step count (``(n,)``: NAdam's ``mu_product``); every list of matrices (SOAP's
+        ``GG`` and ``Q``) as ``<name>.<i>`` with each matrix's own shape; the spec's
+        param-group scalars (Prodigy's ``d``) as ``group.<name>`` (a float, every row's);
+        a wrapper's base (Lookahead's) state as ``base.<name>``; and what :meth:`watch_base`
+        saw right after the base's step, before the wrapper moved anything, as
+        ``fast.<name>``."""
+        out = self._leaf_rows() if len(self.leaves) == 1 else self._particle_rows()
+        if self.group_state:
+            group = self.optimizer.param_groups[0]
+            for name in self.group_state:
+                if isinstance(group.get(name), int | float) and not isinstance(
+                        group[name], bool):
+                    out[f"group.{name}"] = float(group[name])  # every row's
+        if self.fast is not None:
+            out.update((f"fast.{name}", value) for name, value in self.fast.items())
+        return out
+
+    def watch_base(self) -> None:
+        """Record, after each step of a wrapper's base optimizer (Lookahead's fast step) and
+        before the wrapper moves the point back, the point (``fast.point``) and the base's
+        state (``fast.<name>``), by a step post-hook on the base."""
+        inner = self.optimizer.optimizer
+
+        def after_base_step(*_: Any) -> None:
+            self.fast = {"point": self.positions().clone(),
+                         **{name: value.clone() for name, value in
+                            self._leaf_rows(inner, prefix="").items()}}
+
+        inner.register_step_post_hook(after_base_step)
+
+    def _leaf_rows(self, optimizer: torch.optim.Optimizer | None = None,
+                   prefix: str = "base.") -> dict[str, torch.Tensor]:
+        """``state_rows`` for one leaf holding every row (elementwise, or a single particle);
+        a wrapper's base state as ``<prefix><name>`` (unless ``optimizer`` is given)."""
+        leaf = self.leaves[0]
+        n = leaf.reshape(-1, 2).shape[0]
+        optimizer = self.optimizer if optimizer is None else optimizer
+        state = dict(optimizer.state.get(leaf, {}))
+        inner = getattr(optimizer, "optimizer", None)
+        if prefix and isinstance(inner, torch.optim.Optimizer) and inner is not optimizer:
+            state.update((f"{prefix}{name}", value)
+                         for name, value in inner.state.get(leaf, {}).items())
+        out = {}
+        for name, value in state.items():
+            if torch.is_tensor(value) and value.shape[: leaf.dim()] == leaf.shape:
+                out[name] = value.reshape(n, *value.shape[leaf.dim() - 1 :])
+            elif _scalar(name, value):  # one leaf's scalar: every row's (elementwise classes)
+                out[name] = value.expand(n)
+            elif n == 1 and _matrices(value):
+                out.update((f"{name}.{i}", m.reshape(1, *m.shape)) for i, m in enumerate(value))
+        return out
+
+    def _particle_rows(self) -> dict[str, torch.Tensor]:
+        """``state_rows`` for one leaf per particle (stacked over the leaves)."""
         states = [self.optimizer.state.get(leaf, {}) for leaf in self.leaves]
         shape = self.leaves[0].shape  # every leaf has the spec's param_shape
         out = {}
         for name, first in states[0].items():
-            if not (torch.is_tensor(first) and first.shape == shape):
-                continue
             try:  # one stack; it refuses a missing or differently shaped value
-                stacked = torch.stack([st[name] for st in states])
-            except (KeyError, RuntimeError, TypeError):
+                if torch.is_tensor(first) and first.shape == shape:
+                    out[name] = torch.stack([st[name] for st in states]).reshape(
+                        len(states), 2)
+                elif _scalar(name, first):
+                    out[name] = torch.stack([st[name] for st in states])
+                elif _matrices(first):
+                    out.update((f"{name}.{i}", torch.stack([st[name][i] for st in states]))
+                               for i in range(len(first)))
+            except (KeyError, IndexError, RuntimeError, TypeError):
                 continue
-            out[name] = stacked.reshape(len(states), 2)
         return out
+
+
+def _scalar(name: str, value: Any) -> bool:
+    """A floating 0-dim state tensor (NAdam's ``mu_product``, ASGD's ``eta``), but not the step
+    count ``step``: that is the row index itself."""
+    return (torch.is_tensor(value) and value.dim() == 0 and value.is_floating_point()
+            and name.rsplit(".", 1)[-1] != "step")
+
+
+def _matrices(value: Any) -> bool:
+    """A non-empty list of matrices (SOAP's ``GG`` and ``Q``: one per dimension)."""
+    return (isinstance(value, list | tuple) and len(value) > 0
+            and all(torch.is_tensor(m) and m.dim() == 2 for m in value))
 
 
 @contextmanager
 def single_thread() -> Iterator[None]:
     """Two torch threads are slower than one on small tensors on shared cores (measured); the
-    step inspector's replays use it too."""
+    step inspector's torch ops (SOAP's projections, Muon's Newton–Schulz) use it too."""
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -373,8 +433,10 @@ def simulate(
     the closed form (the two agree to rounding; autograd is the reference in tests).
     ``record_state`` keeps every optimizer state tensor shaped like the parameter (index ``k``:
     the state after ``k`` steps, so step ``k -> k + 1`` reads its state before at ``k`` and after
-    at ``k + 1``; NaN before the optimizer creates it), L-BFGS's last search direction, step
-    length and running iteration / evaluation counts (:data:`LBFGS_STATE`), and ``lr`` (the
+    at ``k + 1``; NaN before the optimizer creates it), its scalar state and lists of
+    matrices, the spec's param-group scalars and a wrapper's base state
+    (:meth:`_Group.state_rows`), L-BFGS's last search direction, step length and running
+    iteration / evaluation counts (:data:`LBFGS_STATE`), and ``lr`` (the
     learning rate step ``k -> k + 1`` uses, schedules included). ``time_limit`` (seconds)
     stops a scene too heavy to wait for with :class:`SimulationTimeout`. Memory: about 50 bytes
     per particle-step (more with state).
@@ -558,8 +620,13 @@ class _Simulation:
                 scheduler = (build_schedule(optimizer, extras["schedule"])
                              if "schedule" in extras else None)
                 clip = (extras.get("clip_norm"), extras.get("clip_value"))
-                groups.append(_Group(run, leaves, optimizer, block, chunk, spec.needs_closure,
-                                     spec.reports_average, scheduler, clip, flat, grads))
+                group = _Group(run, leaves, optimizer, block, chunk, spec.needs_closure,
+                               spec.reports_average, scheduler, clip, flat, grads)
+                if self.record_state:
+                    group.group_state = spec.group_state
+                    if spec.wraps:
+                        group.watch_base()
+                groups.append(group)
                 row += len(chunk)
         return groups
 
@@ -688,7 +755,10 @@ class _Simulation:
                 if name not in hist:
                     hist[name] = torch.full((self.steps + 1, *y.shape), float("nan"),
                                             dtype=torch.float64)
-                hist[name][step] = value
+                if isinstance(value, float):
+                    hist[name].numpy()[step] = value  # half the cost of a tensor's setitem
+                else:
+                    hist[name][step] = value
         return g
 
     def _record_state(
@@ -701,10 +771,14 @@ class _Simulation:
             rows = _lbfgs_rows(group) if group.closure_based else group.state_rows()
             for name, value in rows.items():
                 if name not in hist:
-                    hist[name] = torch.full(
-                        (self.steps + 1, *value.shape), float("nan"), dtype=torch.float64
-                    )
-                hist[name][step] = value
+                    shape = ((group.rows.stop - group.rows.start,) if isinstance(value, float)
+                             else tuple(value.shape))
+                    hist[name] = torch.full((self.steps + 1, *shape), float("nan"),
+                                            dtype=torch.float64)
+                if isinstance(value, float):
+                    hist[name].numpy()[step] = value  # half the cost of a tensor's setitem
+                else:
+                    hist[name][step] = value
 
     def _result(
         self, xy_hist, loss_hist, grad_hist, diverged_at, state_hist, lr_hist=None

@@ -8,7 +8,6 @@ carry the rounding of θ itself.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from functools import cache
 
@@ -364,8 +363,9 @@ def _schedulefree(hp, v, step, g, gp, lr, theta):
 
 
 def _lookahead(hp, v, step, g, gp, lr, theta):
-    """The base's fast step by the base's own rule from its replayed state (the runner records
-    only Lookahead's slow weights), then, on a sync, the interpolation toward φ."""
+    """The base's fast step by the base's own rule from its recorded state (``base.<name>``
+    before, ``fast.<name>`` after the base's step), then, on a sync, the interpolation toward
+    φ."""
     from optviz.optimizers.wrappers import base_of
 
     key, base_hp = base_of(hp)
@@ -384,8 +384,9 @@ def _lookahead(hp, v, step, g, gp, lr, theta):
 
 
 def _soap(hp, v, step, g, gp, lr, theta):
-    """Q is the view's replay (not recorded); the step through it is the test's own tensordots,
-    in the package's order (rounding residues along the null direction are divided by ε)."""
+    """Q is the recorded eigenbasis (checked against a replay in test_inspect_records.py); the
+    step through it is the test's own tensordots, in the package's order (rounding residues
+    along the null direction are divided by ε)."""
     if step == 0:
         return np.zeros(2)
     q0 = torch.tensor([[v["q₀"]]], dtype=torch.float64)
@@ -484,7 +485,7 @@ def test_view_is_the_recorded_step(case, scene: int) -> None:
 
 @pytest.mark.parametrize("pullback", ["none", "reset", "pullback"])
 def test_lookahead_explains_every_base(pullback: str) -> None:
-    """Every base's fast step is recomputed by the base's rule from its replayed state."""
+    """Every base's fast step is recomputed by the base's rule from its recorded state."""
     from optviz.optimizers.packages import LOOKAHEAD_BASES
 
     for base in LOOKAHEAD_BASES:
@@ -683,32 +684,3 @@ def test_fixed_scales_keep_adagrads_shrinking_box_visible() -> None:
     assert (np.diff(np.array(widths), axis=0) <= 0).all() and widths[-1][1] < widths[0][1] / 2
     with pytest.raises(ValueError, match="scale_hint"):
         step_glyphs(first, 0.0)
-
-
-@pytest.mark.parametrize("pullback", ["none", "reset", "pullback"])
-def test_lookahead_fast_steps_read_the_recorded_base_state_without_a_replay(
-    pullback: str, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The runner records Lookahead's base state (``base.<name>``): a fast step's view reads
-    it (no O(step) replay) and says exactly what the replay says; a sync step replays."""
-    from optviz.inspect import lookahead
-
-    hp = {"base": "momentum", "k": 4, "pullback_momentum": pullback}
-    traj = optviz.simulate("rosenbrock", [("lookahead", hp)], [(-1.5, 2.0)], 40,
-                           record_state=True)
-    assert {"base.momentum_buffer", "slow_params"} <= set(traj.state[0])
-    # the same run without the recorded base state: every view replays
-    bare = dataclasses.replace(traj, state=[{name: rows for name, rows in st.items()
-                                             if not name.startswith("base.")}
-                                            for st in traj.state])
-    replayed = {step: inspect_step(bare, 0, 0, step) for step in range(0, 40)}
-    calls = []
-    real = lookahead.replay
-    monkeypatch.setattr(lookahead, "replay", lambda d: calls.append(d.step) or real(d))
-    for step, want in replayed.items():
-        got = inspect_step(traj, 0, 0, step)
-        assert got.values.keys() == want.values.keys()
-        for name, value in want.values.items():
-            assert got.values[name] == value or (np.isnan(value) and np.isnan(got.values[name]))
-        assert got.latex == want.latex and got.why == want.why
-    assert calls == [s for s in range(40) if (s + 1) % 4 == 0]  # the sync steps only

@@ -107,14 +107,9 @@ def _nadam(p, d, lr, b1, b2, eps, gp, decay, decay_tex):
     m, v = _moments(p, d, "exp_avg_sq")
     psi = p.value("ψ", d.hp.get("momentum_decay", 4e-3), "momentum decay")
     t = d.t
-    mus = [b1 * (1.0 - 0.5 * (0.96 ** (i * psi))) for i in range(1, t + 2)]
-    # torch keeps mu_product as a float32 scalar tensor (not a recorded row): its product,
-    # rounded to float32 at every step exactly as torch's in-place multiply does
-    prod32 = np.float32(1.0)
-    for mu_i in mus[:-1]:
-        prod32 = np.float32(prod32 * np.float32(mu_i))
-    prod = float(prod32)
-    mu, mu_next = p.value("μ_t", mus[-2], "momentum coefficient this step"), mus[-1]
+    mu, mu_next = (b1 * (1.0 - 0.5 * (0.96 ** (i * psi))) for i in (t, t + 1))
+    prod = float(d.after("mu_product"))  # torch's float32 scalar state, after this step
+    mu = p.value("μ_t", mu, "momentum coefficient this step")
     p.value("μ_{t+1}", mu_next, "momentum coefficient of the next step (look-ahead)")
     p.value("Πμ", prod, "product of the μ's so far (torch mu_product)")
     bc2 = p.value("1−β₂ᵗ", 1 - b2**t, "second-moment bias correction")

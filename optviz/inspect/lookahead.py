@@ -4,15 +4,13 @@ r"""Lookahead (pytorch-optimizer's ``Lookahead``): k fast steps of the base, one
     \theta' = \operatorname{base\ step}(\theta),\quad \text{every } k\text{-th step: }
     \theta_{t+1} = \theta' + (1-\alpha)(\phi - \theta'),\ \phi \leftarrow \theta_{t+1}
 
-``φ`` is the recorded ``slow_params``. The runner records the base optimizer's state too (it
-lives in ``Lookahead.optimizer.state``; recorded as ``base.<name>``), so a fast step reads it
-directly: rows ``step`` and ``step + 1``, and the fast point is the next recorded point. On a sync
-step the fast point θ' before the pull-back is recorded nowhere, so :func:`replay` rebuilds it:
-the base class itself (built as the variant runs alone) steps from each recorded point with
-each recorded gradient, and Lookahead's sync-time changes to SGD's ``momentum_buffer`` (reset,
-pullback) are applied as the package does (this costs O(step)). The fast step is then explained
-by the base's own family module from that state, and the sync step adds the interpolation
-toward φ.
+``φ`` is the recorded ``slow_params``. The runner records the base optimizer's state at the end
+of each step (it lives in ``Lookahead.optimizer.state``; recorded as ``base.<name>``) and, by a
+step post-hook on the base, the point and the base's state right after the base's own step,
+before a sync pulls them back (``fast.point``, ``fast.<name>``). So the fast step reads its
+state before at row ``step`` of ``base.<name>`` and after at row ``step + 1`` of ``fast.<name>``
+and is explained by the base's own family module; the sync step adds the interpolation toward
+φ (and, with ``pullback_momentum``, what it did to the momentum buffer).
 """
 
 from __future__ import annotations
@@ -26,61 +24,30 @@ from optviz.inspect._common import Parts, StepData, num, short, vec
 from optviz.optimizers.wrappers import base_of
 
 
-def replay(d: StepData) -> tuple[str, dict, dict[str, np.ndarray], np.ndarray]:
-    """(base key, its kwargs, its state rows ``name -> (step + 2, ...)`` as the runner would
-    record them, the fast point θ' this step's base step reached)."""
-    import torch
-
-    from optviz.optimizers import build_optimizer
-
-    key, kwargs = base_of(d.hp)
-    k_sync = int(d.hp.get("k", 5))
-    alpha = float(d.hp.get("alpha", 0.5))
-    pullback = d.hp.get("pullback_momentum", "none")
-    leaf = torch.tensor(np.asarray(d.xy_row[0], dtype=np.float64).reshape(1, 2),
-                        requires_grad=True)
-    base = build_optimizer(key, [leaf], kwargs)
-    slow_momentum = torch.zeros_like(leaf)
-    rows: dict[str, np.ndarray] = {}
-    fast = np.array(d.theta)
-    points = torch.tensor(np.asarray(d.xy_row[: d.step + 1], dtype=np.float64))
-    grads = torch.tensor(np.asarray(d.grad_row[: d.step + 1], dtype=np.float64))
-    for k in range(d.step + 1):
-        with torch.no_grad():
-            leaf.copy_(points[k : k + 1])
-        leaf.grad = grads[k : k + 1].clone()
-        base.step()
-        state = base.state.get(leaf, {})
-        if k < d.step and (k + 1) % k_sync == 0 and pullback != "none":
-            buf = state.setdefault("momentum_buffer", torch.zeros_like(leaf))
-            if pullback == "reset":
-                state["momentum_buffer"] = torch.zeros_like(leaf)
-            else:
-                buf.lerp_(slow_momentum, 1.0 - alpha)
-                slow_momentum.copy_(buf)
-        for name, value in state.items():
-            if torch.is_tensor(value) and value.shape == leaf.shape:
-                if name not in rows:
-                    rows[name] = np.full((d.step + 2, 2), np.nan)
-                rows[name][k + 1] = value.detach().numpy().reshape(2)
-        if k == d.step:
-            fast = leaf.detach().numpy().reshape(2).copy()
-    return key, kwargs, rows, fast
+def base_rows(d: StepData) -> dict[str, np.ndarray]:
+    """The base's state as its own step saw it: row ``step`` from ``base.<name>`` (after the
+    previous step, pull-back included) and row ``step + 1`` from ``fast.<name>`` (right after
+    the base's step, before any pull-back)."""
+    names = {name.split(".", 1)[1] for name in d.state
+             if name.startswith(("base.", "fast.")) and name != "fast.point"}
+    rows = {}
+    for name in names:
+        before, after = d.state.get(f"base.{name}"), d.state.get(f"fast.{name}")
+        merged = np.full_like(after if before is None else before, np.nan)
+        if before is not None:
+            merged[d.step] = before[d.step]
+        if after is not None:
+            merged[d.step + 1] = after[d.step + 1]
+        rows[name] = merged
+    return rows
 
 
 def explain(d: StepData) -> Parts:
     from optviz.inspect import FAMILIES
 
-    k_sync = int(d.hp.get("k", 5))
-    recorded = {name.removeprefix("base."): rows for name, rows in d.state.items()
-                if name.startswith("base.")}
-    if recorded and (d.step + 1) % k_sync:
-        # a fast step: the base's state as the runner recorded it (rows step and step + 1)
-        # and no interpolation, so the fast point is the recorded next point
-        key, kwargs = base_of(d.hp)
-        rows, fast_point = recorded, d.theta + d.update
-    else:  # a sync step: the fast point θ' before the pull-back exists only in a replay
-        key, kwargs, rows, fast_point = replay(d)
+    key, kwargs = base_of(d.hp)
+    fast_point = np.array(d.state["fast.point"][d.step + 1], dtype=np.float64)
+    rows = base_rows(d)
     family = FAMILIES.get(key, "generic")
     module = import_module(f"optviz.inspect.{family}")
     base_data = replace(d, key=key, hp=dict(kwargs), state=rows, update=fast_point - d.theta)
@@ -97,7 +64,8 @@ def explain(d: StepData) -> Parts:
     slow = p.pair("φ", d.before("slow_params") if d.step else d.theta,
                   "slow weights before (state slow_params; φ₀ = θ₀)")
     slow_after = p.pair("φ_{t+1}", d.after("slow_params"), "slow weights after")
-    fast_point = p.pair("θ'", fast_point, f"fast point of the base's ({key}) step (replayed)")
+    fast_point = p.pair("θ'", fast_point,
+                        f"fast point of the base's ({key}) step (state fast.point)")
     fast = p.pair("Δθ_fast", fast_point - d.theta, f"the base's ({key}) fast step")
     p.vectors["slow weights φ − θ"] = slow - d.theta
     p.vectors["fast step"] = fast

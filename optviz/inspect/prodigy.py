@@ -5,11 +5,12 @@ r"""Prodigy (``prodigyopt.Prodigy``): Adam whose step size :math:`d` is learned.
     v_t = \beta_2 v + (1-\beta_2) d_{t-1}^2 g^2,\quad
     \Delta\theta = -\hat\gamma\,\frac{m_t}{\sqrt{v_t} + d_t\,\epsilon}
 
-:math:`d` and the numerator :math:`r` are scalars of the param group, which the runner does not
-record. They follow exactly from recorded arrays, by the package's own scalar recursion over
-this particle's history: :math:`r_k = \beta_3 r_{k-1} + \frac{d_{k-1}}{d_0}\gamma_k d_{k-1}
-\langle g_k, \theta_0 - \theta_{k-1}\rangle`, :math:`d_k = \max(d_{k-1}, c_d\, r_k /
-\lVert s_k\rVert_1)` with :math:`s` the recorded state ``s`` and :math:`\theta_0` its ``p0``.
+:math:`d` and the numerator :math:`r` are scalars of the param group, which the runner records
+after each step (``group.d``, ``group.d_numerator``): :math:`r_t = \beta_3 r_{t-1} +
+\frac{d_{t-1}}{d_0}\gamma_t d_{t-1} \langle g_t, \theta_0 - \theta_{t-1}\rangle`,
+:math:`d_t = \max(d_{t-1}, c_d\, r_t / \lVert s_t\rVert_1)` with :math:`s` the state ``s`` and
+:math:`\theta_0` its ``p0``; the denominator and the estimate are computed from them as the
+package does.
 """
 
 from __future__ import annotations
@@ -21,41 +22,16 @@ import numpy as np
 from optviz.inspect._common import Parts, StepData, num, short, vec
 
 
-def _coupled(d: StepData, k: int) -> np.ndarray:
-    g = np.array(d.grad_row[k], dtype=np.float64)
-    wd = d.hp.get("weight_decay", 0.0)
-    if wd and not d.hp.get("decouple", True):
-        g = g + wd * np.array(d.xy_row[k], dtype=np.float64)
-    return g
-
-
 def d_history(d: StepData) -> tuple[float, float, float, float, float]:
-    """(d_{t−1}, d_t, r_t, ‖s_t‖₁, d̂_t) of this step, by the package's scalar recursion."""
-    hp = d.hp
-    b1, b2 = hp["betas"]
-    b3 = math.sqrt(b2)
-    d0, coef = hp.get("d0", 1e-6), hp.get("d_coef", 1.0)
-    growth = hp.get("growth_rate", float("inf"))
-    dk, dmax, r, d_hat = d0, d0, 0.0, d0
-    p0 = d.after("p0")
-    prev, denom = dk, 0.0
-    for k in range(d.step + 1):
-        bc = (math.sqrt(1 - b2 ** (k + 1)) / (1 - b1 ** (k + 1))
-              if hp.get("use_bias_correction", False) else 1)
-        dlr = dk * d.lr_at(k) * bc
-        g = _coupled(d, k)
-        diff = p0 - np.array(d.xy_row[k], dtype=np.float64)
-        r = r * b3 + (dk / d0) * dlr * float(g[0] * diff[0] + g[1] * diff[1])
-        denom = float(np.abs(np.array(d.state["s"][k + 1], dtype=np.float64)).sum())
-        prev = dk
-        if denom == 0:
-            continue
-        d_hat = coef * r / denom
-        if dk == d0:
-            dk = max(dk, d_hat)
-        dmax = max(dmax, d_hat)
-        dk = min(dmax, dk * growth)
-    return prev, dk, r, denom, d_hat
+    """(d_{t−1}, d_t, r_t, ‖s_t‖₁, d̂_t) of this step: d and r as the package's param group
+    held them before and after it, ‖s‖₁ and d̂ = c_d r/‖s‖₁ by its own arithmetic. A step whose
+    ‖s‖₁ is 0 (no gradient yet) returns before touching d and r; then d̂ reads as d."""
+    prev = float(d.state["group.d"][d.step])
+    new = float(d.state["group.d"][d.step + 1])
+    r = float(d.state["group.d_numerator"][d.step + 1])
+    denom = float(np.abs(d.after("s")).sum())
+    d_hat = d.hp.get("d_coef", 1.0) * r / denom if denom else new
+    return prev, new, r, denom, d_hat
 
 
 def explain(d: StepData) -> Parts:
@@ -77,10 +53,10 @@ def explain(d: StepData) -> Parts:
     if wd and not decoupled:
         g = p.pair("g'", g + wd * theta, "gradient with L2 term g + λθ")
     d_prev, d_new, r, denom, d_hat = d_history(d)
-    p.value("d_{t-1}", d_prev, "step size d before this step (from the recorded history)")
+    p.value("d_{t-1}", d_prev, "step size d before this step (group d)")
     p.value("d_t", d_new, "step size d after this step")
-    p.value("r_t", r, "numerator r: β₃-average of d²γ⟨g, θ₀ − θ⟩/d₀")
-    p.value("‖s_t‖₁", denom, "denominator: L1 norm of the recorded s")
+    p.value("r_t", r, "numerator r: β₃-average of d²γ⟨g, θ₀ − θ⟩/d₀ (group d_numerator)")
+    p.value("‖s_t‖₁", denom, "denominator: L1 norm of the state s")
     p.value("d̂_t", d_hat, "this step's estimate c_d r_t/‖s_t‖₁")
     bc = (math.sqrt(1 - b2**d.t) / (1 - b1**d.t)) if hp.get("use_bias_correction") else 1.0
     p.value("bc", bc, "bias correction √(1−β₂ᵗ)/(1−β₁ᵗ) (1 when off)")

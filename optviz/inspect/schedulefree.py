@@ -6,8 +6,9 @@ r"""Schedule-Free AdamW (``schedulefree.AdamWScheduleFree``): the drawn point is
 
 ``z`` and ``exp_avg_sq`` are the package's state; ``y`` (where g is taken) is the runner's
 ``grad_point``. The averaging weight :math:`c_{t+1} = w_t / \sum_{i\le t} w_i`,
-:math:`w_i = i^r (\max_{j\le i}\gamma_j)^p`, is a group scalar that the runner does not record;
-it follows exactly from the recorded learning rates.
+:math:`w_i = i^r (\max_{j\le i}\gamma_j)^p`, is computed as the package does from its
+param-group scalars ``lr_max`` and ``weight_sum``, which the runner records after each step
+(``group.<name>``).
 """
 
 from __future__ import annotations
@@ -18,18 +19,16 @@ from optviz.inspect._common import Parts, StepData, num, short, vec
 
 
 def averaging_weight(d: StepData) -> tuple[float, float]:
-    """(γ_t with warm-up, c_{t+1}) by the package's scalar recursion over the lr history."""
+    r"""(γ_t with warm-up, c_{t+1}) as the package computes them: :math:`\gamma_t = \gamma
+    \min(1, t/T_w)`, :math:`c_{t+1} = t^r \gamma_{\max}^p / \sum w` from its param-group
+    scalars ``lr_max`` and ``weight_sum`` after this step."""
     warmup = int(d.hp.get("warmup_steps", 0))
     r, power = d.hp.get("r", 0.0), d.hp.get("weight_lr_power", 2.0)
-    lr_max, total, lr, c = -1.0, 0.0, 0.0, 0.0
-    for k in range(d.step + 1):
-        sched = (k + 1) / warmup if k < warmup else 1.0
-        lr = d.lr_at(k) * sched
-        lr_max = max(lr, lr_max)
-        weight = ((k + 1) ** r) * (lr_max**power)
-        total += weight
-        c = weight / total if total else 0.0
-    return lr, c
+    lr = d.lr * ((d.step + 1) / warmup if d.step < warmup else 1.0)
+    lr_max = float(d.state["group.lr_max"][d.step + 1])
+    total = float(d.state["group.weight_sum"][d.step + 1])
+    weight = (d.t**r) * (lr_max**power)
+    return lr, (weight / total if total else 0.0)
 
 
 def explain(d: StepData) -> Parts:

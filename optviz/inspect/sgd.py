@@ -76,23 +76,19 @@ def _asgd(d: StepData) -> Parts:
     r"""ASGD: :math:`\theta_t = (1-\lambda\eta_t)\theta_{t-1} - \eta_t g'`, the average
     :math:`\bar\theta` (state ``ax``) reported alongside.
 
-    torch keeps :math:`\eta` as a float32 scalar tensor (not a recorded row): :math:`\eta_1 =
-    \gamma`, then after step :math:`k` it stores :math:`\gamma_k/(1 + \lambda\gamma_k k)^\alpha`
-    (``γ_k`` that step's lr), each rounded to float32, as reproduced here.
+    torch keeps :math:`\eta` as a float32 scalar tensor, recorded as ``eta``: :math:`\eta_1 =
+    \gamma` (it creates it in the first step), then after step :math:`k` it stores
+    :math:`\gamma_k/(1 + \lambda\gamma_k k)^\alpha` (``γ_k`` that step's lr).
     """
     p = Parts()
     hp = d.hp
     lam = p.value("λ_d", hp.get("lambd", 1e-4), "decay term")
-    alpha = p.value("α", hp.get("alpha", 0.75), "power of the η decay")
+    p.value("α", hp.get("alpha", 0.75), "power of the η decay")
     wd = p.value("λ", hp.get("weight_decay", 0.0), "weight decay (L2, added to the gradient)")
     g = p.pair("g", d.grad, "gradient seen")
     theta = p.pair("θ", d.theta, "position before the step")
     gp = p.pair("g'", g + wd * theta, "gradient with weight decay g + λθ") if wd else g
-    if d.step == 0:
-        eta = float(np.float32(d.lr_at(0)))
-    else:
-        prev = d.lr_at(d.step - 1)
-        eta = float(np.float32(prev / ((1 + lam * prev * d.step) ** alpha)))
+    eta = float(d.state["eta"][d.step]) if d.step else float(np.float32(d.lr))
     eta = p.value("η_t", eta, "step size γ/(1 + λγ(t−1))^α (torch's float32 eta)")
     p.value("γ", d.lr, "learning rate at this step (schedule included)")
     step = -lam * eta * theta - eta * gp

@@ -5,15 +5,14 @@ r"""SOAP (pytorch-optimizer's ``SOAP``): Adam in the eigenbasis Q of Shampoo's p
     \Delta\theta = -\gamma\tfrac{\sqrt{1-\beta_2^s}}{1-\beta_1^s}\,
     Q\,\frac{Q^\top m_t}{\sqrt{v_t}+\epsilon} - \gamma\lambda\,\theta'
 
-``m`` (``exp_avg``, original axes) and ``v`` (``exp_avg_sq``, in the eigenbasis) are recorded;
-the statistics GG (a 1×1 and a 2×2 matrix for a 1×2 point: the 2×2 one is R) and their
-eigenbases Q are lists of matrices that the runner does not record. They depend only on the
-gradients, so :func:`replay` rebuilds them from the recorded ones by the package's own ops
-(``lerp`` of ``tensordot`` statistics; ``eigh`` of :math:`R_1`, columns by descending eigenvalue;
-every ``precondition_frequency`` steps one power iteration and a float32 QR, which also reorders
-v): the same inputs through the same torch calls give the same Q. The step is then the
-package's ``project`` through Q and back, again by the same tensordots: along Q's second column
-v is often ~0, so rounding residues there are divided by ε, and only the same ops reproduce them.
+``m`` (``exp_avg``, original axes) and ``v`` (``exp_avg_sq``, in the eigenbasis) are recorded,
+and so are the statistics GG and their eigenbases Q (lists of matrices: a 1×1 and a 2×2 one for
+a 1×2 point; the 2×2 statistic is R), as ``GG.<i>`` and ``Q.<i>``. The step used Q before it
+(row ``step``); a refresh of Q after it (every ``precondition_frequency`` steps: one power
+iteration and a float32 QR) reorders v with Q's columns, by the order :func:`bases` recomputes
+with the package's ops. The step is then the package's ``project`` through Q and back, by the
+same tensordots: along Q's second column v is often ~0, so rounding residues there are divided
+by ε, and only the same ops reproduce them.
 """
 
 from __future__ import annotations
@@ -25,42 +24,24 @@ import numpy as np
 from optviz.inspect._common import Parts, StepData, mat, num, short, vec
 
 
-def _outer(g, idx: int):
+def bases(d: StepData) -> tuple[list, list, list | None]:
+    """(GG after this step, the Q this step used, the permutation a refresh of Q after it
+    applied to v, or None) from the recorded rows, as torch tensors for :func:`project`."""
     import torch
 
-    return torch.tensordot(g, g, dims=[[1 - idx], [1 - idx]])  # the package's GG statistics
+    def rows(name: str, k: int) -> list:
+        return [torch.tensor(np.asarray(d.state[f"{name}.{i}"][k], dtype=np.float64))
+                for i in range(2)]
 
-
-def replay(d: StepData) -> tuple[list, list, list | None]:
-    """(GG after this step, Q this step used, the permutation a refresh after it applied to v,
-    or None) by the package's own ops on the recorded gradients (a (1, 2) point: GG and Q are
-    a 1×1 and a 2×2 matrix)."""
-    import torch
-
-    b2 = d.hp["betas"][1]
-    freq = int(d.hp.get("precondition_frequency", 10))
-    gg = [torch.zeros(1, 1, dtype=torch.float64), torch.zeros(2, 2, dtype=torch.float64)]
-    q: list = []
-    used, perm = q, None
-    for k in range(d.step + 1):
-        g = torch.tensor(np.asarray(d.grad_row[k], dtype=np.float64)).reshape(1, 2)
-        used = q
-        for idx in range(2):
-            gg[idx].lerp_(_outer(g, idx), weight=1.0 - b2)
-        if k == 0:
-            q = [torch.flip(torch.linalg.eigh(m + 1e-30 * torch.eye(m.shape[0],
-                                                                     dtype=m.dtype))[1], dims=[1])
-                 for m in gg]
-        elif k % freq == 0:  # one power iteration and a float32 QR; v is reordered with Q
-            fresh = []
-            for m, o in zip(gg, q, strict=True):
-                product = m @ o
-                order = torch.argsort((o * product).sum(dim=0), descending=True)
-                if m.shape[0] == 2 and k == d.step:
-                    perm = order.tolist()
-                fresh.append(torch.linalg.qr(product.index_select(1, order)
-                                             .to(torch.float32))[0].to(torch.float64))
-            q = fresh
+    gg = rows("GG", d.step + 1)
+    if d.step == 0:
+        return gg, [], None
+    used = rows("Q", d.step)
+    perm = None
+    if d.step % int(d.hp.get("precondition_frequency", 10)) == 0:
+        # the package's refresh: columns by their Rayleigh quotient under R, descending
+        product = gg[1] @ used[1]
+        perm = torch.argsort((used[1] * product).sum(dim=0), descending=True).tolist()
     return gg, used, perm
 
 
@@ -86,11 +67,11 @@ def explain(d: StepData) -> Parts:
     g = p.pair("g", d.grad, "gradient seen")
     theta = p.pair("θ", d.theta, "position before the step")
     p.vectors["gradient"] = g
-    gg, q, perm = replay(d)
+    gg, q, perm = bases(d)
     r = gg[1].numpy()
     p.matrices["Shampoo statistic R"] = r
     for (i, j), axis in zip(((0, 0), (0, 1), (1, 1)), ("xx", "xy", "yy"), strict=True):
-        p.value(f"R_{axis}", r[i, j], f"Shampoo's R = avg gᵀg (rebuilt), entry {axis}")
+        p.value(f"R_{axis}", r[i, j], f"Shampoo's R = avg gᵀg (state GG), entry {axis}")
     m = p.pair("m", d.after("exp_avg"), "first moment, original axes (exp_avg)")
     v = p.pair("v", d.after("exp_avg_sq"), "second moment in the eigenbasis (exp_avg_sq)")
     p.vectors["first moment m"] = m

@@ -487,6 +487,7 @@ PRODIGY = OptimizerSpec(
     separable=False,
     execution="per_particle",
     param_shape=(2,),
+    group_state=("d", "d_numerator"),  # its denominator and estimate follow from s and these
 )
 
 # --- schedulefree ---------------------------------------------------------------------------
@@ -533,6 +534,7 @@ SCHEDULE_FREE_ADAMW = OptimizerSpec(
     reference="Defazio et al. (2024), The Road Less Scheduled (NeurIPS 2024)",
     separable=True,
     reports_average=True,
+    group_state=("lr_max", "weight_sum"),  # functions of the lr history only
 )
 
 PACKAGE_SPECS: tuple[OptimizerSpec, ...] = (

@@ -223,6 +223,9 @@ class OptimizerSpec:
     ``beta3``). ``wraps``: the class wraps another optimizer, built from the variant named by
     the hyperparameter ``base`` (Lookahead). ``reports_average``: the class evaluates gradients
     at one point and reports another, through ``train()``/``eval()`` (Schedule-Free).
+    ``group_state``: scalars the class keeps in its param group and changes as it steps
+    (Prodigy's ``d``), recorded by ``simulate(record_state=True)`` as ``group.<name>``; each
+    must be one particle's own (``per_particle``) or the same for every particle.
     """
 
     key: str
@@ -242,6 +245,7 @@ class OptimizerSpec:
     appended: tuple[tuple[str, str], ...] = ()
     wraps: bool = False
     reports_average: bool = False
+    group_state: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         names = [hp.name for hp in self.schema]
