@@ -47,10 +47,13 @@ __all__ = [
     "MAX_WIDTH",
     "MIN_WIDTH",
     "SUPERSAMPLE",
+    "VISIBLE_CELL",
     "FrameRenderer",
     "LegendEntry",
     "SceneLayout",
     "plan_layout",
+    "to_pixels",
+    "visible_points",
 ]
 
 #: Supersampling factor of everything drawn inside the plot.
@@ -254,6 +257,35 @@ def _cross(draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float, width: flo
         draw.line([a, b], fill=color, width=round(width))
 
 
+def to_pixels(layout: SceneLayout, xy: np.ndarray) -> np.ndarray:
+    """Data -> supersampled plot pixels; far points pulled towards the window on their ray."""
+    (x0, x1), (y0, y1) = layout.x_range, layout.y_range
+    near = pull_far(xy, layout.x_range, layout.y_range)
+    rel = (near - [(x0 + x1) / 2, (y0 + y1) / 2]) / [x1 - x0, y1 - y0]
+    s = SUPERSAMPLE
+    px = (rel[:, 0] + 0.5) * layout.plot_w * s
+    py = (0.5 - rel[:, 1]) * layout.plot_h * s
+    return np.stack([px, py], axis=1)
+
+
+#: The grid, in supersampled pixels, that :func:`visible_points` thins a path on: half a pixel.
+VISIBLE_CELL = SUPERSAMPLE / 2
+
+
+def visible_points(px: np.ndarray, cell: float = VISIBLE_CELL) -> np.ndarray:
+    """Indices of the points of one path worth drawing (``px``: its supersampled pixels): the
+    first, the last and every point in another cell of a ``cell``-pixel grid (half a pixel of
+    the picture) than the point before it. A point left out lies in the same cell as the last
+    one drawn, so the line through the drawn ones passes within ``cell·√2`` of it: a path that
+    settles into its minimum (most of a long run) costs a handful of points, not thousands."""
+    n = len(px)
+    if n <= 2:
+        return np.arange(n)
+    cells = np.floor(np.asarray(px, dtype=np.float64) / cell)
+    moved = np.flatnonzero((cells[1:] != cells[:-1]).any(axis=1)) + 1
+    return np.unique(np.concatenate(([0], moved, [n - 1])))
+
+
 class FrameRenderer:
     """Draws frames of one scene: ``frame(k)`` is the picture at optimizer step ``k``.
 
@@ -261,7 +293,8 @@ class FrameRenderer:
     grid over the same window is resampled). ``tracks`` are drawn in order; ``legend`` groups
     them (one entry per run); ``starts`` default to the tracks' first points. Frames must be
     asked for in increasing ``k`` (paths are drawn incrementally); asking for an earlier step
-    starts the paths over.
+    starts the paths over. A path is drawn through its :func:`visible_points` (and the point
+    at ``k``, where its head is).
     """
 
     def __init__(
@@ -289,22 +322,20 @@ class FrameRenderer:
                       for last, t in zip(self._last, self.tracks, strict=True)]
         self._px = [self._to_px(t.xy[: max(last, 0) + 1])
                     for last, t in zip(self._last, self.tracks, strict=True)]
+        self._keep = [visible_points(px) for px in self._px]
         self._cross = [self._cross_px(i) for i in range(len(self.tracks))]
         self._static = self._draw_static(n_levels)
         self._reset_paths()
 
+    @property
+    def drawn_points(self) -> int:
+        """Path points the last frame draws (:func:`visible_points` of every path)."""
+        return sum(len(keep) for keep in self._keep)
+
     # ---- coordinates
 
     def _to_px(self, xy: np.ndarray) -> np.ndarray:
-        """Data -> supersampled plot pixels; far points pulled towards the window on their ray."""
-        lay = self.layout
-        (x0, x1), (y0, y1) = lay.x_range, lay.y_range
-        near = pull_far(xy, lay.x_range, lay.y_range)
-        rel = (near - [(x0 + x1) / 2, (y0 + y1) / 2]) / [x1 - x0, y1 - y0]
-        s = SUPERSAMPLE
-        px = (rel[:, 0] + 0.5) * lay.plot_w * s
-        py = (0.5 - rel[:, 1]) * lay.plot_h * s
-        return np.stack([px, py], axis=1)
+        return to_pixels(self.layout, xy)
 
     def _cross_px(self, i: int) -> tuple[float, float] | None:
         """Where track ``i``'s ✗ goes: its last finite point, clamped just inside the plot."""
@@ -457,7 +488,9 @@ class FrameRenderer:
             hi = min(k, self._last[i])
             if hi <= lo:
                 continue
-            pts = [tuple(p) for p in self._px[i][lo : hi + 1].tolist()]
+            keep = self._keep[i]  # the points between lo and hi worth drawing, and both ends
+            inner = keep[np.searchsorted(keep, lo, "right") : np.searchsorted(keep, hi)]
+            pts = [tuple(p) for p in self._px[i][[lo, *inner.tolist(), hi]].tolist()]
             color = (*_rgb(track.color), 255)
             for d, w, fill in ((halo, edge, _HALO), (draw, width, color)):
                 d.line(pts, fill=fill, width=w, joint="curve")

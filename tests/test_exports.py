@@ -54,10 +54,16 @@ from optviz.exports.tables import CSV_COLUMNS, csv_size, json_size
 from optviz.exports.torch_expr import CONST_HELPER, TORCH_FUNCTIONS, torch_source
 from optviz.figures import Landscape, Track, landscape_image
 from optviz.formula import FUNCTIONS, compile_formula
-from optviz.limits import MAX_EXPORT_BYTES, MAX_RUNS, MAX_SCENE_STEPS, MAX_STARTS
+from optviz.limits import (
+    MAX_DRAWN_POINTS,
+    MAX_EXPORT_BYTES,
+    MAX_RUNS,
+    MAX_SCENE_STEPS,
+    MAX_STARTS,
+)
 from optviz.optimizers import diag_newton as diag_newton_kernel
 from optviz.optimizers import get_variant, list_optimizers
-from optviz.render import FrameRenderer, LegendEntry, _swatch_width, plan_layout
+from optviz.render import FrameRenderer, LegendEntry, _swatch_width, plan_layout, visible_points
 from optviz.runner import Trajectories, simulate
 from optviz.scene import DEFAULT_SCENARIO, PALETTE, RunConfig, Scenario
 from optviz.views import simulate_scenario
@@ -289,7 +295,9 @@ def test_the_largest_scenes_exports_stay_within_their_budgets():
     assert csv_plan.every == 7  # 165 MB / 7: 23.6 MB
     assert plans["html"].refused is None and plans["html"].size <= MAX_EXPORT_BYTES
     for fmt in ("png", "gif", "mp4"):
-        assert plans[fmt].refused and f"{drawn_points(traj):,}" in plans[fmt].refused
+        points = media.picture_points(scene, traj)  # random paths: hardly any left out
+        assert points > 0.99 * drawn_points(traj)
+        assert plans[fmt].refused and f"{points:,}" in plans[fmt].refused
         assert "fewer steps, starts or runs" in plans[fmt].refused
         with pytest.raises(ExportRefused, match="at most 150,000 path points"):
             build(fmt, scene, traj, plans[fmt])
@@ -438,6 +446,69 @@ def test_renderer_survives_divergence_and_far_points(diverging, diverging_traj):
     renderer = FrameRenderer(layout, land, tracks, legend)
     for k in (0, 1, 3, 1):  # going back restarts the paths
         assert renderer.frame(k).size == (layout.width, layout.height)
+
+
+def test_visible_points_keep_both_ends_and_every_cell_change():
+    # cells of a 1-pixel grid: (0,0) (0,0) (0,0) (1,0) (1,0) (1,0) (5,5) (5,5)
+    px = np.array([[0.1, 0.1], [0.2, 0.3], [0.9, 0.2], [1.2, 0.2], [1.3, 0.4], [1.4, 0.9],
+                   [5.0, 5.0], [5.1, 5.2]])
+    assert visible_points(px, 1.0).tolist() == [0, 3, 6, 7]
+    assert visible_points(px[:6], 1.0).tolist() == [0, 3, 5]  # the last point, always
+    assert visible_points(px[:2], 1.0).tolist() == [0, 1]
+    assert visible_points(px[:0]).tolist() == []
+    back_and_forth = np.array([[0.5, 0.5], [1.5, 0.5]] * 3)  # every point changes cell
+    assert visible_points(back_and_forth, 1.0).tolist() == list(range(6))
+
+
+def _long_scene(steps: int = 1500, surface: str = "rosenbrock") -> Scenario:
+    runs = tuple(RunConfig.make(v, {}, slot=i) for i, v in enumerate(["sgd", "adam", "rmsprop"]))
+    starts = tuple((-1.5 + 0.3 * i, 2.0 - 0.2 * i) for i in range(4))
+    return Scenario(surface=surface, runs=runs, starts=starts, steps=steps).validated()
+
+
+def test_picture_points_count_what_the_renderer_draws(diverging, diverging_traj):
+    """``picture_points`` (all paths at once, nothing drawn) equals the renderer's own count,
+    divergence included; the widest picture draws the most."""
+    long_scene = _long_scene()
+    for scene, traj in ((long_scene, simulate_scenario(long_scene)),
+                        (diverging, diverging_traj)):
+        counts = {}
+        for width in (320, 640, 1920):
+            counts[width] = media.picture_points(scene, traj, width)
+            assert counts[width] == media.scene_renderer(scene, traj, width=width).drawn_points
+        assert counts[320] <= counts[640] <= counts[1920] == media.picture_points(scene, traj)
+        assert counts[1920] <= drawn_points(traj)
+    assert counts[1920] < drawn_points(traj)  # the diverged paths stop being drawn
+
+
+def test_a_thinned_path_draws_the_same_picture(monkeypatch):
+    """Points within half a pixel of the one before are not drawn: the picture is the one every
+    point draws, to a few levels of one channel in a few pixels, with half the points."""
+    from optviz import render
+
+    scene = _long_scene(2000)
+    traj = simulate_scenario(scene)
+    thinned = media.scene_renderer(scene, traj, width=640)
+    picture = np.asarray(thinned.frame(scene.steps), dtype=int)
+    monkeypatch.setattr(render, "visible_points", lambda px, cell=None: np.arange(len(px)))
+    every = media.scene_renderer(scene, traj, width=640)
+    assert every.drawn_points == drawn_points(traj)
+    assert thinned.drawn_points < 0.6 * every.drawn_points
+    diff = np.abs(picture - np.asarray(every.frame(scene.steps), dtype=int)).max(axis=2)
+    assert diff.max() <= 32 and (diff > 0).mean() < 0.005
+
+
+def test_settled_paths_no_longer_refuse_a_picture():
+    """A scene over the drawing budget by runs × starts × steps, whose paths settle: its
+    pictures are offered (before, every point counted)."""
+    scene = _big_scene()
+    traj = _fake_traj(scene)
+    traj.xy[:, :, 20:] = traj.xy[:, :, 20:21]  # every path stops moving after 20 steps
+    assert drawn_points(traj) > 4 * MAX_DRAWN_POINTS
+    # each path: its 21 moving points and its last one
+    assert media.picture_points(scene, traj) == 22 * MAX_RUNS * MAX_STARTS
+    for fmt in ("png", "gif", "mp4"):
+        assert plan(fmt, scene, traj).refused is None
 
 
 def test_legend_wraps_within_the_picture():

@@ -11,8 +11,9 @@ budget (:mod:`optviz.limits`):
   and the page says why. An HTML page over the budget is refused (no allowed scene reaches it:
   the largest is ~22 MB).
 * **drawing**, :data:`~optviz.limits.MAX_DRAWN_POINTS` path points for a PNG, GIF or MP4
-  (Pillow's line drawing is the slow part): above it the pictures are refused, saying what to
-  reduce.
+  (Pillow's line drawing is the slow part; points within half a pixel of the one before are
+  not drawn, :func:`optviz.render.visible_points`, so a path that settles costs little):
+  above it the pictures are refused, saying what to reduce.
 * **time**, :data:`~optviz.limits.EXPORT_TIME_LIMIT` seconds of compute, checked while the file
   is built (after each track of a CSV or JSON, each frame of a GIF or MP4): past it
   :class:`ExportTimeout`. In the app the file is built by a worker process of the pool
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 
 from optviz import workers
 from optviz.exports import FORMATS, export
+from optviz.exports.media import picture_points
 from optviz.exports.tables import csv_size, json_size
 from optviz.limits import EXPORT_TIME_LIMIT, MAX_DRAWN_POINTS, MAX_EXPORT_BYTES
 from optviz.runner import Trajectories
@@ -171,12 +173,13 @@ def plan(fmt: str, scenario: Scenario, traj: Trajectories, *, max_bytes: int | N
         return Plan(fmt, 1, None, full, limit=max_bytes, refused=(
             f"The HTML page would be about {_mb(full)}, over the {_mb(max_bytes)} limit for a "
             f"download: use {REDUCE}."))
-    points = drawn_points(traj)
+    points = picture_points(scenario, traj)
     if points > max_points:
         return Plan(fmt, limit=max_bytes, refused=(
             f"Pictures (PNG, GIF, MP4) are drawn for at most {max_points:,} path points "
-            f"(runs × starts × steps); this scene has {points:,}: use {REDUCE} (the race "
-            "above and the HTML export show them all)."))
+            f"(runs × starts × steps, less those within half a pixel of the point before); "
+            f"this scene has {points:,}: use {REDUCE} (the race above and the HTML export "
+            "show them all)."))
     return Plan(fmt, limit=max_bytes)
 
 

@@ -40,10 +40,12 @@ from optviz.render import (
     MAX_WIDTH,
     MIN_SIZE,
     MIN_WIDTH,
+    VISIBLE_CELL,
     FrameRenderer,
     LegendEntry,
     SceneLayout,
     plan_layout,
+    to_pixels,
 )
 from optviz.runner import Trajectories
 from optviz.scene import Scenario
@@ -62,6 +64,7 @@ __all__ = [
     "MIN_WIDTH",
     "WIDTH_CHOICES",
     "mp4_available",
+    "picture_points",
     "render_gif",
     "render_mp4",
     "render_png",
@@ -115,6 +118,31 @@ def scene_renderer(scenario: Scenario, traj: Trajectories, size: int = DEFAULT_S
     layout = plan_layout(*surface.domain, legend=legend, size=size, width=width)
     return FrameRenderer(layout, _landscape_on(surface, layout), tracks_for(scenario, traj),
                          legend, starts=scenario.starts)
+
+
+def picture_points(scenario: Scenario, traj: Trajectories, width: int = MAX_WIDTH) -> int:
+    """Path points a picture ``width`` pixels wide draws (``FrameRenderer.drawn_points``,
+    :func:`~optviz.render.visible_points` of every path, counted for all paths at once without
+    drawing anything): at the widest picture (the default) the most of any width."""
+    matched(scenario, traj)
+    layout = plan_layout(*scenario.resolve_surface().domain, legend=_legend(scenario),
+                         width=width)
+    n = traj.steps + 1
+    xy = traj.xy.reshape(-1, n, 2)
+    steps = np.arange(n)
+    # the last step drawn per path (Track.last_finite): before the first non-finite point
+    # or the divergence, whichever comes first
+    diverged = traj.diverged_at.reshape(-1, 1)
+    bad = ~np.isfinite(xy).all(axis=2) | ((diverged >= 0) & (steps >= diverged))
+    last = np.where(bad.any(axis=1), bad.argmax(axis=1) - 1, n - 1)
+    with np.errstate(invalid="ignore"):
+        cells = np.floor(to_pixels(layout, xy.reshape(-1, 2)).reshape(xy.shape) / VISIBLE_CELL)
+    moved = np.zeros((len(xy), n), dtype=bool)  # moved[:, j]: point j left point j-1's cell
+    moved[:, 1:] = (cells[:, 1:] != cells[:, :-1]).any(axis=2)
+    moved &= steps <= last[:, None]
+    tail = np.where(last >= 1, ~moved[np.arange(len(xy)), np.maximum(last, 0)], False)
+    counts = np.where(last >= 0, 1 + moved.sum(axis=1) + tail, 0)
+    return int(counts.sum())
 
 
 def _frames(renderer: FrameRenderer, ks: np.ndarray, progress: Progress | None,
