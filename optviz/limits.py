@@ -45,7 +45,7 @@ MAX_NUMBER_CHARS = 40  # a number written as text
 #: few seconds of one worker (the largest allowed scene's full CSV is ~160 MB, 27-50 s here).
 MAX_EXPORT_BYTES = 25_000_000
 #: Path points the app draws into a PNG, GIF or MP4 (runs × starts × recorded steps, less
-#: those within half a pixel of the point before, at the widest picture:
+#: those in the same half-pixel cell as the point before, at the widest picture:
 #: ``optviz.exports.media.picture_points``): Pillow draws ~25-60 µs per point here (one joint
 #: per point), so the largest allowed scene drawn whole (640,128 points) took 23-40 s for a PNG
 #: and 46 s for a GIF; above this the pictures are refused with what to reduce (the race and

@@ -276,8 +276,9 @@ def visible_points(px: np.ndarray, cell: float = VISIBLE_CELL) -> np.ndarray:
     """Indices of the points of one path worth drawing (``px``: its supersampled pixels): the
     first, the last and every point in another cell of a ``cell``-pixel grid (half a pixel of
     the picture) than the point before it. A point left out lies in the same cell as the last
-    one drawn, so the line through the drawn ones passes within ``cell·√2`` of it: a path that
-    settles into its minimum (most of a long run) costs a handful of points, not thousands."""
+    one drawn, so the line through the drawn ones passes within ``cell·√2`` (0.71 pixel) of
+    it: a path that settles into its minimum (most of a long run) costs a handful of points,
+    not thousands."""
     n = len(px)
     if n <= 2:
         return np.arange(n)
@@ -322,7 +323,8 @@ class FrameRenderer:
                       for last, t in zip(self._last, self.tracks, strict=True)]
         self._px = [self._to_px(t.xy[: max(last, 0) + 1])
                     for last, t in zip(self._last, self.tracks, strict=True)]
-        self._keep = [visible_points(px) for px in self._px]
+        self._keep = [visible_points(px) if last >= 0 else np.zeros(0, dtype=np.int64)
+                      for px, last in zip(self._px, self._last, strict=True)]
         self._cross = [self._cross_px(i) for i in range(len(self.tracks))]
         self._static = self._draw_static(n_levels)
         self._reset_paths()

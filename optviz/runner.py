@@ -156,9 +156,9 @@ class _Group:
         step count (``(n,)``: NAdam's ``mu_product``); every list of matrices (SOAP's
         ``GG`` and ``Q``) as ``<name>.<i>`` with each matrix's own shape; the spec's
         param-group scalars (Prodigy's ``d``) as ``group.<name>`` (a float, every row's);
-        a wrapper's base (Lookahead's) state as ``base.<name>``; and what :meth:`watch_base`
-        saw right after the base's step, before the wrapper moved anything, as
-        ``fast.<name>``."""
+        and, for a wrapper (Lookahead), what :meth:`watch_base` saw right after its base's
+        step, before the wrapper moved anything: the point as ``fast.point`` and the base's
+        state as ``fast.<name>``."""
         out = self._leaf_rows() if len(self.leaves) == 1 else self._particle_rows()
         if self.group_state:
             group = self.optimizer.param_groups[0]
@@ -179,24 +179,19 @@ class _Group:
         def after_base_step(*_: Any) -> None:
             self.fast = {"point": self.positions().clone(),
                          **{name: value.clone() for name, value in
-                            self._leaf_rows(inner, prefix="").items()}}
+                            self._leaf_rows(inner).items()}}
 
         inner.register_step_post_hook(after_base_step)
 
-    def _leaf_rows(self, optimizer: torch.optim.Optimizer | None = None,
-                   prefix: str = "base.") -> dict[str, torch.Tensor]:
-        """``state_rows`` for one leaf holding every row (elementwise, or a single particle);
-        a wrapper's base state as ``<prefix><name>`` (unless ``optimizer`` is given)."""
+    def _leaf_rows(self, optimizer: torch.optim.Optimizer | None = None
+                   ) -> dict[str, torch.Tensor]:
+        """``state_rows`` of ``optimizer`` (default: the group's) for one leaf holding every
+        row (elementwise, or a single particle)."""
         leaf = self.leaves[0]
         n = leaf.reshape(-1, 2).shape[0]
         optimizer = self.optimizer if optimizer is None else optimizer
-        state = dict(optimizer.state.get(leaf, {}))
-        inner = getattr(optimizer, "optimizer", None)
-        if prefix and isinstance(inner, torch.optim.Optimizer) and inner is not optimizer:
-            state.update((f"{prefix}{name}", value)
-                         for name, value in inner.state.get(leaf, {}).items())
         out = {}
-        for name, value in state.items():
+        for name, value in optimizer.state.get(leaf, {}).items():
             if torch.is_tensor(value) and value.shape[: leaf.dim()] == leaf.shape:
                 out[name] = value.reshape(n, *value.shape[leaf.dim() - 1 :])
             elif _scalar(name, value):  # one leaf's scalar: every row's (elementwise classes)
@@ -844,11 +839,13 @@ def _join_run_state(
     parts: list[tuple[_Group, dict[str, torch.Tensor]]], steps: int
 ) -> dict[str, np.ndarray]:
     """One run's state ``name -> (n_starts, steps + 1, ...)`` from its groups' histories; a
-    group that never had a state some other group has (a particle that never stepped) is NaN."""
+    group that never had a state some other group has (a particle that never stepped) is NaN,
+    and a scalar where the others have a tensor is broadcast to it."""
     shapes: dict[str, tuple[int, ...]] = {}
     for _, hist in parts:
         for name, h in hist.items():
-            shapes.setdefault(name, tuple(h.shape[2:]))
+            if len(h.shape[2:]) >= len(shapes.get(name, ())):
+                shapes[name] = tuple(h.shape[2:])
     out = {}
     for name, tail in shapes.items():
         arrays = []
@@ -857,6 +854,10 @@ def _join_run_state(
             if h is None:
                 n = group.rows.stop - group.rows.start
                 h = torch.full((steps + 1, n, *tail), float("nan"), dtype=torch.float64)
+            elif tuple(h.shape[2:]) != tail:
+                # a 0-dim stand-in for a zero tensor (Prodigy's p0 of a start at the origin)
+                # where the other particles have the tensor: broadcast
+                h = h.reshape(*h.shape[:2], *([1] * len(tail))).expand(*h.shape[:2], *tail)
             arrays.append(h.numpy().swapaxes(0, 1))
         out[name] = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
     return out

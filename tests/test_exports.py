@@ -470,7 +470,11 @@ def test_picture_points_count_what_the_renderer_draws(diverging, diverging_traj)
     """``picture_points`` (all paths at once, nothing drawn) equals the renderer's own count,
     divergence included; the widest picture draws the most."""
     long_scene = _long_scene()
-    for scene, traj in ((long_scene, simulate_scenario(long_scene)),
+    long_traj = simulate_scenario(long_scene)
+    dead = replace(long_traj, xy=long_traj.xy.copy(), diverged_at=long_traj.diverged_at.copy())
+    dead.xy[0, 0] = np.nan  # a path with nothing to draw (its start is not finite)
+    dead.diverged_at[0, 0], dead.diverged_at[1, 1] = 0, 1  # and one with its start only
+    for scene, traj in ((long_scene, long_traj), (long_scene, dead),
                         (diverging, diverging_traj)):
         counts = {}
         for width in (320, 640, 1920):

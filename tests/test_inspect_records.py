@@ -241,3 +241,43 @@ def test_lookahead_fast_point_is_the_base_step_before_the_pull_back(base: str,
         # a fast step ends where the base's step did; a sync step is pulled back from there
         np.testing.assert_array_equal(points[[k + 1 for k in off]], xy[[k + 1 for k in off]])
         assert not np.array_equal(points[[k + 1 for k in sync]], xy[[k + 1 for k in sync]])
+
+
+def test_a_start_at_the_origin_records_prodigys_zero_p0() -> None:
+    """Prodigy keeps ``p0`` of an all-zero parameter as a 0-dim zero: recorded as the zero
+    point, alone or beside other starts, and its steps are explained like any other."""
+    from tests.test_inspect import _close, _recompute
+
+    for starts in ([(-1.0, 1.0), (0.0, 0.0)], [(0.0, 0.0)]):
+        traj = optviz.simulate("rosenbrock", [("prodigy", {})], starts, steps=6,
+                               record_state=True)
+        origin = len(starts) - 1
+        p0 = np.broadcast_to(traj.state[0]["p0"][origin, 1:].T, (2, 6))
+        assert (p0 == 0).all()
+        for step in range(6):
+            view = inspect_step(traj, 0, origin, step)
+            assert (view.values["θ₀_x"], view.values["θ₀_y"]) == (0.0, 0.0)
+            _close(_recompute("prodigy", traj.runs[0][1], view.values, step), view,
+                   f"prodigy from the origin, step {step}")
+
+
+def test_the_largest_scenes_recording_fits_the_simulation_cache() -> None:
+    """The step inspector's recording of the largest scene the app allows (MAX_RUNS runs ×
+    MAX_STARTS starts × MAX_SCENE_STEPS steps) of any optimizer is kept by the simulation
+    cache (one item at most half its budget), so stepping through it never records it again:
+    sizes measured on 50 steps, which they are proportional to."""
+    from optviz.limits import MAX_RUNS, MAX_SCENE_STEPS, MAX_STARTS
+    from optviz.optimizers import list_optimizers
+    from optviz.optimizers.packages import LOOKAHEAD_BASES
+    from optviz.ui import cache, lru
+
+    starts = [(-1.2 + 0.1 * i, 1.0 - 0.05 * i) for i in range(MAX_STARTS)]
+    cases = [(key, {}) for key in list_optimizers() if key != "lbfgs"]  # L-BFGS: few steps
+    cases += [("lookahead", {"base": base, "pullback_momentum": "pullback"})
+              for base in LOOKAHEAD_BASES]
+    worst = 0.0
+    for key, hp in cases:
+        traj = optviz.simulate("rosenbrock", [(key, hp)], starts, steps=50, record_state=True)
+        worst = max(worst, lru.nbytes(traj) * MAX_RUNS * (MAX_SCENE_STEPS + 1) / 51)
+    assert worst <= 0.9 * cache.SIMULATIONS.max_item_bytes, worst / 2**20
+    assert worst > 0.5 * cache.SIMULATIONS.max_item_bytes  # the bound is not idle

@@ -11,9 +11,9 @@ budget (:mod:`optviz.limits`):
   and the page says why. An HTML page over the budget is refused (no allowed scene reaches it:
   the largest is ~22 MB).
 * **drawing**, :data:`~optviz.limits.MAX_DRAWN_POINTS` path points for a PNG, GIF or MP4
-  (Pillow's line drawing is the slow part; points within half a pixel of the one before are
-  not drawn, :func:`optviz.render.visible_points`, so a path that settles costs little):
-  above it the pictures are refused, saying what to reduce.
+  (Pillow's line drawing is the slow part; points in the same half-pixel cell as the one
+  before are not drawn, :func:`optviz.render.visible_points`, so a path that settles costs
+  little): above it the pictures are refused, saying what to reduce.
 * **time**, :data:`~optviz.limits.EXPORT_TIME_LIMIT` seconds of compute, checked while the file
   is built (after each track of a CSV or JSON, each frame of a GIF or MP4): past it
   :class:`ExportTimeout`. In the app the file is built by a worker process of the pool
@@ -144,10 +144,11 @@ _SIZES: dict[str, Callable[[Scenario, Trajectories, int], int]] = {
 
 
 def plan(fmt: str, scenario: Scenario, traj: Trajectories, *, max_bytes: int | None = None,
-         max_points: int | None = None) -> Plan:
+         max_points: int | None = None, points: int | None = None) -> Plan:
     """How ``fmt`` (a key of :data:`optviz.exports.FORMATS`) is offered for this scene, within
     ``max_bytes`` (default :data:`~optviz.limits.MAX_EXPORT_BYTES`) and ``max_points``
-    (default :data:`~optviz.limits.MAX_DRAWN_POINTS`)."""
+    (default :data:`~optviz.limits.MAX_DRAWN_POINTS`); ``points``: the scene's
+    :func:`~optviz.exports.media.picture_points`, when already counted."""
     max_bytes = MAX_EXPORT_BYTES if max_bytes is None else max_bytes
     max_points = MAX_DRAWN_POINTS if max_points is None else max_points
     if fmt not in FORMATS:
@@ -173,13 +174,13 @@ def plan(fmt: str, scenario: Scenario, traj: Trajectories, *, max_bytes: int | N
         return Plan(fmt, 1, None, full, limit=max_bytes, refused=(
             f"The HTML page would be about {_mb(full)}, over the {_mb(max_bytes)} limit for a "
             f"download: use {REDUCE}."))
-    points = picture_points(scenario, traj)
+    points = picture_points(scenario, traj) if points is None else points
     if points > max_points:
         return Plan(fmt, limit=max_bytes, refused=(
             f"Pictures (PNG, GIF, MP4) are drawn for at most {max_points:,} path points "
-            f"(runs × starts × steps, less those within half a pixel of the point before); "
-            f"this scene has {points:,}: use {REDUCE} (the race above and the HTML export "
-            "show them all)."))
+            f"(runs × starts × steps, less those in the same half-pixel cell as the point "
+            f"before); this scene has {points:,}: use {REDUCE} (the race above and the HTML "
+            "export show them all)."))
     return Plan(fmt, limit=max_bytes)
 
 

@@ -123,7 +123,9 @@ def scene_renderer(scenario: Scenario, traj: Trajectories, size: int = DEFAULT_S
 def picture_points(scenario: Scenario, traj: Trajectories, width: int = MAX_WIDTH) -> int:
     """Path points a picture ``width`` pixels wide draws (``FrameRenderer.drawn_points``,
     :func:`~optviz.render.visible_points` of every path, counted for all paths at once without
-    drawing anything): at the widest picture (the default) the most of any width."""
+    drawing anything). The default, the widest picture, has the finest grid: it keeps the
+    most points (the grids of two widths do not nest, so not by rule, but in every scene
+    measured)."""
     matched(scenario, traj)
     layout = plan_layout(*scenario.resolve_surface().domain, legend=_legend(scenario),
                          width=width)

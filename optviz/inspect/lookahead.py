@@ -4,13 +4,14 @@ r"""Lookahead (pytorch-optimizer's ``Lookahead``): k fast steps of the base, one
     \theta' = \operatorname{base\ step}(\theta),\quad \text{every } k\text{-th step: }
     \theta_{t+1} = \theta' + (1-\alpha)(\phi - \theta'),\ \phi \leftarrow \theta_{t+1}
 
-``φ`` is the recorded ``slow_params``. The runner records the base optimizer's state at the end
-of each step (it lives in ``Lookahead.optimizer.state``; recorded as ``base.<name>``) and, by a
-step post-hook on the base, the point and the base's state right after the base's own step,
-before a sync pulls them back (``fast.point``, ``fast.<name>``). So the fast step reads its
-state before at row ``step`` of ``base.<name>`` and after at row ``step + 1`` of ``fast.<name>``
-and is explained by the base's own family module; the sync step adds the interpolation toward
-φ (and, with ``pullback_momentum``, what it did to the momentum buffer).
+``φ`` is the recorded ``slow_params``. By a step post-hook on the base optimizer, the runner
+records the point and the base's state right after the base's own step, before a sync pulls
+them back (``fast.point``, ``fast.<name>``). So the fast step reads its state before at row
+``step`` and after at row ``step + 1`` of ``fast.<name>`` and is explained by the base's own
+family module; the sync step adds the interpolation toward φ. The one thing a sync changes in
+the base's state is the momentum buffer (``pullback_momentum``): "reset" zeroes it, "pullback"
+moves it toward Lookahead's slow buffer and copies the result there (state ``slow_momentum``),
+so the step after a sync starts from that.
 """
 
 from __future__ import annotations
@@ -24,21 +25,28 @@ from optviz.inspect._common import Parts, StepData, num, short, vec
 from optviz.optimizers.wrappers import base_of
 
 
+def pulled_buffer(d: StepData, row: int) -> np.ndarray | None:
+    """The momentum buffer right after a sync whose state is row ``row`` (``pullback_momentum``
+    "reset": zeros; "pullback": the slow buffer it was copied to), or None without one."""
+    mode = d.hp.get("pullback_momentum", "none")
+    if mode == "none":
+        return None
+    if mode == "reset":
+        return np.zeros(2)
+    return np.array(d.state["slow_momentum"][row], dtype=np.float64)
+
+
 def base_rows(d: StepData) -> dict[str, np.ndarray]:
-    """The base's state as its own step saw it: row ``step`` from ``base.<name>`` (after the
-    previous step, pull-back included) and row ``step + 1`` from ``fast.<name>`` (right after
-    the base's step, before any pull-back)."""
-    names = {name.split(".", 1)[1] for name in d.state
-             if name.startswith(("base.", "fast.")) and name != "fast.point"}
-    rows = {}
-    for name in names:
-        before, after = d.state.get(f"base.{name}"), d.state.get(f"fast.{name}")
-        merged = np.full_like(after if before is None else before, np.nan)
-        if before is not None:
-            merged[d.step] = before[d.step]
-        if after is not None:
-            merged[d.step + 1] = after[d.step + 1]
-        rows[name] = merged
+    """The base's state as its own step saw it: rows ``step`` and ``step + 1`` of
+    ``fast.<name>``, with the momentum buffer that a sync before this step left
+    (:func:`pulled_buffer`)."""
+    rows = {name.removeprefix("fast."): rows for name, rows in d.state.items()
+            if name.startswith("fast.") and name != "fast.point"}
+    k = int(d.hp.get("k", 5))
+    pulled = pulled_buffer(d, d.step) if d.step > 0 and d.step % k == 0 else None
+    if pulled is not None and "momentum_buffer" in rows:
+        rows["momentum_buffer"] = buffer = np.array(rows["momentum_buffer"], dtype=np.float64)
+        buffer[d.step] = pulled
     return rows
 
 
@@ -79,6 +87,10 @@ def explain(d: StepData) -> Parts:
                  "away.")
         return p
     w = 1 - alpha
+    pulled = pulled_buffer(d, d.step + 1)
+    if pulled is not None and "b_t_x" in p.values:  # the base keeps a momentum buffer
+        p.pair("b_pulled", pulled, "momentum buffer after the sync, which the next step "
+               f"starts from (pullback_momentum = {d.hp['pullback_momentum']})")
     back = p.pair("pull", w * (slow - fast_point), "the pull-back (1−α)(φ − θ')")
     p.vectors["pull-back step (1−α)(φ − θ')"] = back
     new = d.theta + d.update

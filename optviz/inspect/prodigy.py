@@ -64,7 +64,7 @@ def explain(d: StepData) -> Parts:
     p.pair("s_{t-1}", d.before("s"), "s before")
     p.pair("s", d.after("s"), "s = β₃s + d²γ g/d₀ (state s)")
     p.pair("m_{t-1}", d.before("exp_avg"), "first moment before")
-    start = d.after("p0")
+    start = np.broadcast_to(d.after("p0"), (2,))  # a start at the origin: a 0-dim zero
     p.pair("θ₀", start, "start point (state p0)")
     p.vectors["start θ₀ − θ"] = start - theta
     m = p.pair("m", d.after("exp_avg"), "first moment of d·g (exp_avg)")

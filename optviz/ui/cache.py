@@ -39,9 +39,9 @@ CALLS: Counter[str] = Counter()
 
 #: Simulation results by ``sim_key``: at most ``OPTVIZ_CACHE_MB`` (256) MB in all, an hour
 #: each, and none over half the budget (the largest allowed scene is about 25 MB, and with
-#: the optimizers' state recorded for the step inspector up to ~100 MB: 8 × 16 starts × 5,000
-#: steps of Schedule-Free AdamW, Prodigy or Lookahead; kept, so that stepping through it never
-#: records it again).
+#: the optimizers' state recorded for the step inspector up to ~110 MiB: 8 × 16 starts × 5,000
+#: steps of Lookahead over Adan with its momentum pull-back, ~100 MiB of SOAP; kept, so that
+#: stepping through it never records it again).
 SIMULATIONS = lru.ByteLRU(
     max_bytes=int(float(os.environ.get("OPTVIZ_CACHE_MB", "256")) * 2**20),
     ttl=float(os.environ.get("OPTVIZ_CACHE_TTL_S", "3600")),

@@ -23,6 +23,7 @@ import streamlit as st
 from optviz import workers
 from optviz.exports import FORMATS, file_name
 from optviz.exports.budget import Plan, build, export_job, plan
+from optviz.exports.media import picture_points
 from optviz.limits import EXPORT_TIME_LIMIT
 from optviz.runner import Trajectories
 from optviz.scene import Scenario
@@ -44,7 +45,8 @@ def plans(scene: Scenario, traj: Trajectories) -> dict[str, Plan]:
     held = st.session_state.get(PLANS)
     if held is not None and held[0] == key:
         return held[1]
-    out = {fmt: plan(fmt, scene, traj) for fmt in FORMATS}
+    points = picture_points(scene, traj)  # counted once for PNG, GIF and MP4
+    out = {fmt: plan(fmt, scene, traj, points=points) for fmt in FORMATS}
     st.session_state[PLANS] = (key, out)
     return out
 
