@@ -101,4 +101,9 @@ def explain(d: StepData) -> Parts:
              f"{short(w)} of the way back to the slow weights φ (a jump of "
              f"{short(np.hypot(*back))} against a fast step of {short(np.hypot(*fast))}), and φ "
              "moves there too.")
+    if "b_pulled_x" in p.values:
+        p.why += (" The momentum buffer is " + (
+            "reset to 0" if d.hp["pullback_momentum"] == "reset" else
+            f"pulled {short(w)} of the way back to the slow buffer")
+            + ", so the next fast step starts from it.")
     return p
