@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from tests.e2e.app_page import TIMEOUT_MS, settle
+
 PLAYER = "[data-testid=optviz-player]"
 RACE = f"{PLAYER} .ovp-race"
 LOSS = f"{PLAYER} .ovp-loss"
-TIMEOUT_MS = 90_000
 MIN_COLOURED = 0.7  # the landscape covers (almost) the whole plot area
 _ROOT = f"document.querySelector('{PLAYER}')"
 _GD = f"document.querySelector('{RACE}')"
@@ -35,13 +36,6 @@ def open_app(page, url: str, query: dict[str, str] | None = None) -> str:
                            timeout=TIMEOUT_MS)
     settle(page)
     return token(page)
-
-
-def settle(page) -> None:
-    """Wait until the app's script run is over."""
-    page.wait_for_function(
-        "() => { const a = document.querySelector('[data-testid=stApp]');"
-        " return a && a.dataset.testScriptState === 'notRunning'; }", timeout=TIMEOUT_MS)
 
 
 def token(page) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import urllib.parse
 
+from tests.e2e.app_page import settle
+
 SENSITIVITY = """() => [...document.querySelectorAll('.js-plotly-plot')].find(gd =>
     gd._fullLayout && gd._fullLayout.xaxis && gd._fullLayout.xaxis.type === 'log'
     && gd.data.some(t => t.mode === 'lines+markers' && t.customdata))"""
@@ -13,12 +15,22 @@ QUERY = {"surface": "rosenbrock", "start": "-1.5,2", "steps": "40", "seed": "0",
          "run": "sgd;momentum;rmsprop;adam"}
 
 
+def open_compare(page) -> None:
+    """Open "Compare at scale" and wait for the run that builds its views to end: a button
+    clicked while that run still draws can be replaced under the click (CI once lost the
+    start cloud's click that way)."""
+    settle(page)
+    page.get_by_text("Compare at scale", exact=False).first.click()
+    page.get_by_role("tab", name="Basins").wait_for()
+    settle(page)
+
+
 def test_clicking_a_sensitivity_point_races_that_learning_rate(page, app_url) -> None:
     page.goto(f"{app_url}/?{urllib.parse.urlencode(QUERY)}")
     page.wait_for_function(
         "() => { const r = document.querySelector('[data-testid=optviz-player]');"
         " return r && r.dataset.token; }", timeout=90_000)
-    page.get_by_text("Compare at scale", exact=False).first.click()
+    open_compare(page)
     page.get_by_role("button", name="Compute the sensitivity").click()
     page.wait_for_function(f"() => !!({SENSITIVITY})()", timeout=90_000)
     page.evaluate(f"() => ({SENSITIVITY})().scrollIntoView({{block: 'center'}})")
@@ -54,7 +66,7 @@ def test_start_cloud_plays_in_the_race_player(page, app_url, artifacts) -> None:
     page.wait_for_function(
         "() => { const r = document.querySelector('[data-testid=optviz-player]');"
         " return r && r.dataset.token; }", timeout=90_000)
-    page.get_by_text("Compare at scale", exact=False).first.click()
+    open_compare(page)
     page.get_by_role("tab", name="Basins").click()
     page.get_by_role("button", name="Race the start cloud").click()
     page.wait_for_selector(f"{CLOUD} .ovp-race .main-svg", timeout=90_000)
