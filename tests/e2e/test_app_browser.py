@@ -18,28 +18,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.e2e.app_page import TIMEOUT_MS, settle
+from tests.e2e.app_page import _ROOT, PLAYER, TIMEOUT_MS, open_app, settle, token
 
-PLAYER = "[data-testid=optviz-player]"
 RACE = f"{PLAYER} .ovp-race"
 LOSS = f"{PLAYER} .ovp-loss"
 MIN_COLOURED = 0.7  # the landscape covers (almost) the whole plot area
-_ROOT = f"document.querySelector('{PLAYER}')"
 _GD = f"document.querySelector('{RACE}')"
-
-
-def open_app(page, url: str, query: dict[str, str] | None = None) -> str:
-    """Open the app (with a query string), wait until the race is drawn; its token."""
-    q = "?" + urllib.parse.urlencode(query) if query else ""
-    page.goto(f"{url}/{q}")
-    page.wait_for_function(f"() => {{ const r = {_ROOT}; return r && r.dataset.token; }}",
-                           timeout=TIMEOUT_MS)
-    settle(page)
-    return token(page)
-
-
-def token(page) -> str:
-    return page.evaluate(f"() => {_ROOT}.dataset.token")
 
 
 def wait_redrawn(page, old: str) -> str:

@@ -4,9 +4,7 @@ sensitivity chart loads that learning rate into the race (the sidebar, the race 
 
 from __future__ import annotations
 
-import urllib.parse
-
-from tests.e2e.app_page import settle
+from tests.e2e.app_page import open_app, settle
 
 SENSITIVITY = """() => [...document.querySelectorAll('.js-plotly-plot')].find(gd =>
     gd._fullLayout && gd._fullLayout.xaxis && gd._fullLayout.xaxis.type === 'log'
@@ -19,17 +17,13 @@ def open_compare(page) -> None:
     """Open "Compare at scale" and wait for the run that builds its views to end: a button
     clicked while that run still draws can be replaced under the click (CI once lost the
     start cloud's click that way)."""
-    settle(page)
     page.get_by_text("Compare at scale", exact=False).first.click()
     page.get_by_role("tab", name="Basins").wait_for()
     settle(page)
 
 
 def test_clicking_a_sensitivity_point_races_that_learning_rate(page, app_url) -> None:
-    page.goto(f"{app_url}/?{urllib.parse.urlencode(QUERY)}")
-    page.wait_for_function(
-        "() => { const r = document.querySelector('[data-testid=optviz-player]');"
-        " return r && r.dataset.token; }", timeout=90_000)
+    open_app(page, app_url, QUERY)
     open_compare(page)
     page.get_by_role("button", name="Compute the sensitivity").click()
     page.wait_for_function(f"() => !!({SENSITIVITY})()", timeout=90_000)
@@ -62,10 +56,7 @@ CLOUD = "[data-testid=optviz-player][data-mode=cloud]"
 
 def test_start_cloud_plays_in_the_race_player(page, app_url, artifacts) -> None:
     page.set_viewport_size({"width": 1366, "height": 768})
-    page.goto(f"{app_url}/?{urllib.parse.urlencode(QUERY)}")
-    page.wait_for_function(
-        "() => { const r = document.querySelector('[data-testid=optviz-player]');"
-        " return r && r.dataset.token; }", timeout=90_000)
+    open_app(page, app_url, QUERY)
     open_compare(page)
     page.get_by_role("tab", name="Basins").click()
     page.get_by_role("button", name="Race the start cloud").click()
