@@ -96,9 +96,7 @@ def inspect_step(traj: Any, run: int, start: int, step: int, surface: Any = None
     if "grad_at_point" in state:  # schedule-free: the gradient it saw was taken at y
         grad = np.array(state["grad_at_point"][step], dtype=np.float64)
     data = StepData(key=key, hp=dict(hp), step=step, theta=np.array(xy[step]), grad=grad,
-                    update=update, lr=lr, state=state, surface=surf,
-                    lr_row=None if lr_rec is None else lr_rec[run, start], xy_row=xy,
-                    grad_row=traj.grad[run, start])
+                    update=update, lr=lr, state=state, surface=surf)
     family = FAMILIES.get(key, "generic")
     module = import_module(f"optviz.inspect.{family}")
     from optviz.runner import single_thread  # torch on one thread, as the runner runs

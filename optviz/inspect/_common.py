@@ -52,13 +52,6 @@ class StepData:
     lr: float  # the lr this step used (schedules included)
     state: dict[str, np.ndarray]  # the run's recorded state for this start: name -> (steps+1, ...)
     surface: Any = None  # the Surface, or None when it cannot be resolved
-    lr_row: np.ndarray | None = None  # (steps + 1,) the lr of every step (record_state)
-    xy_row: np.ndarray | None = None  # (steps + 1, 2) this particle's positions (histories)
-    grad_row: np.ndarray | None = None  # (steps + 1, 2) the gradients it saw (histories)
-
-    def lr_at(self, step: int) -> float:
-        """The lr step ``step`` used (this step's without a recorded row)."""
-        return float(self.lr_row[step]) if self.lr_row is not None else self.lr
 
     @property
     def t(self) -> int:
