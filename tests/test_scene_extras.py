@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from optviz import simulate
-from optviz.optimizers.schedules import SCHEDULES
+from optviz.optimizers.schedules import SCHEDULES, check_schedule
 from optviz.scene import (
     DEFAULT_SCENARIO,
     RunConfig,
@@ -240,3 +240,17 @@ def test_a_schedule_that_zeroes_lbfgs_line_searched_lr_is_refused_in_words() -> 
         t = simulate("rosenbrock", [("lbfgs", kw, extras)], [(-1.5, 2)], 30)
         assert np.isfinite(t.xy).all()
     _scene(replace(lbfgs, schedule=(("name", "CosineAnnealingLR"), ("T_max", 40))), steps=30)
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
+def test_a_line_searched_lbfgs_schedule_named_alone_is_checked_with_its_defaults(name) -> None:
+    """A scene's canonical schedule leaves out the arguments at their defaults; the strong-Wolfe
+    check fills them in (it once built ``StepLR`` without its ``step_size``: TypeError, found
+    by the scene round-trip property test)."""
+    hp = {"lr": 0.01, "max_iter": 3, "line_search_fn": "strong_wolfe"}
+    lbfgs = RunConfig("lbfgs", tuple(hp.items()), "", "", schedule=(("name", name),))
+    scene = _scene(lbfgs, steps=30)
+    full = check_schedule({"name": name}, 30, 0.01)
+    assert np.isfinite(simulate("rosenbrock", [("lbfgs", hp, {"schedule": full})],
+                                [(-1.5, 2)], 30).xy).all()
+    assert Scenario.from_json(scene.to_json()) == (scene, [])

@@ -224,7 +224,9 @@ def check_line_search(key: str, kwargs: Mapping[str, Any], schedule: Mapping[str
     (and every ``2 T_max`` after) when ``eta_min`` is 0."""
     if key != "lbfgs" or schedule is None or kwargs.get("line_search_fn") != "strong_wolfe":
         return
-    zero = _first_zero(json.dumps(dict(schedule), sort_keys=True), float(kwargs["lr"]), steps)
+    lr = float(kwargs["lr"])
+    full = check_schedule(schedule, steps, lr)  # a scene's canonical schedule omits defaults
+    zero = _first_zero(json.dumps(full, sort_keys=True), lr, steps)
     if zero is not None:
         raise ValueError(
             f"schedule {schedule['name']}: the learning rate reaches 0 at step {zero + 1}, "
