@@ -16,6 +16,7 @@ colour change does not re-simulate.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -91,7 +92,7 @@ def trajectories(sim_key: tuple, _scene: Scenario, *,
     shared = pool()
     if shared is None:
         text = "Recording the optimizers' state…" if record_state else "Running the optimizers…"
-        with st.spinner(text):
+        with progress_box(), st.spinner(text):
             CALLS["simulate_state" if record_state else "simulate"] += 1
             traj = simulate_scenario(_scene, time_limit=SIMULATION_TIME_LIMIT,
                                      record_state=record_state)
@@ -203,11 +204,24 @@ def _wait_text(job: workers.Job) -> tuple[float, str]:
     return percent / 100, f"Running the optimizers… {percent}%"
 
 
+#: Keys of the simulations' progress boxes: unique in the process (a run may wait for two
+#: simulations), each with the CSS class ``st-key-<key>`` that :data:`optviz.ui.style.BASE_CSS`
+#: floats over the page.
+_PROGRESS_KEYS = itertools.count()
+
+
+def progress_box() -> Any:
+    """A container that floats at the top of the page (the ``ovp_progress`` CSS): a progress
+    bar or spinner in it shifts nothing, so the race never jumps under the mouse while a
+    dragged start's paths compute; it shows only when the wait lasts (the CSS fades it in)."""
+    return st.container(key=f"ovp_progress_{next(_PROGRESS_KEYS)}")
+
+
 def _through_pool(pool: workers.Pool, sim_key: tuple, scene: Scenario,
                   record_state: bool = False) -> Trajectories:
     """Submit (or join) the simulation and show its queue position and progress until done."""
     session = session_id()
-    placeholder = st.empty()
+    placeholder = progress_box().empty()
     shown: tuple[float, str] | None = None
     sent = 0.0
     try:

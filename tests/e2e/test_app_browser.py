@@ -34,6 +34,18 @@ def wait_redrawn(page, old: str) -> str:
     return token(page)
 
 
+def watch_race_top(page) -> None:
+    """From now on, record every distinct page y of the race plot's top (``race_tops``)."""
+    page.evaluate(f"""() => {{ const seen = window.__raceTops = new Set();
+        (function tick() {{ const gd = document.querySelector('{RACE}');
+          if (gd) seen.add(Math.round(gd.getBoundingClientRect().top + scrollY));
+          requestAnimationFrame(tick); }})(); }}""")
+
+
+def race_tops(page) -> list[int]:
+    return page.evaluate("() => Array.from(window.__raceTops)")
+
+
 def step(page) -> int:
     return int(page.evaluate(f"() => {_ROOT}.dataset.step"))
 
@@ -230,6 +242,7 @@ def test_shift_click_adds_a_start_and_dragging_moves_it(page, app_url) -> None:
     added = start_inputs(page, 1, several=True)
     assert added[0] == pytest.approx(1.5, abs=0.01) and added[1] == pytest.approx(-0.5, abs=0.01)
     # drag the new start: the paths follow while the mouse is held, then settle where released
+    watch_race_top(page)
     page.mouse.move(px, py)
     page.mouse.down()
     tokens = {old}
@@ -263,6 +276,34 @@ def test_shift_click_adds_a_start_and_dragging_moves_it(page, app_url) -> None:
     assert moved[0] == pytest.approx(want[0], abs=1e-3)
     assert moved[1] == pytest.approx(want[1], abs=1e-3)
     assert start_inputs(page, 0, several=True) == (-1.5, 2.0)
+    # the race never moved under the mouse (a progress bar above it once pushed it down 51 px
+    # while the paths computed, and the start landed that far from where it was released)
+    assert len(race_tops(page)) == 1, race_tops(page)
+
+
+def test_a_long_computation_shows_progress_over_the_page_and_moves_nothing(
+        page, app_url, artifacts) -> None:
+    """While a heavy scene computes, its progress floats under the page's header: nothing
+    above the race changes height, so the race stays where it is; the box goes when done."""
+    heavy = {"start": "-1.5,2.01", "steps": "5000",
+             "run": "sgd;momentum;nesterov;rmsprop;adam;adamw;nadam;lbfgs"}
+    old = open_app(page, app_url, heavy)
+    watch_race_top(page)
+    box = page.locator('[class*="st-key-ovp_progress_"]').filter(
+        has=page.locator("[data-testid=stProgress]"))
+    page.mouse.click(*(round(v) for v in data_to_page(page, -1.2, 1.8)))  # a new start
+    box.wait_for(state="visible", timeout=TIMEOUT_MS)
+    page.wait_for_function("""() => { const b = document.querySelector(
+        '[class*="st-key-ovp_progress_"]'); return b && getComputedStyle(b).opacity === '1'; }""",
+                           timeout=TIMEOUT_MS)
+    page.screenshot(path=str(artifacts / "e2e-progress.png"))
+    assert "Running the optimizers" in box.inner_text() or "Waiting" in box.inner_text()
+    fixed = page.evaluate("""() => getComputedStyle(document.querySelector(
+        '[class*="st-key-ovp_progress_"]').parentElement).position""")
+    assert fixed == "fixed"
+    wait_redrawn(page, old)
+    assert box.count() == 0 or not box.first.is_visible()
+    assert len(race_tops(page)) == 1, race_tops(page)
 
 
 def test_the_loss_chart_follows_the_player(page, app_url) -> None:
