@@ -77,8 +77,9 @@ def test_light_job_of_another_session_overtakes_heavy_queue(pool2):
 
 
 def test_round_robin_between_two_busy_sessions(pool2):
-    a = [pool2.submit("A", nap, 0.1, f"A{i}") for i in range(4)]
-    b = [pool2.submit("B", nap, 0.1, f"B{i}") for i in range(4)]
+    with pool2._locked():  # no job can end and free a worker before all eight are queued
+        a = [pool2.submit("A", nap, 0.1, f"A{i}") for i in range(4)]
+        b = [pool2.submit("B", nap, 0.1, f"B{i}") for i in range(4)]
     for job in a + b:
         job.result(timeout=60)
     order = [j.args[1] for j in sorted(a + b, key=lambda j: j.started)]
@@ -132,11 +133,12 @@ def test_newer_job_of_same_slot_supersedes(pool2):
 
 
 def test_time_limit_counts_compute_not_queueing(pool2):
-    blockers = [pool2.submit("A", nap, 0.8) for _ in range(2)]
-    # Queued ~0.8 s behind the blockers, then computes 0.3 s: well within 0.6 s of compute.
-    fine = pool2.submit("B", nap, 0.3, "fine", time_limit=0.6)
+    blockers = [pool2.submit("A", nap, 2.0) for _ in range(2)]
+    # Queued ~2 s behind the blockers (over its limit), then computes 0.3 s: well within
+    # 1.2 s of compute, also on a busy machine.
+    fine = pool2.submit("B", nap, 0.3, "fine", time_limit=1.2)
     assert fine.result(timeout=30)[0] == "fine"
-    assert fine.started - blockers[0].started > 0.5  # it did wait in the queue
+    assert fine.started - blockers[0].started > 1.5  # it did wait in the queue, past 1.2 s
     slow = pool2.submit("B", nap, 5.0, time_limit=0.3)
     t0 = time.monotonic()
     with pytest.raises(JobTimeout):

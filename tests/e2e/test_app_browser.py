@@ -289,20 +289,19 @@ def test_a_long_computation_shows_progress_over_the_page_and_moves_nothing(
              "run": "sgd;momentum;nesterov;rmsprop;adam;adamw;nadam;lbfgs"}
     old = open_app(page, app_url, heavy)
     watch_race_top(page)
-    box = page.locator('[class*="st-key-ovp_progress_"]').filter(
-        has=page.locator("[data-testid=stProgress]"))
     page.mouse.click(*(round(v) for v in data_to_page(page, -1.2, 1.8)))  # a new start
-    box.wait_for(state="visible", timeout=TIMEOUT_MS)
-    page.wait_for_function("""() => { const b = document.querySelector(
-        '[class*="st-key-ovp_progress_"]'); return b && getComputedStyle(b).opacity === '1'; }""",
-                           timeout=TIMEOUT_MS)
+    # read in the wait itself: the box may be gone by the next call
+    shown = page.wait_for_function("""() => { const b = [...document.querySelectorAll(
+        '[class*="st-key-ovp_progress_"]')].find(b => b.querySelector('[data-testid=stProgress]'));
+      return b && getComputedStyle(b).opacity === '1' && {text: b.innerText,
+        position: getComputedStyle(b.parentElement).position}; }""",
+                                   timeout=TIMEOUT_MS).json_value()
     page.screenshot(path=str(artifacts / "e2e-progress.png"))
-    assert "Running the optimizers" in box.inner_text() or "Waiting" in box.inner_text()
-    fixed = page.evaluate("""() => getComputedStyle(document.querySelector(
-        '[class*="st-key-ovp_progress_"]').parentElement).position""")
-    assert fixed == "fixed"
+    assert "Running the optimizers" in shown["text"] or "Waiting" in shown["text"], shown
+    assert shown["position"] == "fixed"
     wait_redrawn(page, old)
-    assert box.count() == 0 or not box.first.is_visible()
+    assert page.locator('[class*="st-key-ovp_progress_"]').filter(
+        has=page.locator("[data-testid=stProgress]")).count() == 0
     assert len(race_tops(page)) == 1, race_tops(page)
 
 

@@ -27,8 +27,13 @@ def test_clicking_a_sensitivity_point_races_that_learning_rate(page, app_url) ->
     open_compare(page)
     page.get_by_role("button", name="Compute the sensitivity").click()
     page.wait_for_function(f"() => !!({SENSITIVITY})()", timeout=90_000)
+    settle(page)
     page.evaluate(f"() => ({SENSITIVITY})().scrollIntoView({{block: 'center'}})")
-    page.wait_for_timeout(800)
+    # the chart's place and plot area stay put for 300 ms: laid out, safe to click
+    page.wait_for_function(f"""() => new Promise(done => {{
+        const at = () => JSON.stringify([({SENSITIVITY})().getBoundingClientRect(),
+                                         ({SENSITIVITY})()._fullLayout._size]);
+        const a = at(); setTimeout(() => done(at() === a), 300); }})""", timeout=30_000)
     # Adam's curve (run 4), the grid point with lr 0.1 (not its current 0.05)
     target = page.evaluate(f"""() => {{
         const gd = ({SENSITIVITY})();

@@ -90,15 +90,23 @@ def _steps(page) -> list[dict]:
     return page.evaluate("window.__steps")
 
 
+def _asks(page, n: int = 1) -> list[tuple[int, int]]:
+    """(track, step) of the host's ``onStep`` events, once there are ``n``, and 300 ms more
+    (the player's 150 ms debounce) in which an unwanted extra one would arrive."""
+    page.wait_for_function("(n) => window.__steps.length >= n", arg=n, timeout=10_000)
+    page.wait_for_timeout(300)
+    return [(e["track"], e["step"]) for e in _steps(page)]
+
+
 def test_inspector_asks_for_the_shown_step_and_draws_its_glyphs(open_player):
     page = _mount(open_player, _with_inspect(0, None))
-    page.wait_for_timeout(400)
-    assert [(e["track"], e["step"]) for e in _steps(page)] == [(0, 0)]  # initial step 0
+    assert _asks(page) == [(0, 0)]  # initial step 0
     page.evaluate("window.__steps = []")
-    for k in (3, 4, 5):  # quick seeks: debounced to the last one
-        page.evaluate(f"window.__player.seek({k})")
-    page.wait_for_timeout(400)
-    assert [(e["track"], e["step"]) for e in _steps(page)] == [(0, 5)]
+    # quick seeks (30 ms apart, inside the page: no round trip stretches a gap past the
+    # debounce): debounced to the last one
+    page.evaluate("""async () => { for (const k of [3, 4, 5]) {
+        window.__player.seek(k); await new Promise(r => setTimeout(r, 30)); } }""")
+    assert _asks(page) == [(0, 5)]
     assert page.inner_text(".ovp-readout") == f"step 5 → 6 / {STEPS}"
     assert page.evaluate(GLYPHS) == []  # nothing drawn until the host answers
     reply = _with_inspect(0, 5)
@@ -147,8 +155,7 @@ def test_inspector_asks_for_the_shown_step_and_draws_its_glyphs(open_player):
     page.focus("#root")
     page.keyboard.press("ArrowRight")
     assert page.evaluate(GLYPHS) == []
-    page.wait_for_timeout(400)
-    assert [(e["track"], e["step"]) for e in _steps(page)] == [(0, 6)]
+    assert _asks(page) == [(0, 6)]
     ARTIFACTS.mkdir(exist_ok=True)
     _send(page, _with_inspect(0, 6))
     assert _step(page) == 6 and len(page.evaluate(GLYPHS)) == len(g["legend"])
@@ -163,7 +170,9 @@ def test_legend_toggle_sticks_and_playing_hides_glyphs(open_player):
     target = names[0]  # "gradient"
     legend = page.locator(".ovp-race .legend .traces", has_text=target).first
     legend.click()
-    page.wait_for_timeout(900)  # plotly waits out a double click first
+    page.wait_for_function(  # plotly waits out a double click first
+        "(n) => document.querySelector('.ovp-race').data.some("
+        "t => t.name === n && t.visible === 'legendonly')", arg=target, timeout=10_000)
     vis = {t["name"]: t["visible"] for t in page.evaluate(GLYPHS)}
     assert vis[target] == "legendonly" and all(v is True for n, v in vis.items() if n != target)
     page.evaluate("window.__player.seek(6)")
@@ -178,8 +187,7 @@ def test_legend_toggle_sticks_and_playing_hides_glyphs(open_player):
     page.wait_for_function("document.getElementById('root').dataset.playing === '0'",
                            timeout=15000)
     assert _step(page) == STEPS
-    page.wait_for_timeout(400)
-    assert [e["step"] for e in _steps(page)] == [STEPS - 1]
+    assert [step for _, step in _asks(page)] == [STEPS - 1]
     assert page.inner_text(".ovp-readout") == f"step {STEPS} / {STEPS}"
     page.keyboard.press("End")
     page.evaluate(f"window.__player.seek({STEPS})")
@@ -190,8 +198,7 @@ def test_legend_toggle_sticks_and_playing_hides_glyphs(open_player):
     other["token"] = "another"
     page.evaluate("window.__steps = []")
     _send(page, other)
-    page.wait_for_timeout(400)
-    assert [e["step"] for e in _steps(page)] == [STEPS - 1]
+    assert [step for _, step in _asks(page)] == [STEPS - 1]
     assert "→" not in page.inner_text(".ovp-readout")  # at the end: no next step
     page.evaluate("window.__player.seek(10)")
     assert page.inner_text(".ovp-readout") == f"step 10 → 11 / {STEPS}"
@@ -249,9 +256,10 @@ def test_3d_view_plays_logs_turns_and_goes_back(open_player):
     width = page.evaluate("document.querySelector('.ovp-three').getBoundingClientRect().width")
     assert 300 < width <= 1200
     page.click(".ovp-play")
-    page.wait_for_timeout(500)
-    moved = page.evaluate(THREE)
-    assert _playing(page) and moved["heads"] != three["heads"]
+    # software WebGL may take long over a frame: wait for the heads to move, not a set time
+    page.wait_for_function(f"(h) => JSON.stringify(({THREE})().heads) !== JSON.stringify(h)",
+                           arg=three["heads"], timeout=10_000)
+    assert _playing(page)
     page.click(".ovp-play")
     # log z: the surface's z changes (Rosenbrock: log by default)
     s3 = _base_payload()["base"]["surface3d"]
