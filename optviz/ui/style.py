@@ -17,12 +17,12 @@ section[data-testid="stSidebar"] .katex-display {overflow-x: auto; overflow-y: h
   padding: 0.2rem 0; font-size: 0.92em;}
 .stAppDeployButton {display: none;}
 div[data-testid="stExpander"] details summary p {font-weight: 600;}
-/* A simulation's progress (optviz.ui.cache.progress_box) floats under the header: its box
-   and the layout wrapper around it are out of the page's flow, so it shifts nothing (the race
-   stays under a dragging mouse). It fades in only when the wait lasts; an emptied box is not
-   drawn. */
+/* A simulation's progress (optviz.ui.cache.progress_box) floats at the top right, under the
+   header, clear of the sidebar: its box and the layout wrapper around it are out of the page's
+   flow, so it shifts nothing (the race stays under a dragging mouse). It fades in only when
+   the wait lasts; an emptied box is not drawn. */
 div[data-testid="stLayoutWrapper"]:has(> [class*="st-key-ovp_progress_"]) {position: fixed;
-  top: 4rem; left: 50%; transform: translateX(-50%); width: min(30rem, 86vw); z-index: 999990;
+  top: 4rem; right: 1.5rem; width: min(26rem, calc(100vw - 3rem)); z-index: 999990;
   pointer-events: none;}
 div[class*="st-key-ovp_progress_"] {width: 100%; padding: 0.5rem 1rem; border-radius: 0.5rem;
   background: rgba(255, 255, 255, 0.97); box-shadow: 0 2px 12px rgba(0, 0, 0, 0.2);

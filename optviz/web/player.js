@@ -545,6 +545,9 @@
       answers: new Map(), retryTimer: 0,
       // 3D view: shown, log z, plotted (its trace ids), last redraw, race needs a redraw
       three: { on: false, log: null, ids: null, at: 0 }, raceDirty: false,
+      // px added under the race when its legend wraps into more rows than the payload's
+      // margin holds (a narrow plot): see fitLegend
+      legendExtra: 0,
     };
     root.setAttribute("data-testid", "optviz-player");
     if (!root.hasAttribute("tabindex")) root.tabIndex = 0;
@@ -745,9 +748,44 @@
       return { w: w, h: h, b: m.b };
     }
 
-    /** Room (px) under the race for the glyphs' legend rows. */
+    /** Room (px) under the race for the glyphs' legend rows, and for the rows the legend
+     *  wrapped into beyond the payload's estimate. */
     function extraBottom() {
-      return glyphLegendRows() * (S.payload.classroom ? 30 : 21);
+      return glyphLegendRows() * (S.payload.classroom ? 30 : 21) + S.legendExtra;
+    }
+
+    /** How far (px) the race's legend runs up into its x axis (the tick labels and title)
+     *  as drawn, with a 6 px gap; negative: the room to spare. 0 when not drawn. */
+    function legendOverlap() {
+      var legend = dom.race.querySelector(".legend");
+      var top = legend ? legend.getBoundingClientRect() : null;
+      if (!top || !top.height) return 0;
+      var bottom = -Infinity;
+      dom.race.querySelectorAll(".xtick text, .g-xtitle text").forEach(function (el) {
+        var r = el.getBoundingClientRect();
+        if (r.height) bottom = Math.max(bottom, r.bottom);
+      });
+      return bottom === -Infinity ? 0 : bottom + 6 - top.top;
+    }
+
+    /** The payload sizes the race's bottom margin for the legend's rows at the narrowest
+     *  plot it expects; a narrower one (a small screen, many runs) wraps into more rows,
+     *  which would run into the x axis. Measure the drawn legend and give it the room it
+     *  needs (or back what it no longer needs, never below the payload's margin): a few
+     *  rounds at most, since a taller margin may narrow the plot again. */
+    function fitLegend() {
+      if (S.three.on) return;
+      for (var round = 0; round < 3; round++) {
+        var over = legendOverlap();
+        var next = Math.max(0, Math.ceil(S.legendExtra + over));
+        if (Math.abs(next - S.legendExtra) < 2 || (over <= 0 && over > -8)) return;
+        S.legendExtra = next;
+        var h = layoutSizes();
+        P.relayout(dom.race, {
+          height: h, "margin.b": S.payload.base.layout.margin.b + extraBottom(),
+        });
+        placeColorbar(dom.colorbar, dom.race, S.cb);
+      }
     }
 
     function layoutSizes() {
@@ -773,6 +811,7 @@
         if (dom.race.layout && dom.race.layout.height !== h) P.relayout(dom.race, { height: h });
         P.Plots.resize(dom.race);
         placeColorbar(dom.colorbar, dom.race, S.cb);
+        fitLegend();
       }
       P.Plots.resize(dom.loss);
     }
@@ -838,6 +877,7 @@
       layout.margin = Object.assign({}, layout.margin, { b: layout.margin.b + extraBottom() });
       P.react(dom.race, race.data, layout, config);
       placeColorbar(dom.colorbar, dom.race, S.cb);
+      fitLegend();
       root.dataset.glyphs = String(race.glyphIds.length);
     }
 

@@ -375,6 +375,38 @@ def test_one_to_one_aspect_survives_update_at_1400px(open_player):
     page.screenshot(path=str(ARTIFACTS / "player.png"), full_page=True)
 
 
+LEGEND_GAP = """() => { const d = document.querySelector('.ovp-race');
+  const legend = d.querySelector('.legend').getBoundingClientRect();
+  const axis = [...d.querySelectorAll('.xtick text, .g-xtitle text')]
+    .map(e => e.getBoundingClientRect().bottom);
+  return {gap: legend.top - Math.max(...axis), margin: d._fullLayout.margin.b}; }"""
+
+
+def test_a_wrapped_legend_never_runs_into_the_x_axis(open_player):
+    """Eight runs with long labels on a narrow plot wrap into more legend rows than the
+    payload's margin holds (sized at the narrowest plot it expects): the player measures the
+    legend and gives it room under the axis; at a wide window, nothing is added. (At 1024 ×
+    768 the legend covered the tick labels and the axis title.)"""
+    names = [f"{n} (lr=0.001, β₁=0.9)" for n in ("SGD", "Momentum", "Nesterov", "RMSprop",
+                                                 "Adam", "AdamW", "NAdam", "L-BFGS")]
+    payload = _payload(lrs=[0.0002 * (i + 1) for i in range(8)], names=names)
+    wanted = payload["base"]["layout"]["margin"]["b"]
+    page = open_player(payload, width=1024, height=768)
+    narrow = page.evaluate(LEGEND_GAP)
+    assert narrow["gap"] >= 4 and narrow["margin"] > wanted, narrow
+    page.set_viewport_size({"width": 1800, "height": 1000})  # room again: the margin goes back
+    page.wait_for_function(f"() => document.querySelector('.ovp-race')._fullLayout.margin.b"
+                           f" === {wanted}", timeout=10_000)
+    wide = page.evaluate(LEGEND_GAP)
+    assert wide["gap"] >= 4, wide
+    page.set_viewport_size({"width": 1024, "height": 768})  # and narrow again
+    page.wait_for_function(f"() => ({LEGEND_GAP})().gap >= 4", timeout=10_000)
+    page.evaluate("window.__player.update(window.__payloads[0])")  # an update keeps it
+    assert page.evaluate(LEGEND_GAP)["gap"] >= 4
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "player-legend-1024.png"), full_page=True)
+
+
 def test_offline_export_page_opens_at_step_0_and_plays(browser, tmp_path):
     from dataclasses import replace
 
