@@ -211,7 +211,7 @@ _PROGRESS_KEYS = itertools.count()
 
 
 def progress_box() -> Any:
-    """A container that floats at the top of the page (the ``ovp_progress`` CSS): a progress
+    """A container that floats at the top right (the ``ovp_progress`` CSS): a progress
     bar or spinner in it shifts nothing, so the race never jumps under the mouse while a
     dragged start's paths compute; it shows only when the wait lasts (the CSS fades it in)."""
     return st.container(key=f"ovp_progress_{next(_PROGRESS_KEYS)}")

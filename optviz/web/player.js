@@ -725,8 +725,7 @@
      *  the plot. Returns {w, h} in px (w null: the full width). */
     function raceSize() {
       var lay = S.payload.base.layout;
-      var m = Object.assign({}, lay.margin);
-      m.b += extraBottom();
+      var m = Object.assign({}, lay.margin, { b: bottomMargin() });
       var avail = dom.main.clientWidth || root.clientWidth || 700;
       var xr = lay.xaxis.range, yr = lay.yaxis.range;
       var aspect = (yr[1] - yr[0]) / (xr[1] - xr[0]);
@@ -748,10 +747,11 @@
       return { w: w, h: h, b: m.b };
     }
 
-    /** Room (px) under the race for the glyphs' legend rows, and for the rows the legend
-     *  wrapped into beyond the payload's estimate. */
-    function extraBottom() {
-      return glyphLegendRows() * (S.payload.classroom ? 30 : 21) + S.legendExtra;
+    /** The race's bottom margin (px): the payload's, plus room for the glyphs' legend rows
+     *  and for the rows the legend wrapped into beyond the payload's estimate. */
+    function bottomMargin() {
+      var glyphRow = S.payload.classroom ? 30 : 21;
+      return S.payload.base.layout.margin.b + glyphLegendRows() * glyphRow + S.legendExtra;
     }
 
     /** How far (px) the race's legend runs up into its x axis (the tick labels and title)
@@ -781,9 +781,7 @@
         if (Math.abs(next - S.legendExtra) < 2 || (over <= 0 && over > -8)) return;
         S.legendExtra = next;
         var h = layoutSizes();
-        P.relayout(dom.race, {
-          height: h, "margin.b": S.payload.base.layout.margin.b + extraBottom(),
-        });
+        P.relayout(dom.race, { height: h, "margin.b": bottomMargin() });
         placeColorbar(dom.colorbar, dom.race, S.cb);
       }
     }
@@ -874,7 +872,7 @@
       fillRace(race.data, race, S.step);
       var size = layoutSizes();
       var layout = Object.assign({}, payload.base.layout, { height: size, dragmode: false });
-      layout.margin = Object.assign({}, layout.margin, { b: layout.margin.b + extraBottom() });
+      layout.margin = Object.assign({}, layout.margin, { b: bottomMargin() });
       P.react(dom.race, race.data, layout, config);
       placeColorbar(dom.colorbar, dom.race, S.cb);
       fitLegend();
